@@ -1,0 +1,141 @@
+// Public types of the writer. Nothing here imports Arrow at runtime or anything from VS Code.
+import type { Table } from 'apache-arrow';
+
+export type AnnotationType = 'point' | 'line' | 'axis_aligned_bounding_box' | 'ellipsoid' | 'polyline';
+export const ANNOTATION_TYPES: readonly AnnotationType[] = [
+  'point',
+  'line',
+  'axis_aligned_bounding_box',
+  'ellipsoid',
+  'polyline',
+];
+
+export type PropertyType =
+  | 'uint8'
+  | 'int8'
+  | 'uint16'
+  | 'int16'
+  | 'uint32'
+  | 'int32'
+  | 'float32'
+  | 'rgb'
+  | 'rgba';
+export const PROPERTY_TYPES: readonly PropertyType[] = [
+  'uint8',
+  'int8',
+  'uint16',
+  'int16',
+  'uint32',
+  'int32',
+  'float32',
+  'rgb',
+  'rgba',
+];
+
+/** A property spec as it appears in the `info` file (and as users may give it explicitly). */
+export interface PropertySpec {
+  id: string;
+  type: PropertyType;
+  description?: string;
+  enum_values?: number[];
+  enum_labels?: string[];
+  [extra: string]: unknown;
+}
+
+/** Any of the accepted coordinate-space forms. */
+export type CoordSpaceInput =
+  | string
+  | string[]
+  | { names: string[]; units?: string[]; scales?: number[] }
+  | Record<string, [number, string]>;
+
+/** The normalised coordinate space; `json` is what goes into `info.dimensions`. */
+export interface CoordSpace {
+  names: string[];
+  /** Physical size of one coordinate unit, in the base unit (e.g. metres). */
+  scales: number[];
+  units: string[];
+}
+
+/** Ownership-passing wrapper: the writer drops `table` as soon as the data has been consumed. */
+export class TableHandle {
+  table: Table | null;
+  constructor(table: Table | null) {
+    this.table = table;
+  }
+  /** Takes the table out of the handle, leaving it empty. */
+  take(): Table | null {
+    const t = this.table;
+    this.table = null;
+    return t;
+  }
+}
+
+export type TableInput = Table | TableHandle | string | null;
+
+export type Phase =
+  | 'reading'
+  | 'validating'
+  | 'by_id'
+  | 'by_relationship'
+  | 'spatial_assign'
+  | 'spatial'
+  | 'finishing';
+
+export interface Progress {
+  phase: Phase;
+  /** e.g. the relationship or spatial level being written */
+  detail?: string;
+  done: number;
+  total: number;
+}
+
+export interface WriteOptions {
+  properties?: Array<string | PropertySpec> | Record<string, Partial<PropertySpec>> | string;
+  relationships?: string[] | string;
+  outputDir?: string;
+  writeSharded?: boolean;
+  polylinePoints?: Table | TableHandle | string | null;
+  writeById?: boolean;
+  writeByRelationship?: boolean;
+  writeBySpatialChunk?: boolean;
+  numSpatialLevels?: number;
+  targetChunkLimit?: number;
+  shuffleBeforeAssigningSpatialLevels?: boolean;
+  seed?: number;
+  maxThreads?: number;
+  maxShardsPerTransaction?: number;
+  description?: string;
+  idColumn?: string;
+  overwrite?: boolean;
+  /** gzip level for sharded data and minishard indexes, 0..9, or 'raw' to store uncompressed. */
+  gzipLevel?: number | 'raw';
+  onProgress?: (p: Progress) => void;
+  /** Warnings that do not stop the export (e.g. int8 properties, dropped polylines). */
+  onWarning?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface IndexSummary {
+  key: string;
+  /** Number of keys (annotation ids, related ids, or non-empty cells). */
+  keys: number;
+  /** Number of annotation entries written (spatial entries count duplicates across cells). */
+  entries: number;
+  bytes: number;
+  files: number;
+}
+
+export interface WriteSummary {
+  outputDir: string;
+  annotationType: AnnotationType;
+  rank: number;
+  annotations: number;
+  byId: IndexSummary | null;
+  relationships: IndexSummary[];
+  spatial: Array<IndexSummary & { level: number; gridShape: number[]; limit: number }>;
+  bytesWritten: number;
+  filesWritten: number;
+  elapsedMs: number;
+  warnings: string[];
+}

@@ -1,0 +1,2 @@
+export * from './core/types';
+export { writePrecomputedAnnotations } from './core/write';
