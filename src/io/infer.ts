@@ -1,0 +1,218 @@
+// Types one text column once all its cells are known (see README "Column typing"):
+//   empty everywhere → Null; all integers → smallest int type (exact, BigInt past 2^53);
+//   integers beyond int64/uint64 and other numbers (decimals, exponents, nan, inf) → Float64;
+//   true/false → Bool; relationship cells (ints mixed with `[1, 2]` / `1;2`) → List<Uint64>;
+//   anything else → Utf8. Empty cells are nulls.
+import {
+  type Data,
+  Float64,
+  Int8,
+  Int16,
+  Int32,
+  Int64,
+  Uint8,
+  Uint16,
+  Uint32,
+  Uint64,
+} from 'apache-arrow';
+import { boolData, listData, nullData, numericData, utf8Data } from './arrowData.js';
+import { InputError } from './errors.js';
+
+export interface ColumnContext {
+  file: string;
+  column: string;
+  /** Parse relationship cells strictly: a bad cell is an error instead of making the column text. */
+  relationship?: boolean;
+  /** Maps a 0-based data index to the 1-based row and file line for messages. */
+  where: (index: number) => { row: number; line?: number };
+}
+
+const INT = /^[+-]?\d+$/;
+const FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const NONFINITE = /^[+-]?(?:nan|inf|infinity)$/i;
+const BOOL = /^(?:true|false)$/i;
+const BRACKET_LIST = /^\[\s*(?:\d+\s*(?:,\s*\d+\s*)*)?\]$/;
+const SEMICOLON_LIST = /^\d+(?:\s*;\s*\d+)+$/;
+// Cells that look like an attempt at a relationship list (so a bad one is reported, not
+// silently turned into text): bracketed, or only digits/signs/separators with a ';'.
+const LISTISH = /^\[.*\]$|^[\d\s,;+-]*;[\d\s,;+-]*$/s;
+
+export const RELATIONSHIP_CELL_HELP = 'an unsigned integer id, a list like [10, 11] or 10;11, or an empty cell';
+
+const UINT64_MAX = (1n << 64n) - 1n;
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+
+export function typeTextColumn(cells: string[], ctx: ColumnContext): Data {
+  const n = cells.length;
+  let nonEmpty = 0;
+  let allInt = true;
+  let allNum = true;
+  let allBool = true;
+  let allRel = true; // every non-empty cell is an integer or a well-formed list
+  let anyList = false;
+  let allRelOrListish = true;
+  let firstBadRel = -1;
+  for (let i = 0; i < n; i++) {
+    const c = cells[i].trim();
+    if (c === '') continue;
+    nonEmpty++;
+    const isInt = INT.test(c);
+    if (!isInt) {
+      allInt = false;
+      if (allNum && !FLOAT.test(c) && !NONFINITE.test(c)) allNum = false;
+    }
+    if (allBool && !BOOL.test(c)) allBool = false;
+    if (allRel || allRelOrListish || ctx.relationship) {
+      let ok = isInt && c[0] !== '-' && (c.length <= 19 || BigInt(c) <= UINT64_MAX);
+      if (!isInt && (BRACKET_LIST.test(c) || SEMICOLON_LIST.test(c))) {
+        ok = listFitsUint64(c);
+        anyList = true;
+      }
+      if (!ok) {
+        allRel = false;
+        if (firstBadRel < 0) firstBadRel = i;
+        if (!isInt && !LISTISH.test(c)) allRelOrListish = false;
+      }
+    }
+  }
+
+  if (ctx.relationship && !allRel && !allInt) failCell(cells, firstBadRel, ctx);
+  if (nonEmpty === 0) return nullData(n);
+  if (allInt) return integerColumn(cells, ctx);
+  if (anyList && allRel) return relationshipColumn(cells);
+  if (allNum) return float64Column(cells);
+  if (allBool) return boolData(cells.map((s) => (s.trim() === '' ? null : s.trim().toLowerCase() === 'true')));
+  // A column of lists with a malformed cell: the user meant relationships; say which cell is wrong.
+  if (anyList && allRelOrListish) failCell(cells, firstBadRel, ctx);
+  return utf8Data(cells.map((s) => (s === '' ? null : s)));
+}
+
+function failCell(cells: string[], i: number, ctx: ColumnContext): never {
+  const { row, line } = ctx.where(i);
+  throw new InputError('malformed relationship cell', {
+    file: ctx.file,
+    column: ctx.column,
+    row,
+    line,
+    value: cells[i],
+    expected: RELATIONSHIP_CELL_HELP,
+  });
+}
+
+function listFitsUint64(c: string): boolean {
+  for (const part of c.split(/[\s,;[\]]+/)) {
+    if (part.length > 19 && BigInt(part) > UINT64_MAX) return false;
+  }
+  return true;
+}
+
+function integerColumn(cells: string[], ctx: ColumnContext): Data {
+  const n = cells.length;
+  // Short literals are exact as JS numbers; only long ones need BigInt.
+  let min = Infinity;
+  let max = -Infinity;
+  let bigMin: bigint | null = null;
+  let bigMax: bigint | null = null;
+  for (let i = 0; i < n; i++) {
+    const c = cells[i].trim();
+    if (c === '') continue;
+    if (c.length <= 15) {
+      const v = Number(c);
+      if (v < min) min = v;
+      if (v > max) max = v;
+    } else {
+      const v = BigInt(c);
+      if (bigMin === null || v < bigMin) bigMin = v;
+      if (bigMax === null || v > bigMax) bigMax = v;
+    }
+  }
+  let lo = Number.isFinite(min) ? BigInt(min) : bigMin!;
+  let hi = Number.isFinite(max) ? BigInt(max) : bigMax!;
+  if (bigMin !== null && bigMin < lo) lo = bigMin;
+  if (bigMax !== null && bigMax > hi) hi = bigMax;
+  void ctx;
+  const valid = (i: number) => cells[i].trim() !== '';
+  const small = (Type: new () => Int8 | Uint8 | Int16 | Uint16 | Int32 | Uint32, Arr: new (n: number) => Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array) => {
+    const out = new Arr(n);
+    for (let i = 0; i < n; i++) {
+      const c = cells[i].trim();
+      if (c !== '') out[i] = Number(c);
+    }
+    return numericData(new Type(), out as never, valid);
+  };
+  // Preference order as in api.md §2: unsigned first when both fit.
+  if (lo >= 0n && hi <= 0xffn) return small(Uint8, Uint8Array);
+  if (lo >= -0x80n && hi <= 0x7fn) return small(Int8, Int8Array);
+  if (lo >= 0n && hi <= 0xffffn) return small(Uint16, Uint16Array);
+  if (lo >= -0x8000n && hi <= 0x7fffn) return small(Int16, Int16Array);
+  if (lo >= 0n && hi <= 0xffffffffn) return small(Uint32, Uint32Array);
+  if (lo >= -0x80000000n && hi <= 0x7fffffffn) return small(Int32, Int32Array);
+  if (lo >= 0n && hi <= UINT64_MAX) {
+    const out = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = cells[i].trim();
+      if (c !== '') out[i] = BigInt(c);
+    }
+    return numericData(new Uint64(), out, valid);
+  }
+  if (lo >= INT64_MIN && hi <= INT64_MAX) {
+    const out = new BigInt64Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = cells[i].trim();
+      if (c !== '') out[i] = BigInt(c);
+    }
+    return numericData(new Int64(), out, valid);
+  }
+  // Beyond 64 bits: keep the magnitude as a float so range checks downstream can name the row.
+  return float64Column(cells);
+}
+
+function parseFloatCell(c: string): number {
+  const lower = c.toLowerCase();
+  if (lower === 'inf' || lower === '+inf' || lower === 'infinity' || lower === '+infinity') return Infinity;
+  if (lower === '-inf' || lower === '-infinity') return -Infinity;
+  return Number(c); // nan → NaN
+}
+
+function float64Column(cells: string[]): Data {
+  const n = cells.length;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = cells[i].trim();
+    if (c !== '') out[i] = parseFloatCell(c);
+  }
+  return numericData(new Float64(), out, (i) => cells[i].trim() !== '');
+}
+
+function relationshipColumn(cells: string[]): Data {
+  const n = cells.length;
+  const offsets = new Int32Array(n + 1);
+  let total = 0;
+  const parts: string[][] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = cells[i].trim();
+    const p = c === '' ? [] : c.split(/[\s,;[\]]+/).filter((s) => s !== '');
+    parts[i] = p;
+    total += p.length;
+    offsets[i + 1] = total;
+  }
+  const values = new BigUint64Array(total);
+  let k = 0;
+  for (let i = 0; i < n; i++) for (const s of parts[i]) values[k++] = BigInt(s);
+  const child = numericData(new Uint64(), values);
+  return listData(child, offsets, (i) => cells[i].trim() !== '');
+}
+
+/**
+ * Parses a text column (e.g. one typed as Utf8 because it did not look like relationships) as
+ * relationship cells, strictly: the core calls this when the user names such a column as a
+ * relationship, so a malformed cell is reported with its row.
+ */
+export function parseRelationshipCells(
+  cells: ArrayLike<string | null | undefined>,
+  ctx: Omit<ColumnContext, 'relationship'>,
+): Data {
+  const strings = Array.from(cells, (s) => s ?? '');
+  return typeTextColumn(strings, { ...ctx, relationship: true });
+}

@@ -1,0 +1,103 @@
+// Arrow IPC file ("Feather v2") and stream formats via apache-arrow, one record batch at a time
+// from a file handle so a large file is never held in memory as a whole.
+import { open } from 'node:fs/promises';
+import { RecordBatch, RecordBatchReader, Schema, Table } from 'apache-arrow';
+import { registerIpcCodecs } from './codecs.js';
+import { InputError, describeCause, throwIfAborted } from './errors.js';
+import { statOrThrow } from './text.js';
+
+export interface IpcReadOptions {
+  signal?: AbortSignal;
+  columns?: string[];
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+}
+
+const FEATHER_V1_MAGIC = 'FEA1';
+
+export async function* readIpcBatches(path: string, opts: IpcReadOptions = {}): AsyncGenerator<RecordBatch> {
+  registerIpcCodecs();
+  const { size } = await statOrThrow(path);
+  if (size === 0) throw new InputError('the file is empty (expected Arrow IPC data)', { file: path });
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(8, size));
+    await handle.read(head, 0, head.length, 0);
+    if (head.subarray(0, 4).toString('latin1') === FEATHER_V1_MAGIC) {
+      throw new InputError('Feather v1 files are not supported; re-save it as Feather v2 (the pandas default since 1.0)', { file: path });
+    }
+    let reader;
+    try {
+      reader = await RecordBatchReader.from(handle);
+      await reader.open();
+    } catch (e) {
+      throw corrupt(path, e);
+    }
+    if (reader.schema === undefined || reader.schema === null) {
+      throw new InputError('not an Arrow IPC file (no schema found)', { file: path });
+    }
+    const select = opts.columns ? columnIndexes(reader.schema, opts.columns, path) : null;
+    let bytesDone = 0;
+    const it = reader[Symbol.asyncIterator]();
+    for (;;) {
+      throwIfAborted(opts.signal);
+      let next: IteratorResult<RecordBatch>;
+      try {
+        next = await it.next();
+      } catch (e) {
+        throw corrupt(path, e);
+      }
+      if (next.done) break;
+      const batch = next.value;
+      bytesDone = Math.min(size, bytesDone + batch.data.byteLength);
+      opts.onProgress?.(bytesDone, size);
+      yield select ? batch.selectAt(select) : batch;
+    }
+    opts.onProgress?.(size, size);
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function readIpcTable(path: string, opts: IpcReadOptions = {}): Promise<Table> {
+  registerIpcCodecs();
+  const batches: RecordBatch[] = [];
+  let schema: Schema | null = null;
+  for await (const b of readIpcBatches(path, opts)) {
+    batches.push(b);
+    schema ??= b.schema;
+  }
+  if (batches.length === 0) {
+    // Zero batches: keep the schema (and its metadata) so callers still see the columns.
+    schema = await readIpcSchema(path);
+    if (opts.columns) schema = schema.selectAt(columnIndexes(schema, opts.columns, path));
+    return new Table(schema);
+  }
+  return new Table(batches);
+}
+
+async function readIpcSchema(path: string): Promise<Schema> {
+  const handle = await open(path, 'r');
+  try {
+    const reader = await RecordBatchReader.from(handle);
+    await reader.open();
+    return reader.schema;
+  } catch (e) {
+    throw corrupt(path, e);
+  } finally {
+    await handle.close();
+  }
+}
+
+function columnIndexes(schema: Schema, wanted: string[], file: string): number[] {
+  const names = schema.fields.map((f) => f.name);
+  return wanted.map((name) => {
+    const i = names.indexOf(name);
+    if (i < 0) throw new InputError('no such column', { file, column: name, expected: `one of ${names.join(', ')}` });
+    return i;
+  });
+}
+
+function corrupt(path: string, e: unknown): InputError {
+  if (e instanceof InputError) return e;
+  return new InputError(`not a valid Arrow IPC/Feather file, or truncated (${describeCause(e)})`, { file: path }, { cause: e });
+}

@@ -1,0 +1,81 @@
+// First rows of a file as display strings for the VS Code form, reading as little as possible:
+// text files stop after `rows` rows, Parquet reads only the first row group's pages it needs,
+// Arrow reads only the first record batches.
+import type { Table, Vector } from 'apache-arrow';
+import { Table as ArrowTable } from 'apache-arrow';
+import { detectFormat, type InputFormat } from './format.js';
+import { typeTextColumn } from './infer.js';
+import { readIpcBatches } from './ipc.js';
+import { openParquet, readRowGroup } from './parquet.js';
+import { readTextCells } from './text.js';
+
+export interface TablePreview {
+  columns: { name: string; type: string }[];
+  rows: string[][];
+  /** Known without reading the whole file (Parquet footer); undefined otherwise. */
+  totalRows?: number;
+}
+
+export async function previewTable(path: string, rows: number, format?: InputFormat): Promise<TablePreview> {
+  const fmt = format ?? detectFormat(path);
+  const limit = Math.max(0, Math.floor(rows));
+  if (fmt === 'csv' || fmt === 'tsv') {
+    const t = await readTextCells(path, { delimiter: fmt === 'tsv' ? '\t' : ',', maxRows: Math.max(limit, 1) });
+    const n = Math.min(limit, t.rows);
+    const columns = t.header.map((name, k) => ({
+      name,
+      // Typed from the preview rows only: the full read may widen it.
+      type: typeTextColumn(t.cells[k], { file: path, column: name, where: (i) => ({ row: i + 1, line: t.lines[i] }) })
+        .type.toString(),
+    }));
+    const out: string[][] = [];
+    for (let i = 0; i < n; i++) out.push(t.cells.map((c) => c[i]));
+    return { columns, rows: out, totalRows: t.complete ? t.rows : undefined };
+  }
+  if (fmt === 'parquet') {
+    const pq = await openParquet(path);
+    try {
+      const total = Number(pq.metadata.num_rows);
+      const batch = await readRowGroup(pq, 0, Math.min(limit, total), path);
+      return { ...describe(new ArrowTable([batch]), limit), columns: columnsOf(pq.schema.fields), totalRows: total };
+    } finally {
+      await pq.handle.close();
+    }
+  }
+  const batches = [];
+  let got = 0;
+  let exhausted = true;
+  for await (const b of readIpcBatches(path)) {
+    if (got >= limit) {
+      exhausted = false;
+      break;
+    }
+    batches.push(b);
+    got += b.numRows;
+  }
+  if (batches.length === 0) return { columns: [], rows: [], totalRows: 0 };
+  const table = new ArrowTable(batches);
+  return { ...describe(table, limit), totalRows: exhausted ? table.numRows : undefined };
+}
+
+function columnsOf(fields: { name: string; type: { toString(): string } }[]) {
+  return fields.map((f) => ({ name: f.name, type: f.type.toString() }));
+}
+
+function describe(table: Table, limit: number): TablePreview {
+  const n = Math.min(limit, table.numRows);
+  const cols: Vector[] = table.schema.fields.map((_, k) => table.getChildAt(k)!);
+  const rows: string[][] = [];
+  for (let i = 0; i < n; i++) rows.push(cols.map((c) => displayCell(c.get(i))));
+  return { columns: columnsOf(table.schema.fields), rows };
+}
+
+export function displayCell(v: unknown): string {
+  if (v == null) return '';
+  if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && v !== null && Symbol.iterator in v) {
+    return `[${Array.from(v as Iterable<unknown>, displayCell).join(', ')}]`;
+  }
+  return String(v);
+}

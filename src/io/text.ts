@@ -1,0 +1,200 @@
+// CSV/TSV via papaparse in streaming mode. Cells are kept as per-column string arrays (no object
+// per row) and typed column by column once the file has been read (see infer.ts).
+import { createReadStream, promises as fsp } from 'node:fs';
+import Papa from 'papaparse';
+import { Field, RecordBatch, Schema, Struct, Table, makeData, type Data } from 'apache-arrow';
+import { InputError, describeCause } from './errors.js';
+import { typeTextColumn } from './infer.js';
+
+export interface TextReadOptions {
+  delimiter: ',' | '\t';
+  signal?: AbortSignal;
+  columns?: string[];
+  /** Columns parsed strictly as relationship cells (a malformed cell is an error naming it). */
+  relationships?: string[];
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /** Stop after this many data rows (previews). */
+  maxRows?: number;
+}
+
+export interface TextColumns {
+  header: string[];
+  cells: string[][];
+  /** File line (1-based) where each data row starts. */
+  lines: Uint32Array;
+  rows: number;
+  /** True when the whole file was read (false when maxRows stopped it early). */
+  complete: boolean;
+}
+
+/** Reads the raw cells of a delimited text file, checking the shape of every row. */
+export async function readTextCells(path: string, opts: TextReadOptions): Promise<TextColumns> {
+  const stat = await statOrThrow(path);
+  const total = stat.size;
+  if (total === 0) throw new InputError('the file is empty (expected a header row)', { file: path });
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+
+  let header: string[] | null = null;
+  let keep: number[] = []; // indexes of requested columns
+  let cells: string[][] = [];
+  let lines = new Uint32Array(1024);
+  let rows = 0;
+  let line = 1; // line where the next record starts
+  let failure: unknown = null;
+  let stoppedEarly = false;
+  const maxRows = opts.maxRows ?? Infinity;
+
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      failure = opts.signal?.reason ?? new DOMException('The read was aborted', 'AbortError');
+      stream.destroy();
+      reject(failure);
+    };
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    stream.on('error', (e) => reject(new InputError(`cannot read the file (${describeCause(e)})`, { file: path })));
+
+    Papa.parse<string[]>(stream as unknown as File, {
+      delimiter: opts.delimiter,
+      quoteChar: '"',
+      escapeChar: '"',
+      header: false,
+      dynamicTyping: false,
+      skipEmptyLines: false,
+      chunk(results, parser) {
+        if (failure) return;
+        try {
+          const quoteErrors = new Map<number, string>();
+          for (const err of results.errors) {
+            if (err.code === 'MissingQuotes') quoteErrors.set(err.row ?? 0, 'a quoted field is not closed');
+            else if (err.code === 'InvalidQuotes') quoteErrors.set(err.row ?? 0, 'a stray quote in a quoted field');
+          }
+          for (let j = 0; j < results.data.length; j++) {
+            const record = results.data[j];
+            const startLine = line;
+            line += 1 + countNewlines(record);
+            const quoteError = quoteErrors.get(j);
+            if (quoteError) {
+              throw new InputError(quoteError, { file: path, row: header ? rows + 1 : undefined, line: startLine });
+            }
+            if (record.length === 1 && record[0] === '') continue; // blank line
+            if (header === null) {
+              header = normaliseHeader(record, path);
+              keep = selectColumns(header, opts.columns, path);
+              cells = keep.map(() => []);
+              continue;
+            }
+            if (record.length !== header.length) {
+              throw new InputError(
+                `row has ${record.length} field${record.length === 1 ? '' : 's'} but the header has ${header.length}`,
+                { file: path, row: rows + 1, line: startLine },
+              );
+            }
+            if (rows === lines.length) {
+              const grown = new Uint32Array(lines.length * 2);
+              grown.set(lines);
+              lines = grown;
+            }
+            lines[rows] = startLine;
+            for (let k = 0; k < keep.length; k++) cells[k].push(record[keep[k]]);
+            rows++;
+            if (rows >= maxRows) {
+              stoppedEarly = true;
+              parser.abort();
+              return;
+            }
+          }
+          opts.onProgress?.(stream.bytesRead, total);
+        } catch (e) {
+          failure = e;
+          parser.abort();
+          reject(e);
+        }
+      },
+      complete() {
+        opts.signal?.removeEventListener('abort', onAbort);
+        stream.destroy();
+        if (!failure) resolve();
+      },
+      error(e) {
+        if (!failure) reject(new InputError(`cannot parse the file (${describeCause(e)})`, { file: path }));
+      },
+    });
+  });
+
+  if (header === null) throw new InputError('the file has no header row', { file: path });
+  const h: string[] = header;
+  if (!stoppedEarly) opts.onProgress?.(total, total);
+  return { header: keep.map((k) => h[k]), cells, lines: lines.subarray(0, rows), rows, complete: !stoppedEarly };
+}
+
+export async function readTextTable(path: string, opts: TextReadOptions): Promise<Table> {
+  const t = await readTextCells(path, opts);
+  const rel = new Set(opts.relationships ?? []);
+  const data: Data[] = [];
+  for (let k = 0; k < t.header.length; k++) {
+    data.push(
+      typeTextColumn(t.cells[k], {
+        file: path,
+        column: t.header[k],
+        relationship: rel.has(t.header[k]),
+        where: (i) => ({ row: i + 1, line: t.lines[i] }),
+      }),
+    );
+    t.cells[k] = []; // let the strings go as soon as the column is typed
+  }
+  const fields = data.map((d, k) => new Field(t.header[k], d.type, true));
+  const schema = new Schema(fields, new Map([['ng_annotations.source', 'text']]));
+  const struct = makeData({ type: new Struct(fields), length: t.rows, nullCount: 0, children: data });
+  return new Table(schema, [new RecordBatch(schema, struct)]);
+}
+
+function countNewlines(record: string[]): number {
+  let n = 0;
+  for (const cell of record) {
+    if (cell.length > 0 && cell.includes('\n')) for (const ch of cell) if (ch === '\n') n++;
+  }
+  return n;
+}
+
+function normaliseHeader(record: string[], file: string): string[] {
+  const names = record.map((s, i) => {
+    let name = i === 0 ? s.replace(/^\uFEFF/, '') : s;
+    name = name.trim();
+    // pandas' to_csv writes the index with an empty name; read_csv calls it "Unnamed: 0".
+    return name === '' ? `Unnamed: ${i}` : name;
+  });
+  const seen = new Map<string, number>();
+  names.forEach((name, i) => {
+    const prev = seen.get(name);
+    if (prev !== undefined) {
+      throw new InputError(`the header names column '${name}' twice (fields ${prev + 1} and ${i + 1})`, {
+        file,
+        line: 1,
+      });
+    }
+    seen.set(name, i);
+  });
+  return names;
+}
+
+function selectColumns(header: string[], wanted: string[] | undefined, file: string): number[] {
+  if (!wanted) return header.map((_, i) => i);
+  return wanted.map((name) => {
+    const i = header.indexOf(name);
+    if (i < 0) throw new InputError('no such column', { file, column: name, expected: `one of ${header.join(', ')}` });
+    return i;
+  });
+}
+
+export async function statOrThrow(path: string) {
+  try {
+    const s = await fsp.stat(path);
+    if (!s.isFile()) throw new InputError('not a file', { file: path });
+    return s;
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? 'no such file' : `cannot open the file (${describeCause(e)})`, { file: path });
+  }
+}
