@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 
 export function tempDir(prefix = 'ng-io-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -31,4 +32,28 @@ export async function writeParquet(
   const parts = ['FORMAT parquet', `COMPRESSION '${opts.codec ?? 'snappy'}'`];
   if (opts.rowGroupSize) parts.push(`ROW_GROUP_SIZE ${opts.rowGroupSize}`);
   await duckdb(`COPY (${select}) TO '${path.replace(/'/g, "''")}' (${parts.join(', ')})`);
+}
+
+/** The table stored in test/fixtures/{lz4,zstd}.feather and zstd.arrows (see make-compressed-ipc.mts). */
+export function compressedIpcTable(): Table {
+  const n = 1000;
+  const ids = new BigUint64Array(n);
+  const signed = new BigInt64Array(n);
+  const x = new Float64Array(n);
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) {
+    ids[i] = BigInt(i) * 3n;
+    signed[i] = BigInt(i) - 500n;
+    x[i] = i / 4;
+    names.push(['soma', 'axon', 'dendrite'][i % 3]);
+  }
+  // uint64 extremes and int64 extremes in the first rows
+  ids.set([0n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n]);
+  signed.set([-(2n ** 63n), -1n, 2n ** 63n - 1n]);
+  return new Table({
+    id: makeVector(ids),
+    s: makeVector(signed),
+    x: makeVector(x),
+    kind: vectorFromArray(names, new Utf8()),
+  });
 }

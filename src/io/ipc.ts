@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 import { RecordBatch, RecordBatchReader, Schema, Table } from 'apache-arrow';
 import { registerIpcCodecs } from './codecs.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
-import { statOrThrow } from './text.js';
+import { statOrThrow } from './files.js';
 
 export interface IpcReadOptions {
   signal?: AbortSignal;

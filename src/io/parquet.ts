@@ -29,7 +29,7 @@ import type { AsyncBuffer, FileMetaData, SchemaTree, SchemaElement, Compressors 
 import { compressors } from 'hyparquet-compressors';
 import { boolData, listData, nullData, numericData, utf8Data } from './arrowData.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
-import { statOrThrow } from './text.js';
+import { statOrThrow } from './files.js';
 
 export interface ParquetReadOptions {
   signal?: AbortSignal;

@@ -1,9 +1,10 @@
 // CSV/TSV via papaparse in streaming mode. Cells are kept as per-column string arrays (no object
 // per row) and typed column by column once the file has been read (see infer.ts).
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import Papa from 'papaparse';
 import { Field, RecordBatch, Schema, Struct, Table, makeData, type Data } from 'apache-arrow';
 import { InputError, describeCause } from './errors.js';
+import { statOrThrow } from './files.js';
 import { typeTextColumn } from './infer.js';
 
 export interface TextReadOptions {
@@ -185,16 +186,4 @@ function selectColumns(header: string[], wanted: string[] | undefined, file: str
     if (i < 0) throw new InputError('no such column', { file, column: name, expected: `one of ${header.join(', ')}` });
     return i;
   });
-}
-
-export async function statOrThrow(path: string) {
-  try {
-    const s = await fsp.stat(path);
-    if (!s.isFile()) throw new InputError('not a file', { file: path });
-    return s;
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? 'no such file' : `cannot open the file (${describeCause(e)})`, { file: path });
-  }
 }
