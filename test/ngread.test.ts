@@ -506,6 +506,16 @@ describe('info acceptance (facts for the writer)', () => {
     await assert.rejects(open((o) => { o.by_id = { key: 'by_id', sharding: null }; }), /by_id/);
   });
 
+  test('index keys are paths relative to the info directory ("../" allowed)', async () => {
+    const parent = makeDir();
+    const dir = path.join(parent, 'ann');
+    fs.mkdirSync(dir);
+    put(dir, 'info', info({ ...base, byId: { key: '../elsewhere/ids' } }));
+    put(parent, 'elsewhere/ids/9', record([0.5, 0.5]));
+    const ds = await readDatasetWithNeuroglancer(dir);
+    assert.deepEqual((await ds.getById(9n))?.point, [0.5, 0.5]);
+  });
+
   test('limit must be a positive integer', async () => {
     await assert.rejects(open((o) => { (o.spatial as { limit: number }[])[0]!.limit = 0; }), /limit.*positive integer/s);
   });
@@ -516,6 +526,40 @@ describe('info acceptance (facts for the writer)', () => {
       await assert.rejects(open((o) => { delete o[key]; }), new RegExp(key));
     }
   });
+
+  // [name, mutation, undefined = accepted | RegExp of neuroglancer's error]
+  const cases: [string, (o: any) => void, RegExp | undefined][] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['SI-prefixed units', (o) => { o.dimensions = { x: [4, 'nm'], y: [1, 'um'] }; }, undefined],
+    ['unitless', (o) => { o.dimensions = { x: [1, ''], y: [2, ''] }; }, undefined],
+    ['unit px', (o) => { o.dimensions = { x: [1, 'px'], y: [1, 'm'] }; }, /Invalid unit: "px"/],
+    ['scale 0', (o) => { o.dimensions = { x: [0, 'm'], y: [1, 'm'] }; }, /positive finite/],
+    ['dimension name starting with a digit', (o) => { o.dimensions = { x: [1, 'm'], '1y': [1, 'm'] }; }, /Invalid dimension name/],
+    ['missing @type', (o) => { delete o['@type']; }, /data_type/],
+    ['annotation_type in capitals', (o) => { o.annotation_type = 'POLYLINE'; }, undefined],
+    ['empty spatial list', (o) => { o.spatial = []; }, undefined],
+    ['unknown members', (o) => { o.extra = 1; o.spatial[0].extra = 2; }, undefined],
+    ['lower_bound of wrong length', (o) => { o.lower_bound = [0]; }, /lower_bound.*Expected length 2/s],
+    ['lower above upper', (o) => { o.lower_bound = [2, 2]; }, undefined],
+    ['grid_shape 0', (o) => { o.spatial[0].grid_shape = [0, 1]; }, /grid_shape.*positive integer/s],
+    ['grid_shape 1.5 (truncated by parseInt)', (o) => { o.spatial[0].grid_shape = [1.5, 1]; }, undefined],
+    ['chunk_size 0', (o) => { o.spatial[0].chunk_size = [0, 1]; }, /chunk_size.*positive finite/s],
+    ['property id with a capital', (o) => { o.properties = [{ id: 'Abc', type: 'uint8' }]; }, /Invalid property identifier/],
+    ['duplicate property id', (o) => { o.properties = [{ id: 'a', type: 'uint8' }, { id: 'a', type: 'int8' }]; }, /Duplicate property identifier/],
+    ['property type float64', (o) => { o.properties = [{ id: 'a', type: 'float64' }]; }, /Unsupported property type/],
+    ['enum_values without enum_labels', (o) => { o.properties = [{ id: 'a', type: 'uint8', enum_values: [1] }]; }, /enum_labels/],
+    ['enum value outside uint8', (o) => { o.properties = [{ id: 'a', type: 'uint8', enum_values: [300], enum_labels: ['x'] }]; }, /Invalid uint8 value/],
+    ['negative enum value for uint8', (o) => { o.properties = [{ id: 'a', type: 'uint8', enum_values: [-1], enum_labels: ['x'] }]; }, /Invalid uint8 value/],
+    ['relationship id with spaces', (o) => { o.relationships = [{ id: 'pre synaptic', key: 'rel' }]; }, undefined],
+    ['relationship without key', (o) => { o.relationships = [{ id: 'r' }]; }, /key/],
+    ['sharding encodings omitted, hash in capitals', (o) => { o.by_id.sharding = { '@type': 'neuroglancer_uint64_sharded_v1', hash: 'Identity', preshift_bits: 0, shard_bits: 0, minishard_bits: 0 }; }, undefined],
+    ['sharding without preshift_bits', (o) => { o.by_id.sharding = { '@type': 'neuroglancer_uint64_sharded_v1', hash: 'identity', shard_bits: 0, minishard_bits: 0 }; }, /preshift_bits/],
+  ];
+  for (const [name, mutate, error] of cases) {
+    test(`${error === undefined ? 'accepts' : 'rejects'}: ${name}`, async () => {
+      if (error === undefined) await open(mutate);
+      else await assert.rejects(open(mutate), error);
+    });
+  }
 
   test('unknown sharding @type is rejected', async () => {
     await assert.rejects(

@@ -21,44 +21,63 @@
 //
 // Facts about neuroglancer 2.41.2 that the writer must meet (each is exercised in
 // test/ngread.test.ts unless marked "from source"):
-// - `by_id: {"key": "by_id"}` without `sharding` is accepted (unsharded: file `<key>/<decimal id>`).
-//   An explicit `"sharding": null` is rejected: omit the member instead.
-// - `relationships`, `by_id` and `spatial` are required; `properties` may be omitted.
-//   `annotation_type` is matched case-insensitively; "polyline" is accepted.
-// - `limit` must be a positive integer (0 is rejected), so "no subsampling" must still write
-//   limit >= 1 (the max count per cell). From source (annotation/base.js): the render fraction is
-//   min(1, desired / limit) and a chunk is drawn as a *prefix* of its list, so spatial lists must be
-//   in random order for the subsample to be uniform.
-// - Spatial keys: unsharded `<key>/<cell.join('_')>` with the cell in info dimension order;
-//   sharded: `encodeZIndexCompressed(cell, grid_shape)` (dimension 0's bit first at each bit
-//   level, a dimension contributes bits only while `(grid_shape[d]-1) >>> bit` is non-zero; bits
-//   0..31 only). Neuroglancer requests only cells 0..grid_shape-1; it never checks that records
-//   lie inside the cell or the bounds. The grid origin is `lower_bound`; `upper_bound` is used only
-//   for the coordinate-space bounding box (the spec calls it exclusive; nothing in the reader
-//   depends on that), so a point exactly at the upper bound must be clamped into the last cell by
-//   the writer. `chunk_size`/`grid_shape` are not checked against the bounds. From source:
-//   chunk positions are held in Float32Array, so cells beyond 2^24 per axis are not addressable.
-// - Spatial levels in the info are coarse to fine; neuroglancer reverses the list internally.
-// - Records: geometry float32le; properties laid out by neuroglancer's own `getPropertyOffsets`:
-//   stable sort by alignment (float32/uint32/int32 = 4, uint16/int16 = 2, uint8/int8/rgb/rgba = 1),
-//   padded to a multiple of 4 after the geometry + properties. int8 is 1 byte (getInt8) in 2.41.2.
+// info
+// - `"@type": "neuroglancer_annotations_v1"` is required (without it the directory is read as a
+//   volume). `dimensions`, `lower_bound`, `upper_bound`, `annotation_type`, `relationships`,
+//   `by_id`, `spatial` are required; `properties` may be omitted; unknown members are ignored.
+//   `annotation_type` is matched case-insensitively; "polyline" is accepted. `spatial: []` parses.
+// - Units: "m", "s", "Hz", "rad/s" with SI prefixes ("nm", "um", "µm"; stored as base unit and
+//   scaled) or "" (unitless); anything else ("px") is rejected; scales must be > 0. Dimension
+//   names must match /^[a-zA-Z][a-zA-Z_0-9]*['^]?$/ and be unique (from source for the pattern).
+// - `by_id: {"key": "by_id"}` without `sharding` is accepted (unsharded: `<key>/<decimal id>`).
+//   An explicit `"sharding": null` is rejected: omit the member instead. Keys may be relative
+//   paths ("../x") resolved against the info's directory.
+// - Property ids must match /^[a-z][a-zA-Z0-9_]*$/ and be unique; types are exactly uint8, int8,
+//   uint16, int16, uint32, int32, float32, rgb, rgba. `enum_values` must fit the type (300 or -1
+//   for uint8 is rejected) and `enum_labels` must have the same length; relationship ids are free
+//   text.
+// - `grid_shape` and `limit` go through parseInt: must be >= 1 (limit 0 is rejected, so "no
+//   subsampling" must still write limit >= 1), and fractions are silently truncated (from source:
+//   a JSON number >= 1e21 is printed with an exponent and would parse as 1). `chunk_size` > 0.
+//   `grid_shape * chunk_size` is never checked against the bounds, nor lower < upper.
+// - From source (annotation/base.js): the fraction drawn is min(1, desired / limit) and each chunk
+//   is drawn as a *prefix* of its list, so spatial lists must be in random order and `limit`
+//   should be the real maximum count per cell of the level.
+// spatial index
+// - Keys: unsharded `<key>/<cell.join('_')>` with the cell in info dimension order; sharded:
+//   `encodeZIndexCompressed(cell, grid_shape)` (at each bit level, dimension 0 first; a dimension
+//   contributes bits only while `(grid_shape[d]-1) >>> bit` is non-zero; bits 0..31 only).
+//   Neuroglancer requests only cells 0..grid_shape-1 (a file named for a cell outside the grid is
+//   never read) and never checks that records lie inside their cell or the bounds.
+// - The grid origin is `lower_bound`; `upper_bound` only sets the coordinate-space bounds (the spec
+//   calls it exclusive; no reader code depends on that). So geometry exactly at the upper bound
+//   must be put in the last cell by the writer. From source: chunk positions are Float32Array, so
+//   cells beyond 2^24 per axis are not addressable.
+// - Levels are listed coarse to fine in the info; neuroglancer reverses the list internally.
+// records
+// - Geometry float32le; properties placed by neuroglancer's `getPropertyOffsets`: stable sort by
+//   alignment (float32/uint32/int32 = 4, uint16/int16 = 2, uint8/int8/rgb/rgba = 1), then padding
+//   to a multiple of 4 after geometry + properties. int8 is 1 byte (getInt8) in 2.41.2.
 //   rgb is 3 bytes r,g,b and decodes to r | g<<8 | b<<16; rgba decodes to the uint32le of r,g,b,a.
 //   Over 255 bytes per record neuroglancer splits properties into groups (never hit in practice).
-// - by_id value: record, then for each relationship uint32le count + count × uint64le; the length
-//   must match exactly (extra or missing bytes throw).
+// - by_id value: record, then per relationship uint32le count + count × uint64le; the length must
+//   match exactly (extra or missing bytes throw). With no relationships it is just the record.
 // - Multi-annotation value (spatial/by_rel): uint64le count (high 32 bits must be 0), records,
-//   then ids; the total length must match exactly. Polyline records are
-//   `uint32 n, n points, properties+padding` each. A polyline with a single vertex decodes in
-//   by_id but is dropped from chunk rendering (0 segments) and misaligns the decode of the
-//   following polylines in the same chunk: the writer should require >= 2 vertices.
-// - Sharding: `@type` must be "neuroglancer_uint64_sharded_v1"; hash "identity" or
-//   "murmurhash3_x86_128" (seed 0, low 64 bits of the 128-bit hash of the 8-byte little-endian key
-//   after `>> preshift_bits`); encodings "raw"/"gzip" (default raw). Shard file
-//   `<key>/<shard hex, zero-padded to ceil(shard_bits/4) digits>.shard` ("0.shard" for 0 bits).
-//   Shard index offsets are relative to the end of the shard index; minishard index = three
-//   uint64le arrays (key deltas, start-offset deltas from the previous end, sizes), gzip'd as a
-//   whole when minishard_index_encoding is gzip; each value gzip'd on its own when data_encoding is
-//   gzip. Empty minishard = equal start/end. The full (unshifted) key is matched.
+//   then ids; the total length must match exactly. A missing by_rel/spatial entry means "none".
+// - Polyline records are `uint32 n, n points, properties+padding`. A polyline with a single vertex
+//   decodes in by_id but has no segment in a chunk, which shifts every later polyline of that chunk
+//   onto the wrong geometry: the writer must require >= 2 vertices.
+// sharding
+// - `@type` "neuroglancer_uint64_sharded_v1"; hash "identity" or "murmurhash3_x86_128" (seed 0,
+//   low 64 bits of the 128-bit hash of the 8-byte little-endian `key >> preshift_bits`);
+//   minishard = hash & (2^minishard_bits-1), shard = (hash >> minishard_bits) & (2^shard_bits-1).
+//   Encodings "raw"/"gzip", case-insensitive, default raw; preshift/shard/minishard bits required.
+//   Shard file `<key>/<shard hex, lowercase, zero-padded to ceil(shard_bits/4)>.shard` ("0.shard"
+//   for 0 bits). Shard index: 2^minishard_bits × [start, end) uint64le, relative to the end of the
+//   shard index; start == end means an empty minishard. Minishard index: three uint64le arrays
+//   (key deltas, start deltas from the previous entry's end, sizes), gzip'd as a whole when
+//   minishard_index_encoding is gzip; each value gzip'd on its own when data_encoding is gzip.
+//   The full (unshifted) key is matched.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadNeuroglancer, type NgModules } from './ngbundle';
@@ -139,8 +158,20 @@ export async function ngShardHash(key: bigint): Promise<bigint> {
 
 /** neuroglancer's compressed Morton code of a grid cell (the sharded spatial key). */
 export async function ngZIndexCompressed(gridShape: number[], cell: number[]): Promise<bigint> {
+  return (await ngPrimitives()).zIndexCompressed(gridShape, cell);
+}
+
+/** Synchronous forms of the two helpers above, for comparing many values in a loop. */
+export async function ngPrimitives(): Promise<{
+  shardHash(key: bigint): bigint;
+  zIndexCompressed(gridShape: number[], cell: number[]): bigint;
+}> {
   const ng = await loadNeuroglancer();
-  return ng.encodeZIndexCompressed(Float32Array.from(cell), Float32Array.from(gridShape));
+  return {
+    shardHash: (key) => ng.murmurHash3_x86_128Hash64Bits_Bigint(0, BigInt.asUintN(64, key)),
+    // Float32Array as neuroglancer holds chunk positions and grid shapes (spec.upperChunkBound).
+    zIndexCompressed: (gridShape, cell) => ng.encodeZIndexCompressed(Float32Array.from(cell), Float32Array.from(gridShape)),
+  };
 }
 
 /** Splits a decoded rgb/rgba property value into its byte channels. */
