@@ -47,8 +47,10 @@
 // - Keys: unsharded `<key>/<cell.join('_')>` with the cell in info dimension order; sharded:
 //   `encodeZIndexCompressed(cell, grid_shape)` (at each bit level, dimension 0 first; a dimension
 //   contributes bits only while `(grid_shape[d]-1) >>> bit` is non-zero; bits 0..31 only).
-//   Neuroglancer requests only cells 0..grid_shape-1 (a file named for a cell outside the grid is
-//   never read) and never checks that records lie inside their cell or the bounds.
+//   From source (sliceview/base.js clamps chunk positions to [0, grid_shape-1]): neuroglancer
+//   requests only cells inside the grid, so a file named for a cell outside it is never read
+//   (`unrequestedSpatialFiles` lists such files). It never checks that records lie inside their
+//   cell or the bounds.
 // - The grid origin is `lower_bound`; `upper_bound` only sets the coordinate-space bounds (the spec
 //   calls it exclusive; no reader code depends on that). So geometry exactly at the upper bound
 //   must be put in the last cell by the writer. From source: chunk positions are Float32Array, so
@@ -57,7 +59,9 @@
 // records
 // - Geometry float32le; properties placed by neuroglancer's `getPropertyOffsets`: stable sort by
 //   alignment (float32/uint32/int32 = 4, uint16/int16 = 2, uint8/int8/rgb/rgba = 1), then padding
-//   to a multiple of 4 after geometry + properties. int8 is 1 byte (getInt8) in 2.41.2.
+//   to a multiple of 4 after geometry + properties. The sort starts from the info's own
+//   `properties` order, so records must follow the stable alignment sort of whatever order the
+//   info lists (values come back in info order). int8 is 1 byte (getInt8) in 2.41.2.
 //   rgb is 3 bytes r,g,b and decodes to r | g<<8 | b<<16; rgba decodes to the uint32le of r,g,b,a.
 //   Over 255 bytes per record neuroglancer splits properties into groups (never hit in practice).
 // - by_id value: record, then per relationship uint32le count + count × uint64le; the length must
@@ -96,7 +100,8 @@ export interface NgAnnotation {
   points?: number[][];
   /** In info `properties` order. rgb = r|g<<8|b<<16, rgba = uint32le of r,g,b,a (see ngColor). */
   properties: number[];
-  /** Only from by_id (the other indices carry no relationships): one list per relationship. */
+  /** by_id only (the other indices carry no relationships): one list per info relationship, so
+   *  `[]` when the info has none. */
   relationships?: bigint[][];
 }
 
