@@ -1,0 +1,248 @@
+// Reading Arrow columns into flat typed arrays, chunk by chunk, with nulls reported as row numbers.
+// 64-bit integers stay BigInt; nothing that may be an id passes through a JS number.
+import { DataType, type Table, type Vector, type Data } from 'apache-arrow';
+import { ExportError, describeRows } from './errors';
+
+export type ColumnKind = 'int' | 'int64' | 'float' | 'bool' | 'string' | 'dictionary' | 'list' | 'other';
+
+export function columnKind(type: DataType): ColumnKind {
+  if (DataType.isDictionary(type)) return 'dictionary';
+  if (DataType.isInt(type)) return type.bitWidth === 64 ? 'int64' : 'int';
+  if (DataType.isFloat(type)) return 'float';
+  if (DataType.isBool(type)) return 'bool';
+  if (DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isUtf8View(type)) return 'string';
+  if (DataType.isList(type) || DataType.isLargeList(type) || DataType.isFixedSizeList(type)) return 'list';
+  return 'other';
+}
+
+export function typeName(type: DataType): string {
+  return String(type);
+}
+
+export function getColumn(table: Table, name: string, what: string): Vector {
+  const v = table.getChild(name);
+  if (!v) {
+    const available = table.schema.fields.map((f) => f.name);
+    throw new ExportError(
+      `Missing ${what} column ${JSON.stringify(name)}; the table has ${available.length ? available.map((n) => JSON.stringify(n)).join(', ') : 'no columns'}`,
+      { column: name },
+    );
+  }
+  return v;
+}
+
+/** Rows (0-based) where the column is null, at most `limit` of them, and their total count. */
+export function nullRows(v: Vector, limit = 10): { rows: number[]; count: number } {
+  const rows: number[] = [];
+  let count = 0;
+  if (v.nullCount === 0) return { rows, count };
+  let base = 0;
+  for (const d of v.data) {
+    if (d.nullCount > 0) {
+      for (let i = 0; i < d.length; i++) {
+        if (!d.getValid(i)) {
+          if (rows.length < limit) rows.push(base + i);
+          count++;
+        }
+      }
+    }
+    base += d.length;
+  }
+  return { rows, count };
+}
+
+/** Visits each chunk's values array (already sliced to the chunk) with its starting row. */
+function eachChunk(v: Vector, fn: (d: Data, start: number) => void): void {
+  let start = 0;
+  for (const d of v.data) {
+    fn(d, start);
+    start += d.length;
+  }
+}
+
+/**
+ * A numeric column as float64 values (ints, 64-bit ints, floats, or bools). Nulls become NaN and are
+ * returned in `nulls` (so callers can name the rows). Non-numeric columns throw.
+ */
+export function numericColumn(v: Vector, name: string, what: string): Float64Array {
+  const kind = columnKind(v.type);
+  if (kind !== 'int' && kind !== 'int64' && kind !== 'float') {
+    throw new ExportError(`Column ${JSON.stringify(name)} (${what}) has type ${typeName(v.type)}; expected numbers`, {
+      column: name,
+      expected: 'numbers',
+    });
+  }
+  const out = new Float64Array(v.length);
+  eachChunk(v, (d, start) => {
+    const values = d.values as ArrayLike<number | bigint>;
+    const hasNulls = d.nullCount > 0;
+    if (kind === 'int64') {
+      for (let i = 0; i < d.length; i++) out[start + i] = hasNulls && !d.getValid(i) ? NaN : Number(values[i] as bigint);
+    } else if (DataType.isFloat(v.type) && (v.type as { precision: number }).precision === 0) {
+      // float16: arrow stores raw uint16 halves
+      for (let i = 0; i < d.length; i++) out[start + i] = hasNulls && !d.getValid(i) ? NaN : (v.get(start + i) as number);
+    } else {
+      for (let i = 0; i < d.length; i++) out[start + i] = hasNulls && !d.getValid(i) ? NaN : (values[i] as number);
+    }
+  });
+  return out;
+}
+
+/** Throws naming the rows where `values` is not finite (null, NaN or ±Infinity). */
+export function requireFinite(values: Float64Array, name: string, what: string): void {
+  const bad: number[] = [];
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      if (bad.length < 5) bad.push(i);
+      count++;
+    }
+  }
+  if (count > 0) {
+    const first = values[bad[0]];
+    const shown = Number.isNaN(first) ? 'NaN or empty' : String(first);
+    throw new ExportError(
+      `Column ${JSON.stringify(name)} (${what}) has ${count} value(s) that are not finite numbers (${describeRows(bad, count)}; first: ${shown})`,
+      { column: name, rows: bad, expected: 'finite numbers' },
+    );
+  }
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * An integer column as exact uint64 values. Accepts any integer type, and float columns whose values
+ * are whole numbers no larger than 2^53 (pandas turns integer columns with gaps into floats).
+ * `nulls` marks rows without a value; `allowNull` decides whether that is an error.
+ */
+export function uint64Column(
+  v: Vector,
+  name: string,
+  what: string,
+  allowNull: boolean,
+): { values: BigUint64Array; valid: Uint8Array | null } {
+  const kind = columnKind(v.type);
+  const n = v.length;
+  const values = new BigUint64Array(n);
+  const valid = v.nullCount > 0 || kind === 'string' ? new Uint8Array(n) : null;
+  const bad: number[] = [];
+  let badCount = 0;
+  let badValue: unknown;
+  const fail = (row: number, value: unknown) => {
+    if (bad.length < 5) bad.push(row);
+    if (badCount === 0) badValue = value;
+    badCount++;
+  };
+  if (kind === 'string') {
+    // Text that holds integers exactly (e.g. a CSV column with values beyond int64).
+    for (let i = 0; i < n; i++) {
+      const s = v.get(i) as string | null;
+      if (s === null || s === '') {
+        if (valid) valid[i] = 0;
+        continue;
+      }
+      if (valid) valid[i] = 1;
+      const t = s.trim();
+      if (!/^\+?\d+$/.test(t)) {
+        fail(i, s);
+        continue;
+      }
+      const b = BigInt(t);
+      if (b > U64_MAX) fail(i, s);
+      else values[i] = b;
+    }
+  } else if (kind === 'int' || kind === 'int64') {
+    const signed = (v.type as { isSigned: boolean }).isSigned;
+    eachChunk(v, (d, start) => {
+      const src = d.values as ArrayLike<number | bigint>;
+      for (let i = 0; i < d.length; i++) {
+        if (valid) {
+          const ok = d.getValid(i);
+          valid[start + i] = ok ? 1 : 0;
+          if (!ok) continue;
+        }
+        const x = src[i];
+        if (signed && (x as number) < 0) {
+          fail(start + i, x);
+          continue;
+        }
+        values[start + i] = typeof x === 'bigint' ? BigInt.asUintN(64, x) : BigInt(x);
+      }
+    });
+  } else if (kind === 'float') {
+    const f = numericColumn(v, name, what);
+    for (let i = 0; i < n; i++) {
+      const x = f[i];
+      if (Number.isNaN(x)) {
+        if (valid) valid[i] = 0;
+        else fail(i, x);
+        continue;
+      }
+      if (valid) valid[i] = 1;
+      if (!Number.isInteger(x) || x < 0 || x > Number.MAX_SAFE_INTEGER) fail(i, x);
+      else values[i] = BigInt(x);
+    }
+  } else {
+    throw new ExportError(`Column ${JSON.stringify(name)} (${what}) has type ${typeName(v.type)}; expected non-negative integers (uint64)`, {
+      column: name,
+      expected: 'uint64',
+    });
+  }
+  if (badCount > 0) {
+    throw new ExportError(
+      `Column ${JSON.stringify(name)} (${what}) has ${badCount} value(s) that are not uint64 integers (0 to 2^64-1) (${describeRows(bad, badCount)}; first: ${String(badValue)})`,
+      { column: name, rows: bad, value: badValue, expected: 'uint64' },
+    );
+  }
+  if (!allowNull && valid) {
+    const rows: number[] = [];
+    let c = 0;
+    for (let i = 0; i < n; i++) {
+      if (!valid[i]) {
+        if (rows.length < 5) rows.push(i);
+        c++;
+      }
+    }
+    if (c > 0) {
+      throw new ExportError(`Column ${JSON.stringify(name)} (${what}) has ${c} empty value(s) (${describeRows(rows, c)})`, {
+        column: name,
+        rows,
+        expected: 'a value in every row',
+      });
+    }
+  }
+  return { values, valid };
+}
+
+/** Dictionary column: integer codes per row (-1 for null) and the dictionary's labels as strings. */
+export function dictionaryColumn(v: Vector): { codes: Int32Array; labels: string[] } {
+  const codes = new Int32Array(v.length);
+  let labels: string[] | null = null;
+  eachChunk(v, (d, start) => {
+    const dict = d.dictionary;
+    const these = dict ? Array.from({ length: dict.length }, (_, i) => String(dict.get(i))) : [];
+    if (labels === null) labels = these;
+    else if (these.length !== labels.length || these.some((l, i) => l !== labels![i])) {
+      // Chunks with different dictionaries (rare; e.g. concatenated files): fall back to label lookup.
+      labels = null;
+      throw new DictionaryMismatch();
+    }
+    const src = d.values as ArrayLike<number | bigint>;
+    for (let i = 0; i < d.length; i++) {
+      codes[start + i] = d.nullCount > 0 && !d.getValid(i) ? -1 : Number(src[i]);
+    }
+  });
+  return { codes, labels: labels ?? [] };
+}
+
+export class DictionaryMismatch extends Error {}
+
+/** Any column as display strings (null for missing), for enums, colors and relationship cells. */
+export function stringValues(v: Vector): Array<string | null> {
+  const out = new Array<string | null>(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const x = v.get(i);
+    out[i] = x === null || x === undefined ? null : String(x);
+  }
+  return out;
+}

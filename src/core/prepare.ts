@@ -1,0 +1,316 @@
+// Turns the input tables into what every index needs: exact ids, one encoded record per annotation
+// (geometry as float32 + property block), relationship lists, and the bounds. Everything is validated
+// here, before a single byte is written.
+import type { Table } from 'apache-arrow';
+import type { AnnotationType, CoordSpace, PropertySpec } from './types';
+import { ExportError, describeRows } from './errors';
+import { getColumn, numericColumn, requireFinite, uint64Column } from './columns';
+import { resolveIds, requireUniqueIds } from './ids';
+import { encodePropertyBlock, normalizePropertyRequests, planColumns, planProperties, propertyLayout } from './properties';
+import { normalizeRelationshipRequests, readRelationship, selectRelationshipRows, type RelationshipColumn } from './relationships';
+import type { WriteOptions } from './types';
+
+export interface Prepared {
+  type: AnnotationType;
+  rank: number;
+  n: number;
+  ids: BigUint64Array;
+  /** All records back to back; record i is records[recordStart(i) .. recordStart(i+1)). */
+  records: Uint8Array;
+  /** Fixed record size, or 0 for polylines (then `recordOffsets` is set). */
+  recordSize: number;
+  recordOffsets?: Float64Array;
+  propertySpecs: PropertySpec[];
+  relationships: RelationshipColumn[];
+  lower: number[];
+  upper: number[];
+  unusedColumns: string[];
+}
+
+export function recordStart(p: Prepared, i: number): number {
+  return p.recordOffsets ? p.recordOffsets[i] : i * p.recordSize;
+}
+
+/** Geometry column names for a type, in encoding order. */
+export function geometryColumns(type: AnnotationType, names: string[]): string[] {
+  switch (type) {
+    case 'point':
+      return [...names];
+    case 'line':
+    case 'axis_aligned_bounding_box':
+      return [...names.map((n) => n + 'a'), ...names.map((n) => n + 'b')];
+    case 'ellipsoid':
+      return [...names, ...names.map((n) => 'r' + n)];
+    case 'polyline':
+      return [];
+  }
+}
+
+/** Bytes of geometry neuroglancer assumes when laying out properties (polyline: one segment + count). */
+export function nominalGeometryBytes(type: AnnotationType, rank: number): number {
+  return type === 'point' ? 4 * rank : type === 'polyline' ? 8 * rank + 4 : 8 * rank;
+}
+
+function requireNonNegative(values: Float64Array, column: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < 0) {
+      const rows: number[] = [];
+      let count = 0;
+      for (let j = i; j < values.length; j++) if (values[j] < 0) (rows.length < 5 && rows.push(j), count++);
+      throw new ExportError(
+        `Column ${JSON.stringify(column)} (ellipsoid radius) has ${count} negative value(s) (${describeRows(rows, count)}; first: ${values[rows[0]]})`,
+        { column, rows, expected: 'radii >= 0' },
+      );
+    }
+  }
+}
+
+function requireFloat32(values: Float64Array, column: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(Math.fround(values[i]))) {
+      throw new ExportError(`Column ${JSON.stringify(column)} has a value too large for float32 (${describeRows([i])}: ${values[i]})`, {
+        column,
+        rows: [i],
+        expected: 'finite float32',
+      });
+    }
+  }
+}
+
+interface CommonInputs {
+  properties: ReturnType<typeof planProperties>;
+  relationships: RelationshipColumn[];
+  ids: BigUint64Array;
+  usedColumns: Set<string>;
+}
+
+function commonInputs(table: Table | null, n: number, options: WriteOptions, warn: (m: string) => void): CommonInputs {
+  const propReq = normalizePropertyRequests(options.properties);
+  const relReq = normalizeRelationshipRequests(options.relationships);
+  if (!table && propReq.length) throw new ExportError('Cannot use properties without a main table (the polyline vertices table alone has none)');
+  if (!table && relReq.length) throw new ExportError('Cannot use relationships without a main table (the polyline vertices table alone has none)');
+  const properties = planProperties(table, propReq, warn);
+  const relationships = table ? relReq.map((r) => readRelationship(table, r)) : [];
+  const resolved = resolveIds(table, n, options.idColumn);
+  requireUniqueIds(resolved.ids, resolved.column);
+  const usedColumns = new Set<string>([...planColumns(properties), ...relReq]);
+  if (resolved.column) usedColumns.add(resolved.column);
+  return { properties, relationships, ids: resolved.ids, usedColumns };
+}
+
+export function prepare(
+  table: Table | null,
+  points: Table | null,
+  coords: CoordSpace,
+  type: AnnotationType,
+  options: WriteOptions,
+  warn: (m: string) => void,
+): Prepared {
+  const rank = coords.names.length;
+  if (type === 'polyline') return preparePolylines(table, points, coords, options, warn);
+  if (!table) throw new ExportError(`A table is required for ${type} annotations`);
+  const n = table.numRows;
+  if (n === 0) throw new ExportError('The table has no rows: there are no annotations to write');
+  const geomNames = geometryColumns(type, coords.names);
+  const missing = geomNames.filter((c) => !table.getChild(c));
+  if (missing.length) {
+    throw new ExportError(
+      `Missing geometry column(s) ${missing.map((m) => JSON.stringify(m)).join(', ')} for ${type} annotations in ${rank}-D (${coords.names.join(',')}); the table has ${table.schema.fields.map((f) => JSON.stringify(f.name)).join(', ')}`,
+      { column: missing[0] },
+    );
+  }
+  const common = commonInputs(table, n, options, warn);
+  const geomBytes = nominalGeometryBytes(type, rank);
+  const layout = propertyLayout(geomBytes, common.properties.map((p) => p.spec.type));
+  const recordSize = layout.serializedBytes;
+  const records = new Uint8Array(n * recordSize);
+  const f32 = new Float32Array(records.buffer);
+  const stride = recordSize / 4;
+  const lower = new Array<number>(rank).fill(Infinity);
+  const upper = new Array<number>(rank).fill(-Infinity);
+
+  const cols = geomNames.map((name) => {
+    const v = numericColumn(getColumn(table, name, 'geometry'), name, 'geometry');
+    requireFinite(v, name, 'geometry');
+    requireFloat32(v, name);
+    return v;
+  });
+  if (type === 'ellipsoid') for (let d = 0; d < rank; d++) requireNonNegative(cols[rank + d], geomNames[rank + d]);
+  cols.forEach((v, c) => {
+    for (let i = 0; i < n; i++) f32[i * stride + c] = v[i];
+  });
+  // Bounds from the input values (float64), as the reference does.
+  for (let d = 0; d < rank; d++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    if (type === 'point') {
+      const a = cols[d];
+      for (let i = 0; i < n; i++) {
+        if (a[i] < lo) lo = a[i];
+        if (a[i] > hi) hi = a[i];
+      }
+    } else if (type === 'ellipsoid') {
+      const c = cols[d];
+      const r = cols[rank + d];
+      for (let i = 0; i < n; i++) {
+        if (c[i] - r[i] < lo) lo = c[i] - r[i];
+        if (c[i] + r[i] > hi) hi = c[i] + r[i];
+      }
+    } else {
+      for (const a of [cols[d], cols[rank + d]]) {
+        for (let i = 0; i < n; i++) {
+          if (a[i] < lo) lo = a[i];
+          if (a[i] > hi) hi = a[i];
+        }
+      }
+    }
+    lower[d] = lo;
+    upper[d] = hi;
+  }
+  const block = encodePropertyBlock(common.properties, layout, geomBytes, n);
+  const P = layout.propertyBytes;
+  if (P) for (let i = 0; i < n; i++) records.set(block.subarray(i * P, (i + 1) * P), i * recordSize + geomBytes);
+  for (const c of geomNames) common.usedColumns.add(c);
+  return {
+    type,
+    rank,
+    n,
+    ids: common.ids,
+    records,
+    recordSize,
+    propertySpecs: common.properties.map((p) => p.spec),
+    relationships: common.relationships,
+    lower,
+    upper,
+    unusedColumns: table.schema.fields.map((f) => f.name).filter((c) => !common.usedColumns.has(c)),
+  };
+}
+
+function preparePolylines(
+  table: Table | null,
+  points: Table | null,
+  coords: CoordSpace,
+  options: WriteOptions,
+  warn: (m: string) => void,
+): Prepared {
+  const rank = coords.names.length;
+  if (!points) throw new ExportError('Polyline annotations need a vertices table (polylinePoints / --points) with annotation_id and coordinate columns');
+  const m = points.numRows;
+  if (!points.getChild('annotation_id')) {
+    throw new ExportError(
+      `The polyline vertices table must have an "annotation_id" column; it has ${points.schema.fields.map((f) => JSON.stringify(f.name)).join(', ')}`,
+      { column: 'annotation_id' },
+    );
+  }
+  const missing = coords.names.filter((c) => !points.getChild(c));
+  if (missing.length) {
+    throw new ExportError(`The polyline vertices table is missing coordinate column(s) ${missing.map((c) => JSON.stringify(c)).join(', ')}`, { column: missing[0] });
+  }
+  const vertexIds = uint64Column(points.getChild('annotation_id')!, 'annotation_id', 'polyline vertex annotation ids', false).values;
+  const vcols = coords.names.map((name) => {
+    const v = numericColumn(points.getChild(name)!, name, 'polyline vertex coordinate');
+    requireFinite(v, name, 'polyline vertex coordinate');
+    requireFloat32(v, name);
+    return v;
+  });
+
+  // Main table rows (or, without one, the distinct vertex ids in order of first appearance).
+  let mainTable = table;
+  let n: number;
+  let mainIds: BigUint64Array;
+  let common: CommonInputs;
+  if (mainTable) {
+    n = mainTable.numRows;
+    common = commonInputs(mainTable, n, options, warn);
+    mainIds = common.ids;
+  } else {
+    const seen = new Set<bigint>();
+    const order: bigint[] = [];
+    for (let i = 0; i < m; i++) {
+      const id = vertexIds[i];
+      if (!seen.has(id)) {
+        seen.add(id);
+        order.push(id);
+      }
+    }
+    n = order.length;
+    mainIds = BigUint64Array.from(order);
+    common = { ...commonInputs(null, n, { ...options, idColumn: undefined }, warn), ids: mainIds };
+    mainTable = null;
+  }
+  if (n === 0 || m === 0) throw new ExportError('There are no polylines to write (no rows in the table or no vertices)');
+  const index = new Map<bigint, number>();
+  for (let i = 0; i < n; i++) index.set(mainIds[i], i);
+  const counts = new Uint32Array(n);
+  const owner = new Int32Array(m);
+  let orphans = 0;
+  for (let j = 0; j < m; j++) {
+    const i = index.get(vertexIds[j]);
+    if (i === undefined) {
+      owner[j] = -1;
+      orphans++;
+    } else {
+      owner[j] = i;
+      counts[i]++;
+    }
+  }
+  if (orphans) warn(`${orphans} polyline vertex row(s) have an annotation_id that is not in the main table; they are ignored.`);
+  const keepList: number[] = [];
+  for (let i = 0; i < n; i++) if (counts[i] > 0) keepList.push(i);
+  if (keepList.length < n) {
+    warn(`${n - keepList.length} of ${n} main-table annotations have no vertices in the polyline vertices table; they are dropped.`);
+  }
+  if (keepList.length === 0) throw new ExportError('No annotation in the main table has any polyline vertex');
+  const keep = Uint32Array.from(keepList);
+  const geomBytes = nominalGeometryBytes('polyline', rank);
+  const layout = propertyLayout(geomBytes, common.properties.map((p) => p.spec.type));
+  const P = layout.propertyBytes;
+  const block = encodePropertyBlock(common.properties, layout, geomBytes, n);
+  const k = keep.length;
+  const recordOffsets = new Float64Array(k + 1);
+  const newIndex = new Int32Array(n).fill(-1);
+  for (let r = 0; r < k; r++) {
+    newIndex[keep[r]] = r;
+    recordOffsets[r + 1] = recordOffsets[r] + 4 + 4 * rank * counts[keep[r]] + P;
+  }
+  const records = new Uint8Array(recordOffsets[k]);
+  const dv = new DataView(records.buffer);
+  // Vertex cursor per kept polyline: vertices stay in input order within each polyline.
+  const cursor = new Float64Array(k);
+  for (let r = 0; r < k; r++) {
+    dv.setUint32(recordOffsets[r], counts[keep[r]], true);
+    cursor[r] = recordOffsets[r] + 4;
+    if (P) records.set(block.subarray(keep[r] * P, (keep[r] + 1) * P), recordOffsets[r + 1] - P);
+  }
+  const lower = new Array<number>(rank).fill(Infinity);
+  const upper = new Array<number>(rank).fill(-Infinity);
+  for (let j = 0; j < m; j++) {
+    if (owner[j] < 0) continue;
+    const r = newIndex[owner[j]];
+    let at = cursor[r];
+    for (let d = 0; d < rank; d++) {
+      const x = Math.fround(vcols[d][j]);
+      dv.setFloat32(at, x, true);
+      at += 4;
+      if (x < lower[d]) lower[d] = x;
+      if (x > upper[d]) upper[d] = x;
+    }
+    cursor[r] = at;
+  }
+  const ids = keep.length === n ? mainIds : mainIds.filter((_, i) => counts[i] > 0);
+  const relationships = keep.length === n ? common.relationships : common.relationships.map((rel) => selectRelationshipRows(rel, keep));
+  return {
+    type: 'polyline',
+    rank,
+    n: k,
+    ids,
+    records,
+    recordSize: 0,
+    recordOffsets,
+    propertySpecs: common.properties.map((p) => p.spec),
+    relationships,
+    lower,
+    upper,
+    unusedColumns: mainTable ? mainTable.schema.fields.map((f) => f.name).filter((c) => !common.usedColumns.has(c)) : [],
+  };
+}

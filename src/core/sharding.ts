@@ -1,0 +1,221 @@
+// neuroglancer_uint64_sharded_v1: choosing the sharding parameters, assigning keys to shards and
+// minishards, and laying out shard files (shard index, chunk data, minishard indexes).
+import { gzipSync } from 'node:zlib';
+import { murmurHash3X86_128Low64 } from './murmur';
+
+export interface ShardingSpec {
+  '@type': 'neuroglancer_uint64_sharded_v1';
+  hash: 'murmurhash3_x86_128' | 'identity';
+  preshift_bits: number;
+  shard_bits: number;
+  minishard_bits: number;
+  data_encoding: 'gzip' | 'raw';
+  minishard_index_encoding: 'gzip' | 'raw';
+}
+
+const MINISHARD_TARGET_COUNT = 1000;
+const SHARD_TARGET_SIZE = 50_000_000;
+
+function bitLength(x: bigint): number {
+  let b = 0;
+  while (x > 0n) {
+    x >>= 1n;
+    b++;
+  }
+  return b;
+}
+
+/** Parameters as the reference chooses them from the number of keys, total bytes and largest key. */
+export function chooseShardingParams(
+  totalCount: number,
+  totalBytes: number,
+  maxKey: bigint = (1n << 64n) - 1n,
+): { preshift_bits: number; shard_bits: number; minishard_bits: number } {
+  let totalMinishardBits = 0;
+  while (Math.floor(totalCount / 2 ** totalMinishardBits) > MINISHARD_TARGET_COUNT) totalMinishardBits++;
+  let shardBits = 0;
+  while (Math.floor(totalBytes / 2 ** shardBits) > SHARD_TARGET_SIZE) shardBits++;
+  const minishardBits = totalMinishardBits - Math.min(totalMinishardBits, shardBits);
+  let targetPreshift = 0;
+  while (MINISHARD_TARGET_COUNT >> targetPreshift > 0) targetPreshift++;
+  const preshift = Math.min(targetPreshift, Math.max(0, bitLength(maxKey) - shardBits - minishardBits));
+  return { preshift_bits: preshift, shard_bits: shardBits, minishard_bits: minishardBits };
+}
+
+export function makeShardingSpec(
+  params: { preshift_bits: number; shard_bits: number; minishard_bits: number },
+  dataEncoding: 'gzip' | 'raw',
+  minishardIndexEncoding: 'gzip' | 'raw' = 'gzip',
+): ShardingSpec {
+  return {
+    '@type': 'neuroglancer_uint64_sharded_v1',
+    hash: 'murmurhash3_x86_128',
+    preshift_bits: params.preshift_bits,
+    shard_bits: params.shard_bits,
+    minishard_bits: params.minishard_bits,
+    data_encoding: dataEncoding,
+    minishard_index_encoding: minishardIndexEncoding,
+  };
+}
+
+/** Lower-case hex shard number, zero-padded to ceil(shard_bits / 4) digits (at least one). */
+export function shardFileName(shard: number, shardBits: number): string {
+  return shard.toString(16).padStart(Math.max(1, Math.ceil(shardBits / 4)), '0') + '.shard';
+}
+
+/**
+ * Shard and minishard of every key. Keys are read as two 32-bit words; the 64-bit shift and the
+ * bit extraction are done on the words, so no BigInt is needed per key.
+ */
+export function assignShards(keys: BigUint64Array, spec: ShardingSpec): { shard: Uint32Array; minishard: Uint32Array } {
+  const n = keys.length;
+  const words = new Uint32Array(keys.buffer, keys.byteOffset, n * 2);
+  const shard = new Uint32Array(n);
+  const minishard = new Uint32Array(n);
+  const out = new Uint32Array(2);
+  const p = spec.preshift_bits;
+  const mb = spec.minishard_bits;
+  const sb = spec.shard_bits;
+  if (mb + sb > 52) throw new RangeError('shard_bits + minishard_bits above 52 are not supported');
+  for (let i = 0; i < n; i++) {
+    let lo = words[2 * i];
+    let hi = words[2 * i + 1];
+    if (p >= 64) {
+      lo = 0;
+      hi = 0;
+    } else if (p >= 32) {
+      lo = hi >>> (p - 32);
+      hi = 0;
+    } else if (p > 0) {
+      lo = ((lo >>> p) | (hi << (32 - p))) >>> 0;
+      hi = hi >>> p;
+    }
+    let hLo: number;
+    let hHi: number;
+    if (spec.hash === 'identity') {
+      hLo = lo;
+      hHi = hi;
+    } else {
+      murmurHash3X86_128Low64(lo, hi, out);
+      hLo = out[0];
+      hHi = out[1];
+    }
+    // value = hHi * 2^32 + hLo; take bits [0, mb) and [mb, mb + sb) using exact float arithmetic on
+    // the low 52 bits, which is all mb + sb can reach.
+    const low52 = (hHi & 0xfffff) * 4294967296 + hLo;
+    minishard[i] = mb === 0 ? 0 : low52 % 2 ** mb;
+    shard[i] = sb === 0 ? 0 : Math.floor(low52 / 2 ** mb) % 2 ** sb;
+  }
+  return { shard, minishard };
+}
+
+export interface ShardPlan {
+  spec: ShardingSpec;
+  /** Key indices ordered by (shard, minishard, key). */
+  order: Uint32Array;
+  /** Distinct shards present, ascending, and where each starts in `order`. */
+  shards: number[];
+  shardStart: number[];
+  minishard: Uint32Array;
+}
+
+/** Orders keys by shard, then minishard, then key (a counting sort on the bucket, then small sorts). */
+export function planShards(keys: BigUint64Array, spec: ShardingSpec): ShardPlan {
+  const n = keys.length;
+  const { shard, minishard } = assignShards(keys, spec);
+  const mb = spec.minishard_bits;
+  const buckets = 2 ** (spec.shard_bits + mb);
+  let order: Uint32Array;
+  const bucketOf = (i: number) => shard[i] * 2 ** mb + minishard[i];
+  if (buckets <= 1 << 22) {
+    const counts = new Uint32Array(buckets + 1);
+    for (let i = 0; i < n; i++) counts[bucketOf(i) + 1]++;
+    for (let b = 0; b < buckets; b++) counts[b + 1] += counts[b];
+    const starts = counts.slice();
+    order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[counts[bucketOf(i)]++] = i;
+    // Sort each bucket by key.
+    for (let b = 0; b < buckets; b++) {
+      const s = starts[b];
+      const e = starts[b + 1];
+      if (e - s > 1) {
+        const seg = order.subarray(s, e);
+        seg.sort((x, y) => (keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : 0));
+      }
+    }
+  } else {
+    order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((x, y) => bucketOf(x) - bucketOf(y) || (keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : 0));
+  }
+  const shards: number[] = [];
+  const shardStart: number[] = [];
+  for (let j = 0; j < n; j++) {
+    const s = shard[order[j]];
+    if (j === 0 || s !== shard[order[j - 1]]) {
+      shards.push(s);
+      shardStart.push(j);
+    }
+  }
+  shardStart.push(n);
+  return { spec, order, shards, shardStart, minishard };
+}
+
+export function encodeData(data: Uint8Array, encoding: 'gzip' | 'raw', level: number): Uint8Array {
+  return encoding === 'gzip' ? gzipSync(data, { level }) : data;
+}
+
+/**
+ * One shard file: [shard index: 2^minishard_bits × (start, end)] then, per minishard, its chunks'
+ * data in key order followed by its minishard index ([3, n] uint64: delta keys, delta offsets, sizes).
+ * Offsets are relative to the end of the shard index.
+ */
+export function buildShard(
+  spec: ShardingSpec,
+  keys: BigUint64Array,
+  indices: Uint32Array,
+  minishardOf: Uint32Array,
+  value: (keyIndex: number) => Uint8Array,
+  gzipLevel: number,
+): Uint8Array {
+  const numMinishards = 2 ** spec.minishard_bits;
+  const shardIndex = new BigUint64Array(numMinishards * 2);
+  const parts: Uint8Array[] = [];
+  let offset = 0; // relative to the end of the shard index
+  let j = 0;
+  while (j < indices.length) {
+    const ms = minishardOf[indices[j]];
+    let e = j;
+    while (e < indices.length && minishardOf[indices[e]] === ms) e++;
+    const count = e - j;
+    const index = new BigUint64Array(3 * count);
+    let prevKey = 0n;
+    let prevEnd = 0;
+    for (let t = 0; t < count; t++) {
+      const k = indices[j + t];
+      const data = encodeData(value(k), spec.data_encoding, gzipLevel);
+      const key = keys[k];
+      index[t] = key - prevKey;
+      index[count + t] = BigInt(offset - prevEnd);
+      index[2 * count + t] = BigInt(data.length);
+      prevKey = key;
+      parts.push(data);
+      offset += data.length;
+      prevEnd = offset;
+    }
+    const indexBytes = encodeData(new Uint8Array(index.buffer), spec.minishard_index_encoding, gzipLevel);
+    shardIndex[2 * ms] = BigInt(offset);
+    shardIndex[2 * ms + 1] = BigInt(offset + indexBytes.length);
+    parts.push(indexBytes);
+    offset += indexBytes.length;
+    j = e;
+  }
+  const out = new Uint8Array(shardIndex.byteLength + offset);
+  out.set(new Uint8Array(shardIndex.buffer), 0);
+  let at = shardIndex.byteLength;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,186 @@
+// Where the dataset goes. The writer sees a tiny interface; the local implementation writes into a
+// hidden temporary sibling folder and renames it into place only when everything (info last) is
+// written, so a failed or cancelled export never leaves a dataset that looks complete.
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ExportError } from './errors';
+
+export interface Storage {
+  /** Writes a file at a '/'-separated path relative to the dataset root (folders are created). */
+  write(relPath: string, data: Uint8Array | string): Promise<void>;
+  /** Makes the dataset visible at its final place. */
+  commit(): Promise<void>;
+  /** Removes everything written so far. Safe to call more than once. */
+  abort(): Promise<void>;
+  bytesWritten: number;
+  filesWritten: number;
+}
+
+const TMP_MARK = '.ng-annotations-tmp-';
+const OLD_MARK = '.ng-annotations-old-';
+
+/** Is `dir` an annotation dataset we may replace (its info says neuroglancer_annotations_v1)? */
+function looksLikeDataset(dir: string): boolean {
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'info'), 'utf8'));
+    return info?.['@type'] === 'neuroglancer_annotations_v1';
+  } catch {
+    return false;
+  }
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temporary folders left by earlier runs for the same target whose process is gone. */
+async function removeStaleTemporaries(parent: string, base: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    for (const mark of [TMP_MARK, OLD_MARK]) {
+      const prefix = `.${base}${mark}`;
+      if (!name.startsWith(prefix)) continue;
+      const pid = Number(name.slice(prefix.length).split('-')[0]);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isProcessAlive(pid)) {
+        await fsp.rm(path.join(parent, name), { recursive: true, force: true });
+      }
+    }
+  }
+}
+
+/** Checks the target before any work: refuses non-empty folders (unless overwrite and a dataset), files. */
+export function checkOutputDir(outputDir: string, overwrite: boolean): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(outputDir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new ExportError(`Cannot use output folder ${outputDir}: ${(e as Error).message}`);
+  }
+  if (!st.isDirectory()) throw new ExportError(`Output path ${outputDir} exists and is not a folder`);
+  const entries = fs.readdirSync(outputDir);
+  if (entries.length === 0) return;
+  if (!overwrite) {
+    throw new ExportError(`Output folder ${outputDir} already exists and is not empty; choose another folder or pass overwrite (--overwrite) to replace it`);
+  }
+  if (!looksLikeDataset(outputDir)) {
+    throw new ExportError(
+      `Output folder ${outputDir} is not empty and is not an annotation dataset (no neuroglancer_annotations_v1 info file); refusing to replace it even with overwrite`,
+    );
+  }
+}
+
+export interface LocalStorageOptions {
+  overwrite: boolean;
+  /** Bounded number of file writes in flight. */
+  concurrency?: number;
+}
+
+export class LocalDirectoryStorage implements Storage {
+  bytesWritten = 0;
+  filesWritten = 0;
+  readonly tempDir: string;
+  private readonly madeDirs = new Set<string>();
+  private done = false;
+
+  private constructor(
+    readonly outputDir: string,
+    private readonly options: LocalStorageOptions,
+  ) {
+    const parent = path.dirname(outputDir);
+    const base = path.basename(outputDir);
+    this.tempDir = path.join(parent, `.${base}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+  }
+
+  static async create(outputDir: string, options: LocalStorageOptions): Promise<LocalDirectoryStorage> {
+    const abs = path.resolve(outputDir);
+    checkOutputDir(abs, options.overwrite);
+    const parent = path.dirname(abs);
+    try {
+      await fsp.mkdir(parent, { recursive: true });
+    } catch (e) {
+      throw new ExportError(`Cannot create the folder ${parent}: ${(e as Error).message}`);
+    }
+    await removeStaleTemporaries(parent, path.basename(abs));
+    const s = new LocalDirectoryStorage(abs, options);
+    try {
+      await fsp.mkdir(s.tempDir);
+    } catch (e) {
+      throw new ExportError(`Cannot write in ${parent}: ${(e as Error).message}`);
+    }
+    s.madeDirs.add(s.tempDir);
+    return s;
+  }
+
+  async write(relPath: string, data: Uint8Array | string): Promise<void> {
+    if (this.done) throw new Error('storage already committed or aborted');
+    const full = path.join(this.tempDir, ...relPath.split('/'));
+    const dir = path.dirname(full);
+    if (!this.madeDirs.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    await fsp.writeFile(full, data);
+    this.bytesWritten += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    this.filesWritten++;
+  }
+
+  async commit(): Promise<void> {
+    const target = this.outputDir;
+    // Re-check: the folder may have appeared while we were writing.
+    checkOutputDir(target, this.options.overwrite);
+    let old: string | null = null;
+    if (fs.existsSync(target)) {
+      if (fs.readdirSync(target).length === 0) {
+        await fsp.rmdir(target);
+      } else {
+        old = path.join(path.dirname(target), `.${path.basename(target)}${OLD_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+        await fsp.rename(target, old);
+      }
+    }
+    try {
+      await fsp.rename(this.tempDir, target);
+    } catch (e) {
+      if (old) await fsp.rename(old, target).catch(() => undefined);
+      throw e;
+    }
+    this.done = true;
+    if (old) await fsp.rm(old, { recursive: true, force: true });
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await fsp.rm(this.tempDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Runs `tasks` with at most `limit` in flight, stopping at the first failure. */
+export async function runLimited(limit: number, count: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown = null;
+  const worker = async () => {
+    while (failed === null && next < count) {
+      const i = next++;
+      try {
+        await task(i);
+      } catch (e) {
+        if (failed === null) failed = e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+  if (failed !== null) throw failed;
+}

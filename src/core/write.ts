@@ -1,0 +1,395 @@
+// writePrecomputedAnnotations: validate everything, then write by_id, by_rel_*, the spatial levels and
+// finally `info`, into a temporary folder that is renamed into place only when complete.
+import type { Table } from 'apache-arrow';
+import { randomInt } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import {
+  ANNOTATION_TYPES,
+  TableHandle,
+  type AnnotationType,
+  type CoordSpaceInput,
+  type IndexSummary,
+  type Phase,
+  type TableInput,
+  type WriteOptions,
+  type WriteSummary,
+} from './types';
+import { AbortError, ExportError, throwIfAborted } from './errors';
+import { normalizeCoordSpace } from './coords';
+import { prepare, recordStart, type Prepared } from './prepare';
+import { buildSpatialIndex, type SpatialLevelEntries } from './spatial';
+import { mortonDecode } from './morton';
+import { buildShard, chooseShardingParams, makeShardingSpec, planShards, shardFileName, type ShardingSpec } from './sharding';
+import { LocalDirectoryStorage, checkOutputDir, runLimited, type Storage } from './storage';
+import { buildInfo } from './info';
+import * as path from 'node:path';
+
+/** gzip level used when none is given; see README "Compression level" for the measurements. */
+export const DEFAULT_GZIP_LEVEL = 6;
+const MAX_LEVELS = 64;
+
+async function resolveTable(input: Table | TableHandle | string | null | undefined, what: string, signal?: AbortSignal): Promise<Table | null> {
+  if (input === null || input === undefined) return null;
+  if (input instanceof TableHandle) return input.take();
+  if (typeof input === 'string') {
+    const io = await import('../io/index');
+    return io.readTable(input, { signal });
+  }
+  if (typeof input === 'object' && typeof (input as Table).getChild === 'function' && typeof (input as Table).numRows === 'number') {
+    return input as Table;
+  }
+  throw new ExportError(`Expected an Arrow table, a TableHandle, a file path or null for ${what}`);
+}
+
+function checkOptions(o: WriteOptions): void {
+  const levels = o.numSpatialLevels ?? 7;
+  const limit = o.targetChunkLimit ?? 10_000;
+  const writeSpatial = o.writeBySpatialChunk ?? true;
+  if (!Number.isInteger(levels) || levels < 0) throw new ExportError(`numSpatialLevels must be a whole number, got ${levels}`);
+  if (!Number.isInteger(limit) || limit < 0) throw new ExportError(`targetChunkLimit must be a whole number >= 0, got ${limit}`);
+  if (writeSpatial && levels === 0) {
+    throw new ExportError('To write the spatial index, numSpatialLevels must be at least 1');
+  }
+  if (writeSpatial && limit === 0 && levels !== 1) {
+    throw new ExportError('targetChunkLimit 0 disables subsampling and is only valid with numSpatialLevels 1');
+  }
+  if (levels > MAX_LEVELS) throw new ExportError(`numSpatialLevels must be at most ${MAX_LEVELS}, got ${levels}`);
+  if (o.seed !== undefined && (!Number.isSafeInteger(o.seed) || o.seed < 0)) throw new ExportError(`seed must be a non-negative integer, got ${o.seed}`);
+  if (o.maxThreads !== undefined && (!Number.isInteger(o.maxThreads) || o.maxThreads < 1)) throw new ExportError(`maxThreads must be a positive integer, got ${o.maxThreads}`);
+  if (o.maxShardsPerTransaction !== undefined && (!Number.isInteger(o.maxShardsPerTransaction) || o.maxShardsPerTransaction < 1)) {
+    throw new ExportError(`maxShardsPerTransaction must be a positive integer, got ${o.maxShardsPerTransaction}`);
+  }
+  const g = o.gzipLevel;
+  if (g !== undefined && g !== 'raw' && !(Number.isInteger(g) && g >= 0 && g <= 9)) throw new ExportError(`gzipLevel must be 0 to 9 or 'raw', got ${g}`);
+}
+
+/** The by_id value: the record, then per relationship a uint32 count and the uint64 ids. */
+function byIdValue(p: Prepared, i: number): Uint8Array {
+  const rs = recordStart(p, i);
+  const re = p.recordOffsets ? p.recordOffsets[i + 1] : rs + p.recordSize;
+  if (p.relationships.length === 0) return p.records.subarray(rs, re);
+  let size = re - rs;
+  for (const r of p.relationships) size += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
+  const out = new Uint8Array(size);
+  out.set(p.records.subarray(rs, re), 0);
+  const dv = new DataView(out.buffer);
+  let at = re - rs;
+  for (const r of p.relationships) {
+    const s = r.offsets[i];
+    const e = r.offsets[i + 1];
+    dv.setUint32(at, e - s, true);
+    at += 4;
+    for (let j = s; j < e; j++) {
+      dv.setBigUint64(at, r.ids[j], true);
+      at += 8;
+    }
+  }
+  return out;
+}
+
+function recordBytes(p: Prepared, i: number): number {
+  return p.recordOffsets ? p.recordOffsets[i + 1] - p.recordOffsets[i] : p.recordSize;
+}
+
+/** Several annotations in one value: uint64 count, the records, then the uint64 ids, in one order. */
+function multiValue(p: Prepared, members: ArrayLike<number>): Uint8Array {
+  let size = 8;
+  for (let j = 0; j < members.length; j++) size += recordBytes(p, members[j]) + 8;
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt(members.length), true);
+  let at = 8;
+  for (let j = 0; j < members.length; j++) {
+    const i = members[j];
+    const rs = recordStart(p, i);
+    const len = recordBytes(p, i);
+    out.set(p.records.subarray(rs, rs + len), at);
+    at += len;
+  }
+  for (let j = 0; j < members.length; j++) {
+    dv.setBigUint64(at, p.ids[members[j]], true);
+    at += 8;
+  }
+  return out;
+}
+
+interface IndexInput {
+  key: string;
+  phase: Phase;
+  detail?: string;
+  keys: BigUint64Array;
+  /** Uncompressed bytes of all values (drives the shard size choice). */
+  totalBytes: number;
+  value: (keyIndex: number) => Uint8Array;
+  /** Unsharded file name of a key. */
+  fileName: (keyIndex: number) => string;
+  entries: number;
+}
+
+interface Context {
+  storage: Storage;
+  sharded: boolean;
+  gzipLevel: number | 'raw';
+  concurrency: number;
+  signal?: AbortSignal;
+  progress: (phase: Phase, done: number, total: number, detail?: string) => void;
+}
+
+async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: ShardingSpec; summary: IndexSummary }> {
+  const startBytes = ctx.storage.bytesWritten;
+  const startFiles = ctx.storage.filesWritten;
+  const n = idx.keys.length;
+  let sharding: ShardingSpec | undefined;
+  ctx.progress(idx.phase, 0, n, idx.detail);
+  if (n > 0 && ctx.sharded) {
+    let maxKey = 0n;
+    for (let i = 0; i < n; i++) if (idx.keys[i] > maxKey) maxKey = idx.keys[i];
+    const params = chooseShardingParams(n, idx.totalBytes, maxKey);
+    const level = ctx.gzipLevel === 'raw' ? 0 : ctx.gzipLevel;
+    const enc = ctx.gzipLevel === 'raw' ? 'raw' : 'gzip';
+    sharding = makeShardingSpec(params, enc, enc);
+    const plan = planShards(idx.keys, sharding);
+    let done = 0;
+    for (let s = 0; s < plan.shards.length; s++) {
+      throwIfAborted(ctx.signal);
+      const members = plan.order.subarray(plan.shardStart[s], plan.shardStart[s + 1]);
+      const bytes = buildShard(sharding, idx.keys, members, plan.minishard, idx.value, level);
+      await ctx.storage.write(`${idx.key}/${shardFileName(plan.shards[s], sharding.shard_bits)}`, bytes);
+      done += members.length;
+      ctx.progress(idx.phase, done, n, idx.detail);
+    }
+  } else if (n > 0) {
+    let done = 0;
+    await runLimited(ctx.concurrency, n, async (i) => {
+      throwIfAborted(ctx.signal);
+      await ctx.storage.write(`${idx.key}/${idx.fileName(i)}`, idx.value(i));
+      if (++done % 4096 === 0) ctx.progress(idx.phase, done, n, idx.detail);
+    });
+  }
+  ctx.progress(idx.phase, n, n, idx.detail);
+  return {
+    sharding,
+    summary: {
+      key: idx.key,
+      keys: n,
+      entries: idx.entries,
+      bytes: ctx.storage.bytesWritten - startBytes,
+      files: ctx.storage.filesWritten - startFiles,
+    },
+  };
+}
+
+/** Related id → annotations (deduplicated, ascending annotation id) for one relationship. */
+function relationshipIndex(p: Prepared, r: Prepared['relationships'][number]): { keys: BigUint64Array; start: Uint32Array; members: Uint32Array; pairs: number } {
+  const m = r.ids.length;
+  const ann = new Uint32Array(m);
+  for (let i = 0; i < p.n; i++) for (let j = r.offsets[i]; j < r.offsets[i + 1]; j++) ann[j] = i;
+  const order = new Uint32Array(m);
+  for (let j = 0; j < m; j++) order[j] = j;
+  const ids = p.ids;
+  order.sort((a, b) => {
+    const ra = r.ids[a];
+    const rb = r.ids[b];
+    if (ra !== rb) return ra < rb ? -1 : 1;
+    const ia = ids[ann[a]];
+    const ib = ids[ann[b]];
+    return ia < ib ? -1 : ia > ib ? 1 : 0;
+  });
+  const keys: bigint[] = [];
+  const start: number[] = [];
+  const members: number[] = [];
+  for (let t = 0; t < m; t++) {
+    const j = order[t];
+    const key = r.ids[j];
+    if (t === 0 || key !== r.ids[order[t - 1]]) {
+      keys.push(key);
+      start.push(members.length);
+    } else if (ann[j] === ann[order[t - 1]]) {
+      continue; // the same annotation lists this id twice
+    }
+    members.push(ann[j]);
+  }
+  start.push(members.length);
+  return { keys: BigUint64Array.from(keys), start: Uint32Array.from(start), members: Uint32Array.from(members), pairs: members.length };
+}
+
+export async function writePrecomputedAnnotations(
+  table: TableInput,
+  coordSpace: CoordSpaceInput,
+  annotationType: AnnotationType | string,
+  options: WriteOptions = {},
+): Promise<WriteSummary> {
+  const t0 = performance.now();
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    options.onWarning?.(m);
+  };
+  const progress = (phase: Phase, done: number, total: number, detail?: string) => options.onProgress?.({ phase, done, total, detail });
+  checkOptions(options);
+  const type = String(annotationType).toLowerCase() as AnnotationType;
+  if (!ANNOTATION_TYPES.includes(type)) {
+    throw new ExportError(`Annotation type ${JSON.stringify(annotationType)} is not supported; expected one of ${ANNOTATION_TYPES.join(', ')}`);
+  }
+  const coords = normalizeCoordSpace(coordSpace);
+  const outputDir = path.resolve(options.outputDir ?? 'annotations');
+  const overwrite = options.overwrite ?? false;
+  if (type !== 'polyline' && options.polylinePoints !== undefined && options.polylinePoints !== null) {
+    throw new ExportError('polylinePoints may only be given for polyline annotations');
+  }
+  checkOutputDir(outputDir, overwrite);
+
+  progress('reading', 0, 1);
+  let mainTable = await resolveTable(table, 'the annotations table', options.signal);
+  let pointsTable: Table | null = null;
+  if (type === 'polyline') {
+    if (options.polylinePoints === undefined || options.polylinePoints === null) {
+      // The vertices alone, passed as the first argument.
+      pointsTable = mainTable;
+      mainTable = null;
+    } else {
+      pointsTable = await resolveTable(options.polylinePoints, 'the polyline vertices', options.signal);
+    }
+  } else if (!mainTable) {
+    throw new ExportError(`A table is needed for ${type} annotations (null is only allowed for polylines)`);
+  }
+  progress('reading', 1, 1);
+  throwIfAborted(options.signal);
+
+  progress('validating', 0, 1);
+  const p = prepare(mainTable, pointsTable, coords, type, options, warn);
+  // The inputs are consumed: drop our references so a TableHandle's data can be collected.
+  mainTable = null;
+  pointsTable = null;
+  progress('validating', 1, 1);
+  throwIfAborted(options.signal);
+
+  const storage = await LocalDirectoryStorage.create(outputDir, { overwrite });
+  const ctx: Context = {
+    storage,
+    sharded: options.writeSharded ?? true,
+    gzipLevel: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
+    concurrency: 32,
+    signal: options.signal,
+    progress,
+  };
+  const maxThreads = options.maxThreads ?? availableParallelism();
+  void maxThreads;
+  try {
+    // by_id
+    let byIdInfo: { key: string; sharding?: ShardingSpec } = { key: 'by_id' };
+    let byId: IndexSummary | null = null;
+    if (options.writeById ?? true) {
+      let total = 0;
+      for (let i = 0; i < p.n; i++) {
+        total += recordBytes(p, i);
+        for (const r of p.relationships) total += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
+      }
+      const res = await writeIndex(ctx, {
+        key: 'by_id',
+        phase: 'by_id',
+        keys: p.ids,
+        totalBytes: total,
+        value: (i) => byIdValue(p, i),
+        fileName: (i) => p.ids[i].toString(),
+        entries: p.n,
+      });
+      byIdInfo = { key: 'by_id', sharding: res.sharding };
+      byId = res.summary;
+    }
+
+    // by_rel_<name>
+    const relInfos: Array<{ key: string; sharding?: ShardingSpec; id: string }> = [];
+    const relSummaries: IndexSummary[] = [];
+    if (options.writeByRelationship ?? true) {
+      for (const r of p.relationships) {
+        throwIfAborted(options.signal);
+        const ri = relationshipIndex(p, r);
+        let total = 8 * ri.keys.length;
+        for (let t = 0; t < ri.members.length; t++) total += recordBytes(p, ri.members[t]) + 8;
+        const key = `by_rel_${r.name}`;
+        const res = await writeIndex(ctx, {
+          key,
+          phase: 'by_relationship',
+          detail: r.name,
+          keys: ri.keys,
+          totalBytes: total,
+          value: (k) => multiValue(p, ri.members.subarray(ri.start[k], ri.start[k + 1])),
+          fileName: (k) => ri.keys[k].toString(),
+          entries: ri.pairs,
+        });
+        relInfos.push({ key, sharding: res.sharding, id: r.name });
+        relSummaries.push(res.summary);
+      }
+    }
+
+    // by_spatial_level_<k>
+    const spatialInfos: Array<{ key: string; sharding?: ShardingSpec; chunk_size: number[]; grid_shape: number[]; limit: number }> = [];
+    const spatialSummaries: WriteSummary['spatial'] = [];
+    if (options.writeBySpatialChunk ?? true) {
+      const levels: SpatialLevelEntries[] = buildSpatialIndex(p, {
+        numSpatialLevels: options.numSpatialLevels ?? 7,
+        targetChunkLimit: options.targetChunkLimit ?? 10_000,
+        shuffle: options.shuffleBeforeAssigningSpatialLevels ?? true,
+        seed: options.seed ?? randomInt(0, 2 ** 47),
+        scales: coords.scales,
+        signal: options.signal,
+        onProgress: (done, total) => progress('spatial_assign', done, total),
+      });
+      throwIfAborted(options.signal);
+      for (const lv of levels) {
+        const key = `by_spatial_level_${lv.level}`;
+        const keys = BigUint64Array.from(lv.codes, (c) => BigInt(c));
+        let total = 8 * keys.length;
+        for (let t = 0; t < lv.annotations.length; t++) total += recordBytes(p, lv.annotations[t]) + 8;
+        const res = await writeIndex(ctx, {
+          key,
+          phase: 'spatial',
+          detail: `level ${lv.level}`,
+          keys,
+          totalBytes: total,
+          value: (k) => multiValue(p, lv.annotations.subarray(lv.chunkStart[k], lv.chunkStart[k + 1])),
+          fileName: (k) => mortonDecode(lv.gridShape, lv.codes[k]).join('_'),
+          entries: lv.annotations.length,
+        });
+        spatialInfos.push({ key, sharding: res.sharding, chunk_size: lv.chunkSize, grid_shape: lv.gridShape, limit: lv.maxCount });
+        spatialSummaries.push({ ...res.summary, level: lv.level, gridShape: lv.gridShape, limit: lv.maxCount });
+      }
+    }
+
+    progress('finishing', 0, 1);
+    throwIfAborted(options.signal);
+    const info = buildInfo({
+      coords,
+      lower: p.lower,
+      upper: p.upper,
+      type,
+      properties: p.propertySpecs,
+      byId: byIdInfo,
+      relationships: relInfos,
+      spatial: spatialInfos,
+      description: options.description ?? '',
+    });
+    await storage.write('info', info);
+    throwIfAborted(options.signal);
+    await storage.commit();
+    progress('finishing', 1, 1);
+    return {
+      outputDir,
+      annotationType: type,
+      rank: p.rank,
+      annotations: p.n,
+      byId,
+      relationships: relSummaries,
+      spatial: spatialSummaries,
+      bytesWritten: storage.bytesWritten,
+      filesWritten: storage.filesWritten,
+      elapsedMs: performance.now() - t0,
+      warnings,
+    };
+  } catch (e) {
+    await storage.abort();
+    if (options.signal?.aborted && !(e instanceof AbortError)) throw new AbortError();
+    throw e;
+  }
+}
