@@ -13,6 +13,7 @@ export interface IpcReadOptions {
 }
 
 const FEATHER_V1_MAGIC = 'FEA1';
+const FILE_MAGIC = 'ARROW1';
 
 export async function* readIpcBatches(path: string, opts: IpcReadOptions = {}): AsyncGenerator<RecordBatch> {
   registerIpcCodecs();
@@ -20,10 +21,18 @@ export async function* readIpcBatches(path: string, opts: IpcReadOptions = {}): 
   if (size === 0) throw new InputError('the file is empty (expected Arrow IPC data)', { file: path });
   const handle = await open(path, 'r');
   try {
-    const head = Buffer.alloc(Math.min(8, size));
+    const head = Buffer.alloc(Math.min(6, size));
     await handle.read(head, 0, head.length, 0);
     if (head.subarray(0, 4).toString('latin1') === FEATHER_V1_MAGIC) {
       throw new InputError('Feather v1 files are not supported; re-save it as Feather v2 (the pandas default since 1.0)', { file: path });
+    }
+    if (head.toString('latin1') === FILE_MAGIC) {
+      // The file format ends with the footer and the magic again; without them it was cut short.
+      const tail = Buffer.alloc(6);
+      if (size >= 12) await handle.read(tail, 0, 6, size - 6);
+      if (tail.toString('latin1') !== FILE_MAGIC) {
+        throw new InputError('truncated Arrow IPC/Feather file (no footer at the end; was it copied completely?)', { file: path });
+      }
     }
     let reader;
     try {

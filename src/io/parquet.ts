@@ -53,11 +53,19 @@ export async function openParquet(path: string, columns?: string[]): Promise<Ope
   const handle = await open(path, 'r');
   try {
     const file = fileBuffer(handle, size, path);
+    const head = Buffer.alloc(4);
+    const tail = Buffer.alloc(4);
+    await handle.read(head, 0, 4, 0);
+    await handle.read(tail, 0, 4, size - 4);
+    if (head.toString('latin1') !== 'PAR1') throw new InputError('not a Parquet file (no PAR1 magic at the start)', { file: path });
+    if (tail.toString('latin1') !== 'PAR1') {
+      throw new InputError('truncated Parquet file (no PAR1 footer at the end; was it copied completely?)', { file: path });
+    }
     let metadata: FileMetaData;
     try {
       metadata = await parquetMetadataAsync(file);
     } catch (e) {
-      throw corrupt(path, e, 'cannot read the Parquet footer');
+      throw corrupt(path, e, 'corrupt Parquet footer');
     }
     const tree = parquetSchema(metadata);
     const all = tree.children.map((c) => c.element.name);
@@ -129,7 +137,7 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
         onChunk: (c) => chunks.get(c.columnName)?.push({ rowStart: c.rowStart, data: c.columnData }),
       });
     } catch (e) {
-      throw corrupt(path, e, 'cannot decode the Parquet data');
+      throw corrupt(path, e, 'corrupt Parquet data');
     }
   }
   const length = end - start;
@@ -311,7 +319,7 @@ function fileBuffer(handle: FileHandle, size: number, path: string): AsyncBuffer
 
 function corrupt(path: string, e: unknown, what: string): InputError {
   if (e instanceof InputError) return e;
-  return new InputError(`${what}: not a valid Parquet file, or truncated (${describeCause(e)})`, { file: path }, { cause: e });
+  return new InputError(`${what} (${describeCause(e)})`, { file: path }, { cause: e });
 }
 
 export { nullData };

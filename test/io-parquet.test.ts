@@ -1,0 +1,161 @@
+// Parquet reader on files written by DuckDB (every codec it has, lists, nulls, 64-bit extremes,
+// pandas metadata) and by parquet-wasm (the legacy Hadoop-framed LZ4 codec).
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Table, tableFromArrays, tableToIPC } from 'apache-arrow';
+import { InputError, pandasIndex, previewTable, readBatches, readTable } from '../src/io/index';
+import { tempDir, writeParquet } from './io-fixtures';
+
+const tmp = tempDir();
+after(tmp.cleanup);
+const at = (name: string) => join(tmp.dir, name);
+const values = (t: Table, name: string) => [...t.getChild(name)!].map((v) => (v != null && typeof v === 'object' ? [...(v as Iterable<unknown>)] : v));
+const typeOf = (t: Table, name: string) => String(t.schema.fields.find((f) => f.name === name)!.type);
+
+const SAMPLE = `SELECT * FROM (VALUES
+  (0::UBIGINT, (-9223372036854775807 - 1)::BIGINT, [10, 11]::UBIGINT[], 'soma', 1.5::DOUBLE, 0.25::FLOAT, true, (-128)::TINYINT, 255::UTINYINT, (-32768)::SMALLINT, 65535::USMALLINT, (-2147483648)::INTEGER, 4294967295::UINTEGER),
+  (9007199254740993::UBIGINT, -1::BIGINT, []::UBIGINT[], NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  (9223372036854775808::UBIGINT, 9223372036854775807::BIGINT, NULL, 'axon', -2.0::DOUBLE, -1e30::FLOAT, false, 127::TINYINT, 0::UTINYINT, 32767::SMALLINT, 0::USMALLINT, 2147483647::INTEGER, 0::UINTEGER),
+  (18446744073709551615::UBIGINT, 0::BIGINT, [18446744073709551615]::UBIGINT[], 'soma', 3.0::DOUBLE, 2.0::FLOAT, true, 0::TINYINT, 1::UTINYINT, 0::SMALLINT, 1::USMALLINT, 0::INTEGER, 1::UINTEGER)
+) t(id, s, rel, kind, x, f, flag, i8, u8, i16, u16, i32, u32)`;
+
+function checkSample(t: Table): void {
+  assert.equal(t.numRows, 4);
+  assert.deepEqual(
+    t.schema.fields.map((f) => `${f.name}:${f.type}`),
+    [
+      'id:Uint64', 's:Int64', 'rel:List<Uint64>', 'kind:Utf8', 'x:Float64', 'f:Float32', 'flag:Bool',
+      'i8:Int8', 'u8:Uint8', 'i16:Int16', 'u16:Uint16', 'i32:Int32', 'u32:Uint32',
+    ],
+  );
+  assert.deepEqual(values(t, 'id'), [0n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n]);
+  assert.deepEqual(values(t, 's'), [-(2n ** 63n), -1n, 2n ** 63n - 1n, 0n]);
+  assert.deepEqual(values(t, 'rel'), [[10n, 11n], [], null, [2n ** 64n - 1n]]);
+  assert.deepEqual(values(t, 'kind'), ['soma', null, 'axon', 'soma']);
+  assert.deepEqual(values(t, 'x'), [1.5, null, -2, 3]);
+  assert.deepEqual(values(t, 'f'), [0.25, null, Math.fround(-1e30), 2]);
+  assert.deepEqual(values(t, 'flag'), [true, null, false, true]);
+  assert.deepEqual(values(t, 'i8'), [-128, null, 127, 0]);
+  assert.deepEqual(values(t, 'u8'), [255, null, 0, 1]);
+  assert.deepEqual(values(t, 'i16'), [-32768, null, 32767, 0]);
+  assert.deepEqual(values(t, 'u16'), [65535, null, 0, 1]);
+  assert.deepEqual(values(t, 'i32'), [-2147483648, null, 2147483647, 0]);
+  assert.deepEqual(values(t, 'u32'), [4294967295, null, 0, 1]);
+}
+
+describe('parquet reader', () => {
+  for (const codec of ['uncompressed', 'snappy', 'gzip', 'zstd', 'brotli', 'lz4_raw']) {
+    it(`reads ${codec} exactly`, async () => {
+      const p = at(`sample-${codec}.parquet`);
+      await writeParquet(p, SAMPLE, { codec });
+      checkSample(await readTable(p));
+    });
+  }
+
+  it('reads the legacy Hadoop-framed LZ4 codec (written by parquet-rs via parquet-wasm)', async () => {
+    const pw = await import('parquet-wasm');
+    const src = tableFromArrays({ id: new BigUint64Array([0n, 2n ** 64n - 1n, 5n]), x: new Float64Array([1.5, 2, 3]) });
+    const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.LZ4).build();
+    const p = at('legacy-lz4.parquet');
+    writeFileSync(p, pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(src, 'stream')), props));
+    const t = await readTable(p);
+    assert.deepEqual(values(t, 'id'), [0n, 2n ** 64n - 1n, 5n]);
+    assert.deepEqual(values(t, 'x'), [1.5, 2, 3]);
+  });
+
+  it('reads row group by row group, exactly across groups', async () => {
+    const p = at('groups.parquet');
+    await writeParquet(
+      p,
+      `SELECT i::UBIGINT * 1000003 + 9007199254740993 AS id, i / 4 AS x, (['a','bb','ccc'])[1 + (i % 3)::INT] AS k,
+              CASE WHEN i % 5 = 0 THEN NULL ELSE [i, i + 1]::UBIGINT[] END AS rel
+       FROM range(5000) t(i) ORDER BY i`,
+      { codec: 'zstd', rowGroupSize: 1000 },
+    );
+    const batches = [];
+    for await (const b of readBatches(p)) batches.push(b);
+    assert.ok(batches.length >= 2, `expected several row groups, got ${batches.length}`);
+    const t = await readTable(p);
+    assert.equal(t.numRows, 5000);
+    const id = t.getChild('id')!;
+    const rel = t.getChild('rel')!;
+    for (const i of [0, 999, 1000, 2500, 4999]) {
+      assert.equal(id.get(i), BigInt(i) * 1000003n + 9007199254740993n);
+      assert.equal(t.getChild('x')!.get(i), i / 4);
+      assert.equal(t.getChild('k')!.get(i), ['a', 'bb', 'ccc'][i % 3]);
+      if (i % 5 === 0) assert.equal(rel.get(i), null);
+      else assert.deepEqual([...rel.get(i)!], [BigInt(i), BigInt(i + 1)]);
+    }
+  });
+
+  it('reads only the requested columns and names a missing one', async () => {
+    const p = at('cols.parquet');
+    await writeParquet(p, SAMPLE);
+    const t = await readTable(p, { columns: ['x', 'id'] });
+    assert.deepEqual(t.schema.fields.map((f) => f.name), ['x', 'id']);
+    assert.deepEqual(values(t, 'id'), [0n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n]);
+    await assert.rejects(readTable(p, { columns: ['nope'] }), (e: InputError) => e instanceof InputError && e.column === 'nope');
+  });
+
+  it('keeps pandas metadata and finds the index column or RangeIndex', async () => {
+    const named = at('pandas-named.parquet');
+    const meta = JSON.stringify({ index_columns: ['cell_id'], columns: [{ name: 'cell_id', field_name: 'cell_id' }] });
+    await writeParquet(named, `SELECT 5::UBIGINT AS x, 18446744073709551615::UBIGINT AS cell_id`, {
+      kvMetadata: { pandas: meta },
+    });
+    const t = await readTable(named);
+    assert.equal(t.schema.metadata.get('pandas'), meta);
+    assert.deepEqual(pandasIndex(t), { column: 'cell_id' });
+    assert.deepEqual(values(t, 'cell_id'), [2n ** 64n - 1n]);
+
+    const range = at('pandas-range.parquet');
+    await writeParquet(range, `SELECT 1.0 AS x`, {
+      kvMetadata: { pandas: JSON.stringify({ index_columns: [{ kind: 'range', name: null, start: 10, stop: 11, step: 3 }] }) },
+    });
+    assert.deepEqual(pandasIndex(await readTable(range)), { range: { start: 10n, step: 3n } });
+  });
+
+  it('reports truncated and non-Parquet files as InputErrors naming the file', async () => {
+    const good = at('trunc-src.parquet');
+    await writeParquet(good, `SELECT i AS a, i * 2.5 AS b FROM range(20000) t(i)`, { codec: 'snappy' });
+    const bytes = readFileSync(good);
+    for (const [name, data] of [
+      ['truncated-end.parquet', bytes.subarray(0, bytes.length - 100)],
+      ['truncated-half.parquet', bytes.subarray(0, bytes.length >> 1)],
+      ['tiny.parquet', bytes.subarray(0, 6)],
+      ['text.parquet', Buffer.from('id,x\n1,2\n'.repeat(10))],
+    ] as const) {
+      const p = at(name);
+      writeFileSync(p, data);
+      await assert.rejects(readTable(p), (e: Error) => {
+        assert.ok(e instanceof InputError, `${name}: ${e}`);
+        assert.match(e.message, new RegExp(`^${name.replace('.', '\\.')}: .*(Parquet|parquet)`));
+        return true;
+      });
+    }
+    // Footer intact but a data page cut: corrupt the middle instead of truncating.
+    const mangled = Buffer.from(bytes);
+    mangled.fill(0xff, 100, 4000);
+    const p = at('mangled.parquet');
+    writeFileSync(p, mangled);
+    await assert.rejects(readTable(p), (e: Error) => e instanceof InputError && /mangled\.parquet/.test(e.message));
+  });
+
+  it('previews the first rows and knows the total from the footer', async () => {
+    const p = at('preview.parquet');
+    await writeParquet(p, SAMPLE);
+    const pv = await previewTable(p, 2);
+    assert.equal(pv.totalRows, 4);
+    assert.deepEqual(pv.columns.slice(0, 3), [
+      { name: 'id', type: 'Uint64' },
+      { name: 's', type: 'Int64' },
+      { name: 'rel', type: 'List<Uint64>' },
+    ]);
+    assert.deepEqual(pv.rows.map((r) => r.slice(0, 4)), [
+      ['0', '-9223372036854775808', '[10, 11]', 'soma'],
+      ['9007199254740993', '-1', '[]', ''],
+    ]);
+  });
+});
