@@ -261,6 +261,15 @@ function preparePolylines(
     warn(`${n - keepList.length} of ${n} main-table annotations have no vertices in the polyline vertices table; they are dropped.`);
   }
   if (keepList.length === 0) throw new ExportError('No annotation in the main table has any polyline vertex');
+  // neuroglancer draws a polyline as its segments; with one vertex there is no segment, and in a
+  // spatial chunk every later polyline would be read with the wrong geometry.
+  const single = keepList.filter((i) => counts[i] === 1);
+  if (single.length) {
+    throw new ExportError(
+      `${single.length} polyline(s) have only one vertex (annotation_id ${mainIds[single[0]]}${single.length > 1 ? `, ${mainIds[single[1]]}` : ''}${single.length > 2 ? ', …' : ''}); a polyline needs at least 2 vertices`,
+      { column: 'annotation_id', value: mainIds[single[0]], expected: 'at least 2 vertices per polyline' },
+    );
+  }
   const keep = Uint32Array.from(keepList);
   const geomBytes = nominalGeometryBytes('polyline', rank);
   const layout = propertyLayout(geomBytes, common.properties.map((p) => p.spec.type));

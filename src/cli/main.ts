@@ -1,0 +1,71 @@
+// The `ng-annotations` command: export, serve, inspect, demo.
+import { ExportError, AbortError } from '../core/errors';
+import { MappingError } from '../mapping';
+import { UsageError } from './usage';
+import { EXPORT_USAGE } from './export';
+import { version } from '../../package.json';
+
+const USAGE = `ng-annotations ${version}: tables (CSV, TSV, Parquet, Arrow/Feather) to neuroglancer precomputed annotations
+
+Commands:
+  ng-annotations export <table-file> --type <type> --out <dir> [options]   write a dataset
+  ng-annotations serve <dir> [--port N]                                    serve it on 127.0.0.1 with a neuroglancer link
+  ng-annotations inspect <dir>                                             summary and consistency check of a dataset
+  ng-annotations demo [--out <dir>]                                        export the bundled sample
+
+Run 'ng-annotations <command> --help' for a command's options.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  export: async () => (await import('./export')).run,
+  serve: async () => (await import('./serve')).run,
+  inspect: async () => (await import('./inspect')).run,
+  demo: async () => (await import('./demo')).run,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === '--version' || cmd === '-V') {
+    process.stdout.write(version + '\n');
+    return 0;
+  }
+  const load = COMMANDS[cmd];
+  if (!load) {
+    process.stderr.write(`ng-annotations: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`ng-annotations ${cmd}: ${e.message}\n${cmd === 'export' ? EXPORT_USAGE : USAGE}\n`);
+      return 2;
+    }
+    if (e instanceof AbortError) {
+      process.stderr.write('ng-annotations: cancelled; nothing was written\n');
+      return 130;
+    }
+    const known = e instanceof ExportError || e instanceof MappingError || (e as Error)?.name === 'InputError';
+    const message = (e as Error)?.message ?? String(e);
+    process.stderr.write(`error: ${message.split('\n')[0]}\n`);
+    if (!known && process.env.NG_ANNOTATIONS_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`error: ${(e as Error)?.message ?? e}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
