@@ -242,3 +242,14 @@ describe('text preview', () => {
     assert.equal(all.totalRows, 2);
   });
 });
+
+describe('source rows', () => {
+  it('maps a table row back to its file line', async () => {
+    const { sourceRow } = await import('../src/io/index');
+    const plain = await readTable(file('a\n1\n2\n'));
+    assert.deepEqual(sourceRow(plain, 1), { row: 2, line: 3 });
+    const shifted = await readTable(file('a,b\n1,"x\ny"\n\n2,z\n'));
+    assert.deepEqual(sourceRow(shifted, 0), { row: 1, line: 2 });
+    assert.deepEqual(sourceRow(shifted, 1), { row: 2, line: 5 });
+  });
+});

@@ -11,6 +11,7 @@ export { pandasIndex, type PandasIndexInfo } from './pandas.js';
 export { previewTable, type TablePreview } from './preview.js';
 export { parseRelationshipCells, RELATIONSHIP_CELL_HELP } from './infer.js';
 export { registerIpcCodecs } from './codecs.js';
+export { sourceRow } from './rows.js';
 
 export interface ReadOptions {
   /** Overrides detection from the file extension. */

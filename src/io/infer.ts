@@ -16,6 +16,7 @@ import {
   Uint64,
 } from 'apache-arrow';
 import { boolData, listData, nullData, numericData, utf8Data } from './arrowData.js';
+import { type Cells, CellColumn, cellsOf } from './cells.js';
 import { InputError } from './errors.js';
 
 export interface ColumnContext {
@@ -43,7 +44,7 @@ const UINT64_MAX = (1n << 64n) - 1n;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 
-export function typeTextColumn(cells: string[], ctx: ColumnContext): Data {
+export function typeTextColumn(cells: Cells, ctx: ColumnContext): Data {
   const n = cells.length;
   let nonEmpty = 0;
   let allInt = true;
@@ -54,7 +55,7 @@ export function typeTextColumn(cells: string[], ctx: ColumnContext): Data {
   let allRelOrListish = true;
   let firstBadRel = -1;
   for (let i = 0; i < n; i++) {
-    const c = cells[i].trim();
+    const c = cells.get(i).trim();
     if (c === '') continue;
     nonEmpty++;
     const isInt = INT.test(c);
@@ -79,23 +80,33 @@ export function typeTextColumn(cells: string[], ctx: ColumnContext): Data {
 
   if (ctx.relationship && !allRel && !allInt) failCell(cells, firstBadRel, ctx);
   if (nonEmpty === 0) return nullData(n);
-  if (allInt) return integerColumn(cells, ctx);
+  if (allInt) return integerColumn(cells);
   if (anyList && allRel) return relationshipColumn(cells);
   if (allNum) return float64Column(cells);
-  if (allBool) return boolData(cells.map((s) => (s.trim() === '' ? null : s.trim().toLowerCase() === 'true')));
+  if (allBool) {
+    const flags = new Array<boolean | null>(n);
+    for (let i = 0; i < n; i++) {
+      const c = cells.get(i).trim();
+      flags[i] = c === '' ? null : c.toLowerCase() === 'true';
+    }
+    return boolData(flags);
+  }
   // A column of lists with a malformed cell: the user meant relationships; say which cell is wrong.
   if (anyList && allRelOrListish) failCell(cells, firstBadRel, ctx);
-  return utf8Data(cells.map((s) => (s === '' ? null : s)));
+  if (cells instanceof CellColumn) return cells.toUtf8();
+  const strings = new Array<string | null>(n);
+  for (let i = 0; i < n; i++) strings[i] = cells.get(i) || null;
+  return utf8Data(strings);
 }
 
-function failCell(cells: string[], i: number, ctx: ColumnContext): never {
+function failCell(cells: Cells, i: number, ctx: ColumnContext): never {
   const { row, line } = ctx.where(i);
   throw new InputError('malformed relationship cell', {
     file: ctx.file,
     column: ctx.column,
     row,
     line,
-    value: cells[i],
+    value: cells.get(i),
     expected: RELATIONSHIP_CELL_HELP,
   });
 }
@@ -107,7 +118,7 @@ function listFitsUint64(c: string): boolean {
   return true;
 }
 
-function integerColumn(cells: string[], ctx: ColumnContext): Data {
+function integerColumn(cells: Cells): Data {
   const n = cells.length;
   // Short literals are exact as JS numbers; only long ones need BigInt.
   let min = Infinity;
@@ -115,7 +126,7 @@ function integerColumn(cells: string[], ctx: ColumnContext): Data {
   let bigMin: bigint | null = null;
   let bigMax: bigint | null = null;
   for (let i = 0; i < n; i++) {
-    const c = cells[i].trim();
+    const c = cells.get(i).trim();
     if (c === '') continue;
     if (c.length <= 15) {
       const v = Number(c);
@@ -131,12 +142,11 @@ function integerColumn(cells: string[], ctx: ColumnContext): Data {
   let hi = Number.isFinite(max) ? BigInt(max) : bigMax!;
   if (bigMin !== null && bigMin < lo) lo = bigMin;
   if (bigMax !== null && bigMax > hi) hi = bigMax;
-  void ctx;
-  const valid = (i: number) => cells[i].trim() !== '';
+  const valid = (i: number) => cells.get(i).trim() !== '';
   const small = (Type: new () => Int8 | Uint8 | Int16 | Uint16 | Int32 | Uint32, Arr: new (n: number) => Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array) => {
     const out = new Arr(n);
     for (let i = 0; i < n; i++) {
-      const c = cells[i].trim();
+      const c = cells.get(i).trim();
       if (c !== '') out[i] = Number(c);
     }
     return numericData(new Type(), out as never, valid);
@@ -151,7 +161,7 @@ function integerColumn(cells: string[], ctx: ColumnContext): Data {
   if (lo >= 0n && hi <= UINT64_MAX) {
     const out = new BigUint64Array(n);
     for (let i = 0; i < n; i++) {
-      const c = cells[i].trim();
+      const c = cells.get(i).trim();
       if (c !== '') out[i] = BigInt(c);
     }
     return numericData(new Uint64(), out, valid);
@@ -159,7 +169,7 @@ function integerColumn(cells: string[], ctx: ColumnContext): Data {
   if (lo >= INT64_MIN && hi <= INT64_MAX) {
     const out = new BigInt64Array(n);
     for (let i = 0; i < n; i++) {
-      const c = cells[i].trim();
+      const c = cells.get(i).trim();
       if (c !== '') out[i] = BigInt(c);
     }
     return numericData(new Int64(), out, valid);
@@ -175,33 +185,26 @@ function parseFloatCell(c: string): number {
   return Number(c); // nan → NaN
 }
 
-function float64Column(cells: string[]): Data {
+function float64Column(cells: Cells): Data {
   const n = cells.length;
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const c = cells[i].trim();
+    const c = cells.get(i).trim();
     if (c !== '') out[i] = parseFloatCell(c);
   }
-  return numericData(new Float64(), out, (i) => cells[i].trim() !== '');
+  return numericData(new Float64(), out, (i) => cells.get(i).trim() !== '');
 }
 
-function relationshipColumn(cells: string[]): Data {
+function relationshipColumn(cells: Cells): Data {
   const n = cells.length;
   const offsets = new Int32Array(n + 1);
-  let total = 0;
-  const parts: string[][] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = cells[i].trim();
-    const p = c === '' ? [] : c.split(/[\s,;[\]]+/).filter((s) => s !== '');
-    parts[i] = p;
-    total += p.length;
-    offsets[i + 1] = total;
-  }
-  const values = new BigUint64Array(total);
-  let k = 0;
-  for (let i = 0; i < n; i++) for (const s of parts[i]) values[k++] = BigInt(s);
+  const split = (c: string) => (c === '' ? [] : c.split(/[\s,;[\]]+/).filter((s) => s !== ''));
+  // Two passes (count, then fill) so no per-row arrays are kept.
+  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + split(cells.get(i).trim()).length;
+  const values = new BigUint64Array(offsets[n]);
+  for (let i = 0, k = 0; i < n; i++) for (const s of split(cells.get(i).trim())) values[k++] = BigInt(s);
   const child = numericData(new Uint64(), values);
-  return listData(child, offsets, (i) => cells[i].trim() !== '');
+  return listData(child, offsets, (i) => cells.get(i).trim() !== '');
 }
 
 /**
@@ -213,6 +216,5 @@ export function parseRelationshipCells(
   cells: ArrayLike<string | null | undefined>,
   ctx: Omit<ColumnContext, 'relationship'>,
 ): Data {
-  const strings = Array.from(cells, (s) => s ?? '');
-  return typeTextColumn(strings, { ...ctx, relationship: true });
+  return typeTextColumn(cellsOf(cells), { ...ctx, relationship: true });
 }

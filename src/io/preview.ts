@@ -22,14 +22,20 @@ export async function previewTable(path: string, rows: number, format?: InputFor
   if (fmt === 'csv' || fmt === 'tsv') {
     const t = await readTextCells(path, { delimiter: fmt === 'tsv' ? '\t' : ',', maxRows: Math.max(limit, 1) });
     const n = Math.min(limit, t.rows);
-    const columns = t.header.map((name, k) => ({
-      name,
-      // Typed from the preview rows only: the full read may widen it.
-      type: typeTextColumn(t.cells[k], { file: path, column: name, where: (i) => ({ row: i + 1, line: t.lines[i] }) })
-        .type.toString(),
-    }));
     const out: string[][] = [];
-    for (let i = 0; i < n; i++) out.push(t.cells.map((c) => c[i]));
+    for (let i = 0; i < n; i++) out.push(t.cells.map((c) => c.get(i)));
+    // Typed after the rows are copied out: typing a text column hands its buffer to Arrow.
+    // Typed from the preview rows only: the full read may widen a type. A malformed relationship
+    // cell is left for the full read to report; the preview shows the column as text.
+    const columns = t.header.map((name, k) => {
+      let type = 'Utf8';
+      try {
+        type = typeTextColumn(t.cells[k], { file: path, column: name, where: (i) => ({ row: i + 1, line: t.lines[i] }) }).type.toString();
+      } catch {
+        // keep 'Utf8'
+      }
+      return { name, type };
+    });
     return { columns, rows: out, totalRows: t.complete ? t.rows : undefined };
   }
   if (fmt === 'parquet') {

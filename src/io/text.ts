@@ -5,7 +5,9 @@ import Papa from 'papaparse';
 import { Field, RecordBatch, Schema, Struct, Table, makeData, type Data } from 'apache-arrow';
 import { InputError, describeCause } from './errors.js';
 import { statOrThrow } from './files.js';
+import { CellColumn } from './cells.js';
 import { typeTextColumn } from './infer.js';
+import { rememberLines } from './rows.js';
 
 export interface TextReadOptions {
   delimiter: ',' | '\t';
@@ -20,7 +22,7 @@ export interface TextReadOptions {
 
 export interface TextColumns {
   header: string[];
-  cells: string[][];
+  cells: CellColumn[];
   /** File line (1-based) where each data row starts. */
   lines: Uint32Array;
   rows: number;
@@ -37,7 +39,7 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
 
   let header: string[] | null = null;
   let keep: number[] = []; // indexes of requested columns
-  let cells: string[][] = [];
+  let cells: CellColumn[] = [];
   let lines = new Uint32Array(1024);
   let rows = 0;
   let line = 1; // line where the next record starts
@@ -82,7 +84,7 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
             if (header === null) {
               header = normaliseHeader(record, path);
               keep = selectColumns(header, opts.columns, path);
-              cells = keep.map(() => []);
+              cells = keep.map(() => new CellColumn());
               continue;
             }
             if (record.length !== header.length) {
@@ -142,12 +144,14 @@ export async function readTextTable(path: string, opts: TextReadOptions): Promis
         where: (i) => ({ row: i + 1, line: t.lines[i] }),
       }),
     );
-    t.cells[k] = []; // let the strings go as soon as the column is typed
+    t.cells[k].release(); // free the raw text as soon as the column is typed
   }
   const fields = data.map((d, k) => new Field(t.header[k], d.type, true));
   const schema = new Schema(fields, new Map([['ng_annotations.source', 'text']]));
   const struct = makeData({ type: new Struct(fields), length: t.rows, nullCount: 0, children: data });
-  return new Table(schema, [new RecordBatch(schema, struct)]);
+  const table = new Table(schema, [new RecordBatch(schema, struct)]);
+  rememberLines(table, t.lines);
+  return table;
 }
 
 function countNewlines(record: string[]): number {
