@@ -1,0 +1,128 @@
+// Guesses a mapping from a table's column names and first rows, so the form opens ready to export.
+// Pure (no vscode, no node) so the webview can re-guess when the user changes the annotation type.
+import type { AnnotationType } from '../core/types';
+import type { Mapping } from '../mapping';
+import { GEOMETRY_SUFFIXES, type FormState, type TablePreview } from './protocol';
+
+/** Property ids neuroglancer accepts (the writer rejects others). */
+export const PROPERTY_ID = /^[a-z][a-zA-Z0-9_]*$/;
+const AXES = ['x', 'y', 'z', 't', 'c'];
+
+function findCoords(names: string[], has: (n: string) => boolean): string[] {
+  // Prefer the conventional axes, case as written in the file; keep dimension order x, y, z, t, c.
+  const out: string[] = [];
+  for (const a of AXES) {
+    const n = names.find((c) => c.toLowerCase() === a);
+    if (n !== undefined && has(n)) out.push(n);
+  }
+  return out;
+}
+
+/** Which columns carry geometry for this type and these coordinate names. */
+export function geometryColumns(type: AnnotationType, coords: string[]): string[] {
+  return coords.flatMap((c) => GEOMETRY_SUFFIXES[type](c));
+}
+
+function idRepeats(preview: TablePreview, col: number): boolean {
+  const seen = new Set<string>();
+  for (const r of preview.rows) {
+    const v = r[col];
+    if (v === undefined || v === '') continue;
+    if (seen.has(v)) return true;
+    seen.add(v);
+  }
+  return false;
+}
+
+/** The annotation type and coordinate names suggested by the column names. */
+export function guessGeometry(preview: TablePreview): { type: AnnotationType; coords: string[]; polylineVertices: boolean } {
+  const names = preview.columns.map((c) => c.name);
+  const set = new Set(names);
+  const line = findCoords(
+    names.map((n) => (n.length > 1 && /a$/i.test(n) ? n.slice(0, -1) : '')).filter(Boolean),
+    (n) => set.has(`${n}a`) && set.has(`${n}b`),
+  );
+  if (line.length > 0) return { type: 'line', coords: line, polylineVertices: false };
+  const point = findCoords(names, () => true);
+  const ellipsoid = point.filter((n) => set.has(`r${n}`));
+  if (ellipsoid.length > 0 && ellipsoid.length === point.length) return { type: 'ellipsoid', coords: point, polylineVertices: false };
+  const idCol = names.indexOf('annotation_id');
+  if (idCol >= 0 && point.length > 0 && idRepeats(preview, idCol)) return { type: 'polyline', coords: point, polylineVertices: true };
+  if (point.length > 0) return { type: 'point', coords: point, polylineVertices: false };
+  // No conventional names: the first numeric columns, at most three.
+  const numeric = preview.columns.filter((c) => /int|float|double|decimal|number/i.test(c.type)).map((c) => c.name);
+  return { type: 'point', coords: numeric.slice(0, 3).length ? numeric.slice(0, 3) : names.slice(0, 1), polylineVertices: false };
+}
+
+/** Color channel triples `<name>_r/_g/_b` (and `_a`) that the writer reads as one rgb/rgba property. */
+function colorGroups(names: string[]): Map<string, string[]> {
+  const set = new Set(names);
+  const out = new Map<string, string[]>();
+  for (const n of names) {
+    const m = /^(.+)_r$/.exec(n);
+    if (!m) continue;
+    const base = m[1]!;
+    if (set.has(`${base}_g`) && set.has(`${base}_b`)) {
+      out.set(base, set.has(`${base}_a`) ? [`${base}_r`, `${base}_g`, `${base}_b`, `${base}_a`] : [`${base}_r`, `${base}_g`, `${base}_b`]);
+    }
+  }
+  return out;
+}
+
+/** Columns offered as properties for a geometry: everything that is not geometry or the id. */
+export function propertyCandidates(preview: TablePreview, type: AnnotationType, coords: string[], idColumn?: string): string[] {
+  const names = preview.columns.map((c) => c.name);
+  const taken = new Set([...geometryColumns(type, coords), idColumn ?? 'annotation_id', 'annotation_id']);
+  const groups = colorGroups(names);
+  const inGroup = new Set([...groups.values()].flat());
+  const out: string[] = [];
+  for (const n of names) {
+    if (taken.has(n)) continue;
+    if (inGroup.has(n)) {
+      const base = n.replace(/_[rgba]$/, '');
+      if (!out.includes(base) && groups.has(base)) out.push(base);
+      continue;
+    }
+    out.push(n);
+  }
+  return out;
+}
+
+/** Text cells that look like lists of ids (`[1, 2]`, `1;2`) suggest a relationship column. */
+function looksLikeRelationship(preview: TablePreview, name: string): boolean {
+  const i = preview.columns.findIndex((c) => c.name === name);
+  if (i < 0) return false;
+  const t = preview.columns[i]!.type;
+  if (/list/i.test(t)) return true;
+  const cells = preview.rows.map((r) => r[i] ?? '').filter((v) => v !== '');
+  return cells.length > 0 && cells.some((v) => /^\[.*\]$|;/.test(v.trim())) && cells.every((v) => /^\[?[\d\s,;]*\]?$/.test(v.trim()));
+}
+
+export function fileStem(fileName: string): string {
+  const base = fileName.replace(/^.*[\\/]/, '');
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
+}
+
+/**
+ * The mapping the form opens with. `input` and `output` are absolute paths; `outputDir` is the
+ * default output folder (sibling `<stem>.precomputed`).
+ */
+export function guessFormState(preview: TablePreview, input: string, outputDir: string, defaults: Partial<Mapping> = {}): FormState {
+  const g = guessGeometry(preview);
+  const names = preview.columns.map((c) => c.name);
+  const mapping: Mapping = { version: 1, annotationType: g.type, coords: g.coords, ...defaults, output: outputDir };
+  if (g.polylineVertices) {
+    // The file is a vertices table: no per-annotation table, so no properties or relationships.
+    mapping.points = input;
+    return { mapping, propertyColumns: [] };
+  }
+  mapping.input = input;
+  if (names.includes('annotation_id')) mapping.idColumn = 'annotation_id';
+  const candidates = propertyCandidates(preview, g.type, g.coords, mapping.idColumn);
+  const relationships = candidates.filter((n) => looksLikeRelationship(preview, n) && /^[A-Za-z0-9_.-]+$/.test(n));
+  const properties = candidates.filter((n) => !relationships.includes(n) && PROPERTY_ID.test(n));
+  if (properties.length) mapping.properties = properties;
+  if (relationships.length) mapping.relationships = relationships;
+  return { mapping, propertyColumns: candidates };
+}

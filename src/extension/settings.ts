@@ -1,0 +1,31 @@
+// The extension's settings (`ngAnnotations.*`), read fresh each time so changes apply at once.
+import * as vscode from 'vscode';
+import type { Mapping } from '../mapping';
+
+export interface Settings {
+  /** Empty or "bundled": the viewer shipped in dist/viewer (if present), else the public demo. */
+  neuroglancerUrl: string;
+  sharded: boolean;
+  gzipLevel: number | undefined;
+  chunkLimit: number;
+  spatialLevels: number;
+}
+
+export function readSettings(): Settings {
+  const c = vscode.workspace.getConfiguration('ngAnnotations');
+  const gz = c.get<number | null>('gzipLevel', null);
+  return {
+    neuroglancerUrl: (c.get<string>('neuroglancerUrl', '') ?? '').trim(),
+    sharded: c.get<boolean>('sharded', true),
+    gzipLevel: typeof gz === 'number' && Number.isInteger(gz) && gz >= 0 && gz <= 9 ? gz : undefined,
+    chunkLimit: c.get<number>('chunkLimit', 10000),
+    spatialLevels: c.get<number>('spatialLevels', 7),
+  };
+}
+
+/** The mapping fields a fresh form takes from the settings. */
+export function settingsDefaults(s: Settings): Partial<Mapping> {
+  const d: Partial<Mapping> = { sharded: s.sharded, spatialLevels: s.spatialLevels, chunkLimit: s.chunkLimit };
+  if (s.gzipLevel !== undefined) d.gzipLevel = s.gzipLevel;
+  return d;
+}

@@ -1,0 +1,123 @@
+// Shared by the VS Code test drivers: an isolated code-server on a free loopback port and a headless
+// Debian Chromium driven by playwright-core (see ../../scripts/test-vscode.sh for the tools).
+import { chromium } from 'playwright-core';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const NODE = process.env.CODE_SERVER_NODE ?? 'node';
+export const ENTRY = process.env.CODE_SERVER_ENTRY ?? '';
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const SHOTS = path.resolve(process.env.SHOTS ?? path.join(ROOT, 'test-output/vscode'));
+fs.mkdirSync(SHOTS, { recursive: true });
+
+const t0 = Date.now();
+export const log = (...a) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+
+/** Fresh user-data, extensions, XDG and workspace folders, and user settings that keep the workbench quiet. */
+export function makeSandbox(files = {}, settings = {}) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ng-vscode-'));
+  const dirs = { root, ud: `${root}/user-data`, ext: `${root}/extensions`, ws: `${root}/workspace`, chrome: `${root}/chrome` };
+  for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dirs.ws, name), text);
+  fs.mkdirSync(`${dirs.ud}/User`, { recursive: true });
+  const settingsFile = `${dirs.ud}/User/settings.json`;
+  const base = {
+    'workbench.startupEditor': 'none',
+    'security.workspace.trust.enabled': false,
+    'telemetry.telemetryLevel': 'off',
+    'update.mode': 'none',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'workbench.enableExperiments': false,
+    'workbench.tips.enabled': false,
+    'chat.disableAIFeatures': true,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'git.enabled': false,
+    ...settings,
+  };
+  fs.writeFileSync(settingsFile, JSON.stringify(base, null, 2));
+  // XDG_*: otherwise code-server writes ~/.config/code-server/config.yaml
+  const env = { ...process.env, XDG_CONFIG_HOME: `${root}/xdg-config`, XDG_DATA_HOME: `${root}/xdg-data` };
+  return {
+    dirs,
+    env,
+    csArgs: ['--user-data-dir', dirs.ud, '--extensions-dir', dirs.ext],
+    /** Rewrites user settings; the running workbench picks the change up (used to switch themes). */
+    setSettings: (more) => fs.writeFileSync(settingsFile, JSON.stringify({ ...base, ...more }, null, 2)),
+    cleanup: () => {
+      if (!process.env.KEEP_SANDBOX) fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export function installVsix(sb, vsix) {
+  return execFileSync(NODE, [ENTRY, ...sb.csArgs, '--install-extension', vsix], { env: sb.env, encoding: 'utf8' }).trim();
+}
+
+export async function freePort() {
+  return new Promise((res) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+/** Starts code-server in its own process group; returns { base, port, stop }. */
+export async function startCodeServer(sb, logFile, extraArgs = []) {
+  if (!ENTRY) throw new Error('CODE_SERVER_ENTRY is not set: run through `npm run test:vscode`');
+  const port = await freePort();
+  const server = spawn(
+    NODE,
+    [ENTRY, ...sb.csArgs, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
+      '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', ...extraArgs],
+    { env: sb.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const out = fs.createWriteStream(logFile);
+  server.stdout.pipe(out);
+  server.stderr.pipe(out);
+  // Kill the whole group: server + extension host + file watcher + pty host.
+  const stop = () => {
+    try {
+      process.kill(-server.pid, 'SIGTERM');
+    } catch {}
+  };
+  process.on('exit', stop);
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch {}
+    if (server.exitCode !== null) throw new Error(`code-server exited with ${server.exitCode}, see ${logFile}`);
+    if (i > 240) throw new Error('code-server did not come up in 60 s');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { base, port, stop, pid: server.pid };
+}
+
+export async function launchChromium(sb) {
+  return chromium.launchPersistentContext(sb.dirs.chrome, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+/** A table of `n` synapse-like points: ids, coordinates, an int, a float, a string enum and a colour. */
+export function synapsesCsv(n, seed = 1) {
+  let s = seed >>> 0;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const kinds = ['excitatory', 'inhibitory', 'unknown'];
+  const lines = ['x,y,z,score,confidence,kind,color'];
+  for (let i = 0; i < n; i++) {
+    const c = ['#ff0000', '#00ff00', '#0000ff'][i % 3];
+    lines.push(`${(rnd() * 1000).toFixed(1)},${(rnd() * 800).toFixed(1)},${Math.floor(rnd() * 200)},${i % 250},${rnd().toFixed(3)},${kinds[i % 3]},${c}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,151 @@
+// Runs INSIDE code-server's (remote, Node) extension host, loaded through the workbench's
+// `extensionTestsPath` with this repository as the development extension. VS Code calls run(); its
+// promise decides the extension host's exit code (see ../exthost-run.mjs).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as util from 'node:util';
+import Mocha from 'mocha';
+import * as vscode from 'vscode';
+import type { NgAnnotationsApi } from '../../../src/extension/extension';
+import type { Mapping } from '../../../src/mapping';
+
+const EXTENSION_ID = 'ng-annotations.ng-annotations';
+
+function workspace(): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'no workspace folder');
+  return folder.uri.fsPath;
+}
+
+function pointsCsv(n: number): string {
+  const lines = ['x,y,z,score,kind'];
+  for (let i = 0; i < n; i++) lines.push(`${(i * 7) % 1000}.5,${(i * 13) % 800},${i % 97},${i % 200},${['a', 'b', 'c'][i % 3]}`);
+  return lines.join('\n') + '\n';
+}
+
+async function api(): Promise<NgAnnotationsApi> {
+  const ext = vscode.extensions.getExtension<NgAnnotationsApi>(EXTENSION_ID);
+  assert.ok(ext, `extension ${EXTENSION_ID} not found`);
+  return ext.isActive ? ext.exports : await ext.activate();
+}
+
+export function run(): Promise<void> {
+  // The remote extension host's stdout goes nowhere useful: copy the reporter's lines to a file.
+  const logFile = process.env.EXTHOST_LOG_FILE;
+  if (logFile) {
+    (Mocha.reporters.Base as unknown as { consoleLog: (...a: unknown[]) => void }).consoleLog = (...a: unknown[]) =>
+      fs.appendFileSync(logFile, util.format(...a) + '\n');
+  }
+  const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, reporter: 'spec', grep: process.env.EXTHOST_GREP || undefined });
+  const suite = Mocha.Suite.create(mocha.suite, 'ng-annotations (extension host)');
+  const add = (title: string, fn: () => Promise<void> | void) => suite.addTest(new Mocha.Test(title, fn));
+
+  add('activates from the development path and registers the command', async () => {
+    const a = await api();
+    assert.equal(typeof a.exportInWorker, 'function');
+    const cmds = await vscode.commands.getCommands(true);
+    assert.ok(cmds.includes('ngAnnotations.exportAnnotations'));
+  });
+
+  add('the manifest offers the command for every table extension, case-insensitively', () => {
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    const when: string = pkg.contributes.menus['explorer/context'][0].when;
+    const re = /=~ \/(.*)\/i/.exec(when);
+    assert.ok(re, when);
+    const rx = new RegExp(re[1]!, 'i');
+    for (const ext of ['.csv', '.TSV', '.parquet', '.pq', '.parq', '.arrow', '.Feather', '.ipc']) assert.ok(rx.test(ext), ext);
+    for (const ext of ['.txt', '.json', '.csv.gz', '.xlsx']) assert.ok(!rx.test(ext), ext);
+    assert.ok(pkg.contributes.menus['editor/title'][0].when === when);
+  });
+
+  add('reads its settings (defaults, then a changed value)', async () => {
+    const a = await api();
+    const s = a.settings();
+    assert.deepEqual(s, { neuroglancerUrl: '', sharded: true, gzipLevel: undefined, chunkLimit: 10000, spatialLevels: 7 });
+    const c = vscode.workspace.getConfiguration('ngAnnotations');
+    await c.update('chunkLimit', 500, vscode.ConfigurationTarget.Global);
+    await c.update('sharded', false, vscode.ConfigurationTarget.Global);
+    try {
+      assert.equal(a.settings().chunkLimit, 500);
+      assert.equal(a.settings().sharded, false);
+    } finally {
+      await c.update('chunkLimit', undefined, vscode.ConfigurationTarget.Global);
+      await c.update('sharded', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  add('exports a small table in a worker thread and serves it for neuroglancer', async () => {
+    const a = await api();
+    const dir = workspace();
+    const input = path.join(dir, 'small.csv');
+    fs.writeFileSync(input, pointsCsv(50));
+    const output = path.join(dir, 'small.precomputed');
+    const mapping: Mapping = { version: 1, input, output, annotationType: 'point', coords: ['x', 'y', 'z'], properties: ['score', 'kind'] };
+    const seen: number[] = [];
+    const summary = await a.exportInWorker(mapping, undefined, (pct) => seen.push(pct));
+    assert.equal(summary.annotations, 50);
+    assert.ok(seen.length > 0 && seen.every((p) => p >= 0 && p <= 100), `progress ${seen.join(',')}`);
+    const info = JSON.parse(fs.readFileSync(path.join(output, 'info'), 'utf8'));
+    assert.equal(info['@type'], 'neuroglancer_annotations_v1');
+    assert.deepEqual(info.properties.map((p: { id: string }) => p.id), ['score', 'kind']);
+
+    const link = await a.neuroglancerLink(output);
+    const state = JSON.parse(decodeURIComponent(link.slice(link.indexOf('#!') + 2)));
+    const source: string = state.layers[0].source;
+    assert.match(source, /^precomputed:\/\/http:\/\/(127\.0\.0\.1|localhost)[:/]/);
+    const base = source.slice('precomputed://'.length);
+    const r = await fetch(`${base}info`, { headers: { Range: 'bytes=0-9', Origin: 'http://example.test' } });
+    assert.equal(r.status, 206);
+    assert.equal(r.headers.get('access-control-allow-origin'), '*');
+    assert.equal((await r.text()).length, 10);
+  });
+
+  add('cancelling an export leaves nothing behind', async () => {
+    const a = await api();
+    const dir = fs.mkdtempSync(path.join(workspace(), 'cancel-'));
+    const input = path.join(dir, 'big.csv');
+    fs.writeFileSync(input, pointsCsv(300_000));
+    const output = path.join(dir, 'big.precomputed');
+    const mapping: Mapping = { version: 1, input, output, annotationType: 'point', coords: ['x', 'y', 'z'], properties: ['score', 'kind'], threads: 1 };
+    const source = new vscode.CancellationTokenSource();
+    // Cancel once the writer is past reading and checking (2 of 7 phases), i.e. while it writes files.
+    let cancelledAt = -1;
+    const started = Date.now();
+    await assert.rejects(
+      a.exportInWorker(mapping, source.token, (pct) => {
+        if (cancelledAt < 0 && pct >= 29) {
+          cancelledAt = pct;
+          source.cancel();
+        }
+      }),
+      (e: Error) => e.name === 'ExportCancelled',
+    );
+    assert.ok(cancelledAt >= 29 && cancelledAt < 100, `cancelled at ${cancelledAt}%`);
+    assert.ok(Date.now() - started < 30_000, 'cancel took too long');
+    assert.deepEqual(fs.readdirSync(dir), ['big.csv'], 'the output folder or a temporary folder was left behind');
+  });
+
+  add('a writer error comes back with its exact reason', async () => {
+    const a = await api();
+    const dir = fs.mkdtempSync(path.join(workspace(), 'bad-'));
+    const input = path.join(dir, 'bad.csv');
+    fs.writeFileSync(input, 'x,y,z\n1,2,3\n4,nan,6\n');
+    const output = path.join(dir, 'bad.precomputed');
+    await assert.rejects(
+      a.exportInWorker({ version: 1, input, output, annotationType: 'point', coords: ['x', 'y', 'z'] }),
+      (e: Error) => /\by\b/.test(e.message) && /row|line/i.test(e.message),
+    );
+    assert.deepEqual(fs.readdirSync(dir), ['bad.csv']);
+  });
+
+  return new Promise((resolve, reject) => {
+    const runner = mocha.run((failures) => {
+      const line = `${runner.stats?.passes ?? 0} passed, ${failures} failed`;
+      if (logFile) fs.appendFileSync(logFile, line + '\n');
+      if (process.env.EXTHOST_RESULT_FILE) fs.writeFileSync(process.env.EXTHOST_RESULT_FILE, line + '\n');
+      if (failures) reject(new Error(line));
+      else resolve();
+    });
+  });
+}

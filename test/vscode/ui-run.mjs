@@ -1,0 +1,210 @@
+// The user story in a real VS Code (code-server + headless Chromium, playwright-core): right-click a
+// CSV in the explorer → Export Annotations… → the form has guessed the mapping → a bad field shows an
+// inline problem → Export → progress → notification → the dataset on disk decodes (neuroglancer's
+// own reader) to the CSV's values → Open in Neuroglancer opens a page whose state points at the
+// loopback preview server, which answers CORS and Range. Screenshots of the form and the result in
+// dark and light themes go to $SHOTS (and to media/ with UPDATE_MEDIA=1, for the README).
+// Run with `node --import tsx` (the decoder helper is TypeScript). Env: VSIX, SHOTS, UPDATE_MEDIA.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { installVsix, launchChromium, log, makeSandbox, ROOT, SHOTS, startCodeServer, synapsesCsv } from './harness.mjs';
+
+const VSIX = path.resolve(process.env.VSIX ?? path.join(ROOT, 'ng-annotations.vsix'));
+const N = 200;
+const DARK = 'Default Dark Modern';
+const LIGHT = 'Default Light Modern';
+const csvText = synapsesCsv(N);
+const sb = makeSandbox({ 'synapses.csv': csvText, 'notes.txt': 'not a table\n' }, { 'workbench.colorTheme': DARK });
+log(installVsix(sb, VSIX).replace(/\s+/g, ' '));
+const cs = await startCodeServer(sb, `${SHOTS}/code-server-ui.log`);
+log('code-server up on', cs.base);
+const ctx = await launchChromium(sb);
+const page = ctx.pages()[0] ?? (await ctx.newPage());
+page.setDefaultTimeout(30_000);
+const consoleErrors = [];
+page.on('console', (m) => {
+  if (m.type() === 'error') {
+    consoleErrors.push(m.text());
+    fs.appendFileSync(`${SHOTS}/ui-browser-console.log`, m.text() + '\n');
+  }
+});
+const shot = async (name, { media = false } = {}) => {
+  await page.waitForTimeout(500); // let menus, toasts and theme changes finish painting
+  const file = `${SHOTS}/${name}.png`;
+  await page.screenshot({ path: file });
+  if (media && process.env.UPDATE_MEDIA === '1') fs.copyFileSync(file, path.join(ROOT, 'media', `${name}.png`));
+};
+// Through the command palette, as a user would (Preferences: Color Theme).
+const setTheme = async (theme) => {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.fill('>Preferences: Color Theme');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preferences: Color Theme' }).first().click();
+  const label = theme.replace(/^Default /, ''); // the picker shows "Light Modern"
+  await input.fill(label);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().click();
+  const want = theme === LIGHT ? 'vs' : 'vs-dark';
+  await page.waitForFunction((w) => document.querySelector('.monaco-workbench')?.classList.contains(w), want, { timeout: 15_000 });
+};
+
+let ok = false;
+try {
+  await page.goto(`${cs.base}/?folder=${encodeURIComponent(sb.dirs.ws)}`);
+  await page.locator('.monaco-workbench').waitFor();
+  log('workbench loaded');
+
+  // 1. right-click the CSV; the workbench paints before the extension host has registered our menu
+  //    contributions, so retry until the item is there
+  const csvRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="synapses.csv"]');
+  await csvRow.waitFor();
+  const item = page.getByRole('menuitem', { name: 'Export Annotations…' });
+  for (let attempt = 1; ; attempt++) {
+    await csvRow.click({ button: 'right' });
+    try {
+      await item.waitFor({ timeout: 2000 });
+      log(`menu item found on attempt ${attempt}`);
+      break;
+    } catch {}
+    if (attempt >= 30) throw new Error('context menu item never appeared');
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(1000);
+  }
+  await shot('context-menu');
+  await item.click();
+
+  // ...and it is not offered for other files
+  await page.locator('.tabs-container .tab', { hasText: 'Export: synapses.csv' }).waitFor();
+  await page.locator('.explorer-folders-view .monaco-list-row[aria-label="notes.txt"]').click({ button: 'right' });
+  await page.getByRole('menuitem', { name: 'Copy Path' }).first().waitFor();
+  assert.equal(await item.count(), 0, 'Export Annotations… must not be offered for notes.txt');
+  await page.keyboard.press('Escape');
+
+  // 2. the form (outer webview iframe → inner #active-frame), with the guessed mapping
+  const form = page.frameLocator('iframe.webview.ready[src*="extensionId=ng-annotations.ng-annotations"]').frameLocator('iframe#active-frame');
+  await form.locator('#export').waitFor();
+  const value = (sel) => form.locator(sel).evaluate((el) => el.value);
+  assert.equal(await value('#annotationType'), 'point');
+  assert.equal(await value('#coords'), 'x, y, z');
+  assert.equal(await value('#output'), path.join(sb.dirs.ws, 'synapses.precomputed'));
+  for (const [i, col] of ['score', 'confidence', 'kind', 'color'].entries()) {
+    await form.locator(`tr[data-column="${col}"]`).waitFor();
+    assert.equal(await value(`#use-${i}`), 'property', `${col} offered as a property`);
+  }
+  await form.getByText('labels: excitatory, inhibitory, unknown').waitFor();
+  log('form shows the guessed mapping');
+
+  // 3. a problem is shown next to its field before any export starts
+  await form.locator('#coords input').fill('x, y, q');
+  await form.locator('[data-problem-for="coords"]', { hasText: 'geometry column "q" is not in synapses.csv' }).waitFor();
+  await shot('form-problem');
+  await form.locator('#coords input').fill('x, y, z');
+  await form.locator('#coords input').press('Tab');
+  await form.locator('[data-problem-for="coords"].shown').waitFor({ state: 'hidden' });
+  await form.locator('pre#cli').evaluate((el) => el.textContent).then((t) => assert.match(t, /^ng-annotations export .*synapses\.csv --type point/));
+
+  // Tall window for the README pictures: the whole form, down to the buttons.
+  await page.setViewportSize({ width: 1400, height: 1150 });
+  await shot('form-dark', { media: true });
+  await setTheme(LIGHT);
+  await shot('form-light', { media: true });
+  log('form screenshots taken');
+
+  // 4. export: the notification, then the dataset on disk
+  const started = Date.now();
+  await form.locator('#export').click();
+  const toasts = page.locator('.notifications-toasts .notification-toast');
+  const done = toasts.filter({ hasText: `Exported ${N} annotations to synapses.precomputed` });
+  const failed = toasts.filter({ hasText: 'Export failed' });
+  await done.or(failed).first().waitFor({ timeout: 60_000 });
+  if (await failed.count()) throw new Error(`extension reported: ${(await failed.first().innerText()).replace(/\s+/g, ' ')}`);
+  log(`exported in ${Date.now() - started} ms`);
+  await form.locator('.success', { hasText: `Exported ${N} annotations` }).waitFor();
+  await shot('result-light', { media: true });
+  await setTheme(DARK);
+  await shot('result-dark', { media: true });
+
+  const out = path.join(sb.dirs.ws, 'synapses.precomputed');
+  assert.ok(fs.existsSync(path.join(out, 'info')), 'no info file');
+  const siblings = fs.readdirSync(sb.dirs.ws).sort();
+  assert.deepEqual(siblings, ['notes.txt', 'synapses.csv', 'synapses.precomputed'], 'temporary folders left behind');
+  await checkDecodes(out);
+
+  // 5. Open in Neuroglancer → a page whose state points at the loopback server
+  const popup = ctx.waitForEvent('page', { timeout: 30_000 });
+  await done.getByRole('button', { name: 'Open in Neuroglancer' }).click();
+  // VS Code may ask before opening an outside address
+  const confirm = page.getByRole('button', { name: /^(Open|Open Link)$/ });
+  const ngPage = await Promise.race([popup, confirm.waitFor({ timeout: 30_000 }).then(async () => (await confirm.click(), popup))]);
+  const url = ngPage.url();
+  log('neuroglancer page:', url.slice(0, 120) + '…');
+  const state = JSON.parse(decodeURIComponent(new URL(url).hash.slice(2)));
+  const source = state.layers[0].source;
+  assert.match(source, /^precomputed:\/\/http:\/\/(127\.0\.0\.1|localhost)[:/]/, source);
+  assert.equal(state.layers[0].type, 'annotation');
+  assert.match(state.layers[0].shader ?? '', /prop_color\(\)/, 'the shader uses the color property');
+  await checkServer(source.slice('precomputed://'.length));
+  try {
+    await ngPage.waitForLoadState('load', { timeout: 15_000 });
+    await ngPage.waitForTimeout(3000);
+    await ngPage.screenshot({ path: `${SHOTS}/neuroglancer.png` });
+    if (process.env.UPDATE_MEDIA === '1' && !url.startsWith('https://neuroglancer-demo')) fs.copyFileSync(`${SHOTS}/neuroglancer.png`, path.join(ROOT, 'media', 'neuroglancer.png'));
+  } catch (e) {
+    log('neuroglancer page did not load (offline public viewer?):', String(e).split('\n')[0]);
+  }
+  const cspErrors = consoleErrors.filter((t) => /Content Security Policy|Refused to/i.test(t));
+  assert.deepEqual(cspErrors, [], 'the webview violated its CSP');
+  ok = true;
+} catch (e) {
+  await page.screenshot({ path: `${SHOTS}/ui-failure.png` }).catch(() => {});
+  console.error(e);
+} finally {
+  await ctx.close();
+  cs.stop();
+  sb.cleanup();
+}
+console.log(ok ? '1 passed, 0 failed' : '0 passed, 1 failed');
+process.exit(ok ? 0 : 1);
+
+/** The dataset decodes with neuroglancer's own reader to exactly the CSV's values. */
+async function checkDecodes(dir) {
+  const { readDatasetWithNeuroglancer, ngColor } = await import('../helpers/ngread.ts');
+  const ds = await readDatasetWithNeuroglancer(dir);
+  assert.equal(ds.type, 'point');
+  assert.equal(ds.rank, 3);
+  // The writer may reorder properties (wider types first); look them up by id.
+  const ids = ds.properties.map((p) => p.identifier);
+  assert.deepEqual([...ids].sort(), ['color', 'confidence', 'kind', 'score']);
+  const at = Object.fromEntries(ids.map((id, i) => [id, i]));
+  const kind = ds.properties[at.kind];
+  assert.deepEqual(kind.enumLabels, ['excitatory', 'inhibitory', 'unknown']);
+  const rows = csvText.trim().split('\n').slice(1).map((l) => l.split(','));
+  for (let i = 0; i < rows.length; i++) {
+    const [x, y, z, score, confidence, k, color] = rows[i];
+    const a = await ds.getById(BigInt(i));
+    assert.ok(a, `annotation ${i} missing from by_id`);
+    assert.deepEqual(a.point, [x, y, z].map((v) => Math.fround(Number(v))), `geometry of row ${i}`);
+    assert.equal(a.properties[at.score], Number(score));
+    assert.equal(a.properties[at.confidence], Math.fround(Number(confidence)));
+    assert.equal(kind.enumLabels[kind.enumValues.indexOf(a.properties[at.kind])], k);
+    const rgb = [1, 3, 5].map((o) => parseInt(color.slice(o, o + 2), 16));
+    assert.deepEqual(ngColor(a.properties[at.color], 3).slice(0, 3), rgb);
+  }
+  log(`dataset decodes with neuroglancer's reader: ${rows.length} annotations exact`);
+}
+
+/** The preview server answers CORS preflight and Range requests the way neuroglancer needs. */
+async function checkServer(base) {
+  const origin = 'http://example.test';
+  const pre = await fetch(`${base}info`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'range' } });
+  assert.ok(pre.status === 204 || pre.status === 200, `preflight ${pre.status}`);
+  assert.ok(pre.headers.get('access-control-allow-origin'), 'no Access-Control-Allow-Origin on preflight');
+  assert.match(pre.headers.get('access-control-allow-headers') ?? '', /range/i);
+  const full = await (await fetch(`${base}info`)).arrayBuffer();
+  const r = await fetch(`${base}info`, { headers: { Range: 'bytes=5-14', Origin: origin } });
+  assert.equal(r.status, 206);
+  assert.ok(r.headers.get('access-control-allow-origin'));
+  assert.equal(r.headers.get('content-range'), `bytes 5-14/${full.byteLength}`);
+  assert.deepEqual(new Uint8Array(await r.arrayBuffer()), new Uint8Array(full).slice(5, 15));
+  log('preview server: CORS preflight and Range OK at', base);
+}
