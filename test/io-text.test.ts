@@ -100,14 +100,21 @@ describe('text reader: column typing', () => {
     assert.deepEqual(rel, [[10n, 11n], [10n, 11n, 2n ** 64n - 1n], [7n], [], null, [2n ** 53n + 1n]]);
   });
 
-  it('reports a malformed cell in a list column with its column, row, line and value', async () => {
-    const p = file('id,rel\n1,"[10, 11]"\n2,"[10, x]"\n');
-    const e = await rejects(readTable(p), { column: 'rel', row: 2, line: 3, value: '[10, x]' });
-    assert.match(e.message, /column 'rel', row 2 \(line 3\): malformed relationship cell: "\[10, x\]"/);
+  it('keeps a list column with a malformed cell as text, so an unused column never blocks a read', async () => {
+    const p = file('id,rel,other\n1,"[10, 11]",10;;11\n2,"[10, x]",10;11\n');
+    const t = await readTable(p);
+    assert.equal(typeOf(t, 'rel'), 'Utf8');
+    assert.equal(typeOf(t, 'other'), 'Utf8');
+    assert.deepEqual(col(t, 'rel'), ['[10, 11]', '[10, x]']);
   });
 
-  it('reports 10;;11 as malformed', async () => {
-    await rejects(readTable(file('id,rel\n1,10;11\n2,10;;11\n')), { column: 'rel', row: 2, value: '10;;11' });
+  it('names the column, row, line and value of a malformed cell in a column read as relationships', async () => {
+    const p = file('id,rel,note\n1,"[10, 11]",x\n2,7,"a\nb"\n3,"[10, x]",y\n');
+    const e = await rejects(readTable(p, { relationships: ['rel'] }), { column: 'rel', row: 3, line: 5, value: '[10, x]' });
+    assert.match(e.message, /column 'rel', row 3 \(line 5\): malformed relationship cell: "\[10, x\]"/);
+    await rejects(readTable(file('id,rel\n1,10;11\n2,10;;11\n'), { relationships: ['rel'] }), { row: 2, value: '10;;11' });
+    await rejects(readTable(file('id,rel\n1,5\n2,-3;4\n'), { relationships: ['rel'] }), { row: 2, value: '-3;4' });
+    await rejects(readTable(file('id,rel\n1,[18446744073709551616]\n'), { relationships: ['rel'] }), { row: 1 });
   });
 
   it('parses columns named as relationships strictly', async () => {
@@ -116,6 +123,8 @@ describe('text reader: column typing', () => {
     assert.equal(typeOf(t, 'rel'), 'Utf8'); // not list-shaped at all: plain text
     assert.equal(typeOf(t, 'notes'), 'Utf8');
     await rejects(readTable(p, { relationships: ['rel'] }), { column: 'rel', row: 2, value: 'six' });
+    const ok = await readTable(p, { relationships: ['id'] });
+    assert.equal(typeOf(ok, 'id'), 'Uint8'); // plain integers stay a scalar column
   });
 
   it('keeps integers beyond uint64 as Float64 (magnitude kept, so range checks can name the row)', async () => {
@@ -124,9 +133,9 @@ describe('text reader: column typing', () => {
     assert.deepEqual(col(t, 'id'), [1, 2 ** 64]);
   });
 
-  it('types an all-empty column as Null', async () => {
+  it('types an all-empty column as Float64 nulls (as pandas does)', async () => {
     const t = await readTable(file('a,b\n1,\n2,\n'));
-    assert.equal(typeOf(t, 'b'), 'Null');
+    assert.equal(typeOf(t, 'b'), 'Float64');
     assert.deepEqual(col(t, 'b'), [null, null]);
   });
 });

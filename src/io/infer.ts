@@ -1,8 +1,10 @@
 // Types one text column once all its cells are known (see README "Column typing"):
-//   empty everywhere → Null; all integers → smallest int type (exact, BigInt past 2^53);
+//   empty everywhere → Float64 of nulls (as pandas reads it); all integers → smallest int type (exact, BigInt past 2^53);
 //   integers beyond int64/uint64 and other numbers (decimals, exponents, nan, inf) → Float64;
 //   true/false → Bool; relationship cells (ints mixed with `[1, 2]` / `1;2`) → List<Uint64>;
-//   anything else → Utf8. Empty cells are nulls.
+//   anything else → Utf8, including list columns with a malformed cell (the core's relationship
+//   parser then names the row; with `relationship: true` we name it here, with its file line).
+//   Empty cells are nulls.
 import {
   type Data,
   Float64,
@@ -15,7 +17,7 @@ import {
   Uint32,
   Uint64,
 } from 'apache-arrow';
-import { boolData, listData, nullData, numericData, utf8Data } from './arrowData.js';
+import { boolData, listData, numericData, utf8Data } from './arrowData.js';
 import { type Cells, CellColumn, cellsOf } from './cells.js';
 import { InputError } from './errors.js';
 
@@ -34,9 +36,6 @@ const NONFINITE = /^[+-]?(?:nan|inf|infinity)$/i;
 const BOOL = /^(?:true|false)$/i;
 const BRACKET_LIST = /^\[\s*(?:\d+\s*(?:,\s*\d+\s*)*)?\]$/;
 const SEMICOLON_LIST = /^\d+(?:\s*;\s*\d+)+$/;
-// Cells that look like an attempt at a relationship list (so a bad one is reported, not
-// silently turned into text): bracketed, or only digits/signs/separators with a ';'.
-const LISTISH = /^\[.*\]$|^[\d\s,;+-]*;[\d\s,;+-]*$/s;
 
 export const RELATIONSHIP_CELL_HELP = 'an unsigned integer id, a list like [10, 11] or 10;11, or an empty cell';
 
@@ -52,7 +51,6 @@ export function typeTextColumn(cells: Cells, ctx: ColumnContext): Data {
   let allBool = true;
   let allRel = true; // every non-empty cell is an integer or a well-formed list
   let anyList = false;
-  let allRelOrListish = true;
   let firstBadRel = -1;
   for (let i = 0; i < n; i++) {
     const c = cells.get(i).trim();
@@ -64,7 +62,7 @@ export function typeTextColumn(cells: Cells, ctx: ColumnContext): Data {
       if (allNum && !FLOAT.test(c) && !NONFINITE.test(c)) allNum = false;
     }
     if (allBool && !BOOL.test(c)) allBool = false;
-    if (allRel || allRelOrListish || ctx.relationship) {
+    if (allRel || ctx.relationship) {
       let ok = isInt && c[0] !== '-' && (c.length <= 19 || BigInt(c) <= UINT64_MAX);
       if (!isInt && (BRACKET_LIST.test(c) || SEMICOLON_LIST.test(c))) {
         ok = listFitsUint64(c);
@@ -73,13 +71,12 @@ export function typeTextColumn(cells: Cells, ctx: ColumnContext): Data {
       if (!ok) {
         allRel = false;
         if (firstBadRel < 0) firstBadRel = i;
-        if (!isInt && !LISTISH.test(c)) allRelOrListish = false;
       }
     }
   }
 
   if (ctx.relationship && !allRel && !allInt) failCell(cells, firstBadRel, ctx);
-  if (nonEmpty === 0) return nullData(n);
+  if (nonEmpty === 0) return numericData(new Float64(), new Float64Array(n), () => false);
   if (allInt) return integerColumn(cells);
   if (anyList && allRel) return relationshipColumn(cells);
   if (allNum) return float64Column(cells);
@@ -91,8 +88,6 @@ export function typeTextColumn(cells: Cells, ctx: ColumnContext): Data {
     }
     return boolData(flags);
   }
-  // A column of lists with a malformed cell: the user meant relationships; say which cell is wrong.
-  if (anyList && allRelOrListish) failCell(cells, firstBadRel, ctx);
   if (cells instanceof CellColumn) return cells.toUtf8();
   const strings = new Array<string | null>(n);
   for (let i = 0; i < n; i++) strings[i] = cells.get(i) || null;

@@ -27,7 +27,7 @@ import {
 import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, FileMetaData, SchemaTree, SchemaElement, Compressors } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { boolData, listData, nullData, numericData, utf8Data } from './arrowData.js';
+import { boolData, listData, numericData, utf8Data } from './arrowData.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
 import { statOrThrow } from './files.js';
 
@@ -322,4 +322,3 @@ function corrupt(path: string, e: unknown, what: string): InputError {
   return new InputError(`${what} (${describeCause(e)})`, { file: path }, { cause: e });
 }
 
-export { nullData };
