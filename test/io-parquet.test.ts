@@ -90,6 +90,25 @@ describe('parquet reader', () => {
     }
   });
 
+  it('reports progress per row group and stops when aborted', async () => {
+    const p = at('abort.parquet');
+    await writeParquet(p, `SELECT i AS a FROM range(4000) t(i)`, { rowGroupSize: 1000 });
+    const seen: number[] = [];
+    const ac = new AbortController();
+    await assert.rejects(
+      readTable(p, {
+        signal: ac.signal,
+        onProgress: (done, total) => {
+          seen.push(done / total);
+          ac.abort();
+        },
+      }),
+      (e: Error) => e.name === 'AbortError',
+    );
+    assert.equal(seen.length, 1);
+    assert.ok(seen[0] > 0 && seen[0] < 1);
+  });
+
   it('reads only the requested columns and names a missing one', async () => {
     const p = at('cols.parquet');
     await writeParquet(p, SAMPLE);

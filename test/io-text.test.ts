@@ -133,6 +133,16 @@ describe('text reader: column typing', () => {
     assert.deepEqual(col(t, 'id'), [1, 2 ** 64]);
   });
 
+  it('mixes long integers with decimals, and negatives with values past int64, as Float64', async () => {
+    const t = await readTable(file('a,b,c\n123456789012345678,-5,0\n1.5,9223372036854775808,0.0\n,,-0\n'));
+    assert.equal(typeOf(t, 'a'), 'Float64');
+    assert.deepEqual(col(t, 'a'), [123456789012345678, 1.5, null]);
+    assert.equal(typeOf(t, 'b'), 'Float64');
+    assert.deepEqual(col(t, 'b'), [-5, 2 ** 63, null]);
+    assert.equal(typeOf(t, 'c'), 'Float64');
+    assert.deepEqual(col(t, 'c'), [0, 0, -0]);
+  });
+
   it('types an all-empty column as Float64 nulls (as pandas does)', async () => {
     const t = await readTable(file('a,b\n1,\n2,\n'));
     assert.equal(typeOf(t, 'b'), 'Float64');

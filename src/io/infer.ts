@@ -52,19 +52,43 @@ export function typeTextColumn(cells: Cells, ctx: ColumnContext): Data {
   let allRel = true; // every non-empty cell is an integer or a well-formed list
   let anyList = false;
   let firstBadRel = -1;
+  // Numbers are parsed in this same pass while the column still looks numeric, so a numeric
+  // column is decoded once. Integers of up to 15 characters are exact as JS numbers; longer ones
+  // are re-read with BigInt below.
+  let nums: Float64Array | null = new Float64Array(n);
+  const valid = new Uint8Array(n);
+  let longInts = false;
+  let min = Infinity;
+  let max = -Infinity;
   for (let i = 0; i < n; i++) {
     const c = cells.get(i).trim();
     if (c === '') continue;
+    valid[i] = 1;
     nonEmpty++;
-    const isInt = INT.test(c);
-    if (!isInt) {
+    const isInt = allInt && INT.test(c);
+    if (isInt) {
+      if (c.length > 15) longInts = true;
+      else {
+        const v = Number(c);
+        nums![i] = v;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+    } else {
       allInt = false;
-      if (allNum && !FLOAT.test(c) && !NONFINITE.test(c)) allNum = false;
+      if (nums) {
+        if (FLOAT.test(c) || NONFINITE.test(c)) nums[i] = parseFloatCell(c);
+        else {
+          nums = null;
+          allNum = false;
+        }
+      }
     }
     if (allBool && !BOOL.test(c)) allBool = false;
     if (allRel || ctx.relationship) {
-      let ok = isInt && c[0] !== '-' && (c.length <= 19 || BigInt(c) <= UINT64_MAX);
-      if (!isInt && (BRACKET_LIST.test(c) || SEMICOLON_LIST.test(c))) {
+      const int = isInt || INT.test(c);
+      let ok = int && c[0] !== '-' && (c.length <= 19 || BigInt(c) <= UINT64_MAX);
+      if (!int && (BRACKET_LIST.test(c) || SEMICOLON_LIST.test(c))) {
         ok = listFitsUint64(c);
         anyList = true;
       }
@@ -76,10 +100,15 @@ export function typeTextColumn(cells: Cells, ctx: ColumnContext): Data {
   }
 
   if (ctx.relationship && !allRel && !allInt) failCell(cells, firstBadRel, ctx);
+  const isValid = (i: number) => valid[i] === 1;
   if (nonEmpty === 0) return numericData(new Float64(), new Float64Array(n), () => false);
-  if (allInt) return integerColumn(cells);
+  if (allInt) return integerColumn(cells, nums!, isValid, longInts, min, max);
   if (anyList && allRel) return relationshipColumn(cells);
-  if (allNum) return float64Column(cells);
+  if (allNum) {
+    // A mix of long integers and decimals: the long ones were not parsed yet.
+    if (longInts) for (let i = 0; i < n; i++) if (valid[i] && nums![i] === 0) nums![i] = parseFloatCell(cells.get(i).trim());
+    return numericData(new Float64(), nums!, isValid);
+  }
   if (allBool) {
     const flags = new Array<boolean | null>(n);
     for (let i = 0; i < n; i++) {
@@ -113,64 +142,58 @@ function listFitsUint64(c: string): boolean {
   return true;
 }
 
-function integerColumn(cells: Cells): Data {
+type SmallInt = Int8 | Uint8 | Int16 | Uint16 | Int32 | Uint32;
+type SmallIntArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
+function integerColumn(
+  cells: Cells,
+  nums: Float64Array,
+  valid: (i: number) => boolean,
+  longInts: boolean,
+  min: number,
+  max: number,
+): Data {
   const n = cells.length;
-  // Short literals are exact as JS numbers; only long ones need BigInt.
-  let min = Infinity;
-  let max = -Infinity;
-  let bigMin: bigint | null = null;
-  let bigMax: bigint | null = null;
-  for (let i = 0; i < n; i++) {
-    const c = cells.get(i).trim();
-    if (c === '') continue;
-    if (c.length <= 15) {
-      const v = Number(c);
-      if (v < min) min = v;
-      if (v > max) max = v;
-    } else {
+  let lo = Number.isFinite(min) ? BigInt(min) : null;
+  let hi = Number.isFinite(max) ? BigInt(max) : null;
+  let big: (bigint | null)[] | null = null;
+  if (longInts) {
+    big = new Array<bigint | null>(n).fill(null);
+    for (let i = 0; i < n; i++) {
+      if (!valid(i)) continue;
+      const c = cells.get(i).trim();
+      if (c.length <= 15) continue;
       const v = BigInt(c);
-      if (bigMin === null || v < bigMin) bigMin = v;
-      if (bigMax === null || v > bigMax) bigMax = v;
+      big[i] = v;
+      if (lo === null || v < lo) lo = v;
+      if (hi === null || v > hi) hi = v;
     }
   }
-  let lo = Number.isFinite(min) ? BigInt(min) : bigMin!;
-  let hi = Number.isFinite(max) ? BigInt(max) : bigMax!;
-  if (bigMin !== null && bigMin < lo) lo = bigMin;
-  if (bigMax !== null && bigMax > hi) hi = bigMax;
-  const valid = (i: number) => cells.get(i).trim() !== '';
-  const small = (Type: new () => Int8 | Uint8 | Int16 | Uint16 | Int32 | Uint32, Arr: new (n: number) => Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array) => {
-    const out = new Arr(n);
-    for (let i = 0; i < n; i++) {
-      const c = cells.get(i).trim();
-      if (c !== '') out[i] = Number(c);
-    }
-    return numericData(new Type(), out as never, valid);
+  const low = lo!;
+  const high = hi!;
+  const small = (type: SmallInt, out: SmallIntArray) => {
+    out.set(nums); // every value fits the type, and nulls are 0
+    return numericData(type, out as never, valid);
   };
   // Preference order as in api.md §2: unsigned first when both fit.
-  if (lo >= 0n && hi <= 0xffn) return small(Uint8, Uint8Array);
-  if (lo >= -0x80n && hi <= 0x7fn) return small(Int8, Int8Array);
-  if (lo >= 0n && hi <= 0xffffn) return small(Uint16, Uint16Array);
-  if (lo >= -0x8000n && hi <= 0x7fffn) return small(Int16, Int16Array);
-  if (lo >= 0n && hi <= 0xffffffffn) return small(Uint32, Uint32Array);
-  if (lo >= -0x80000000n && hi <= 0x7fffffffn) return small(Int32, Int32Array);
-  if (lo >= 0n && hi <= UINT64_MAX) {
-    const out = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) {
-      const c = cells.get(i).trim();
-      if (c !== '') out[i] = BigInt(c);
-    }
-    return numericData(new Uint64(), out, valid);
+  if (!longInts) {
+    if (low >= 0n && high <= 0xffn) return small(new Uint8(), new Uint8Array(n));
+    if (low >= -0x80n && high <= 0x7fn) return small(new Int8(), new Int8Array(n));
+    if (low >= 0n && high <= 0xffffn) return small(new Uint16(), new Uint16Array(n));
+    if (low >= -0x8000n && high <= 0x7fffn) return small(new Int16(), new Int16Array(n));
+    if (low >= 0n && high <= 0xffffffffn) return small(new Uint32(), new Uint32Array(n));
+    if (low >= -0x80000000n && high <= 0x7fffffffn) return small(new Int32(), new Int32Array(n));
   }
-  if (lo >= INT64_MIN && hi <= INT64_MAX) {
-    const out = new BigInt64Array(n);
-    for (let i = 0; i < n; i++) {
-      const c = cells.get(i).trim();
-      if (c !== '') out[i] = BigInt(c);
-    }
-    return numericData(new Int64(), out, valid);
-  }
+  const fill = (out: BigUint64Array | BigInt64Array) => {
+    for (let i = 0; i < n; i++) if (valid(i)) out[i] = big?.[i] ?? BigInt(nums[i]);
+    return out;
+  };
+  if (low >= 0n && high <= UINT64_MAX) return numericData(new Uint64(), fill(new BigUint64Array(n)) as BigUint64Array, valid);
+  if (low >= INT64_MIN && high <= INT64_MAX) return numericData(new Int64(), fill(new BigInt64Array(n)) as BigInt64Array, valid);
   // Beyond 64 bits: keep the magnitude as a float so range checks downstream can name the row.
-  return float64Column(cells);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) if (valid(i)) out[i] = big?.[i] !== null && big?.[i] !== undefined ? Number(big[i]) : nums[i];
+  return numericData(new Float64(), out, valid);
 }
 
 function parseFloatCell(c: string): number {
@@ -178,16 +201,6 @@ function parseFloatCell(c: string): number {
   if (lower === 'inf' || lower === '+inf' || lower === 'infinity' || lower === '+infinity') return Infinity;
   if (lower === '-inf' || lower === '-infinity') return -Infinity;
   return Number(c); // nan → NaN
-}
-
-function float64Column(cells: Cells): Data {
-  const n = cells.length;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = cells.get(i).trim();
-    if (c !== '') out[i] = parseFloatCell(c);
-  }
-  return numericData(new Float64(), out, (i) => cells.get(i).trim() !== '');
 }
 
 function relationshipColumn(cells: Cells): Data {
