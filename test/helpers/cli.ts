@@ -1,0 +1,229 @@
+// Runs the built command line (`node dist/cli.js`) as a user would, and writes the same table to every
+// input format with independent writers (DuckDB for Parquet, apache-arrow for IPC/Feather).
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  Field,
+  Float64,
+  Int32,
+  List,
+  Table,
+  Uint64,
+  Utf8,
+  makeVector,
+  tableToIPC,
+  vectorFromArray,
+} from 'apache-arrow';
+import { duckdb } from '../io-fixtures';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+/** NG_ANNOTATIONS_CLI points the tests at another build of the CLI (e.g. while dist cannot be built). */
+export const CLI = process.env.NG_ANNOTATIONS_CLI ?? path.join(ROOT, 'dist', 'cli.js');
+
+function newestMtime(p: string): number {
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let m = 0;
+  for (const name of fs.readdirSync(p)) m = Math.max(m, newestMtime(path.join(p, name)));
+  return m;
+}
+
+/** Builds dist/ once when dist/cli.js is missing or older than the sources (`npm test` builds first). */
+export function ensureBuilt(): void {
+  if (process.env.NG_ANNOTATIONS_CLI) return;
+  let built = 0;
+  try {
+    built = fs.statSync(CLI).mtimeMs;
+  } catch {}
+  const sources = Math.max(newestMtime(path.join(ROOT, 'src')), newestMtime(path.join(ROOT, 'package.json')));
+  if (built >= sources) return;
+  const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, `building the CLI failed:\n${r.stderr}`);
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/cli.js ...args` (asynchronously, so independent cases can run side by side). */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: opts.cwd, env: { ...process.env, NG_ANNOTATIONS_DEBUG: '', ...opts.env }, maxBuffer: 64 << 20, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const e = err as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
+        resolve({
+          code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+          signal: e?.signal ?? null,
+          stdout,
+          stderr,
+        });
+      },
+    );
+  });
+}
+
+/** Asserts a successful run and returns it. */
+export async function runOk(args: string[], opts: { cwd?: string } = {}): Promise<CliResult> {
+  const r = await runCli(args, opts);
+  assert.equal(r.code, 0, `ng-annotations ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+/** Everything in `dir`, recursively, as relative paths (sorted). */
+export function listTree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      out.push(r);
+      if (e.isDirectory()) walk(path.join(d, e.name), r);
+    }
+  };
+  walk(dir, '');
+  return out.sort();
+}
+
+/** Relative path → bytes, for byte-identity and "untouched" checks. */
+export function snapshot(dir: string): Map<string, Buffer> {
+  const m = new Map<string, Buffer>();
+  for (const r of listTree(dir)) {
+    const p = path.join(dir, r);
+    if (fs.statSync(p).isFile()) m.set(r, fs.readFileSync(p));
+  }
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One logical table, written to every format.
+
+export type ColumnKind = 'f64' | 'u64' | 'i32' | 'str' | 'u64list';
+export interface Column {
+  name: string;
+  kind: ColumnKind;
+  /** f64/i32: number; u64: bigint | null; str: string; u64list: bigint[] */
+  values: unknown[];
+}
+export type Format = 'csv' | 'tsv' | 'parquet' | 'arrow' | 'feather';
+export const FORMATS: Format[] = ['csv', 'tsv', 'parquet', 'arrow', 'feather'];
+
+function textCell(c: Column, v: unknown, row: number): string {
+  switch (c.kind) {
+    case 'u64':
+      return v === null ? '' : String(v);
+    case 'u64list': {
+      // Every relationship cell form a user may write: `100`, `[10, 11]`, `10;11`, empty.
+      const l = v as bigint[];
+      if (l.length === 0) return '';
+      if (l.length === 1 && row % 2 === 0) return String(l[0]);
+      return row % 3 === 0 ? l.join(';') : `[${l.join(', ')}]`;
+    }
+    default:
+      return String(v);
+  }
+}
+
+function quoteCsv(s: string): string {
+  return /[",\n\r;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toText(cols: Column[], delimiter: ',' | '\t'): string {
+  const n = cols[0].values.length;
+  const lines = [cols.map((c) => c.name).join(delimiter)];
+  for (let i = 0; i < n; i++) {
+    const cells = cols.map((c) => textCell(c, c.values[i], i));
+    lines.push(cells.map((s) => (delimiter === ',' ? quoteCsv(s) : s)).join(delimiter));
+  }
+  return lines.join('\n') + '\n';
+}
+
+const SQL_TYPE: Record<ColumnKind, string> = { f64: 'DOUBLE', u64: 'UBIGINT', i32: 'INTEGER', str: 'VARCHAR', u64list: 'UBIGINT[]' };
+
+function sqlValue(c: Column, v: unknown): string {
+  if (v === null) return 'NULL';
+  switch (c.kind) {
+    case 'f64':
+    case 'i32':
+    case 'u64':
+      return String(v);
+    case 'str':
+      return `'${String(v).replace(/'/g, "''")}'`;
+    case 'u64list':
+      return `[${(v as bigint[]).join(', ')}]::UBIGINT[]`;
+  }
+}
+
+export async function writeParquetFile(file: string, cols: Column[]): Promise<void> {
+  const n = cols[0].values.length;
+  const rows: string[] = [];
+  for (let i = 0; i < n; i++) rows.push(`(${cols.map((c) => sqlValue(c, c.values[i])).join(', ')})`);
+  await duckdb(
+    `CREATE TABLE t (${cols.map((c) => `"${c.name}" ${SQL_TYPE[c.kind]}`).join(', ')})`,
+    `INSERT INTO t VALUES ${rows.join(',\n')}`,
+    `COPY t TO '${file.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION 'zstd', ROW_GROUP_SIZE 16)`,
+  );
+}
+
+export function arrowTable(cols: Column[]): Table {
+  const vectors: Record<string, ReturnType<typeof makeVector>> = {};
+  for (const c of cols) {
+    switch (c.kind) {
+      case 'f64':
+        vectors[c.name] = vectorFromArray(c.values as number[], new Float64());
+        break;
+      case 'i32':
+        vectors[c.name] = vectorFromArray(c.values as number[], new Int32());
+        break;
+      case 'u64':
+        vectors[c.name] = vectorFromArray(c.values as Array<bigint | null>, new Uint64());
+        break;
+      case 'str':
+        vectors[c.name] = vectorFromArray(c.values as string[], new Utf8());
+        break;
+      case 'u64list':
+        vectors[c.name] = vectorFromArray(
+          (c.values as bigint[][]).map((l) => BigUint64Array.from(l)),
+          new List(new Field('item', new Uint64(), true)),
+        );
+        break;
+    }
+  }
+  return new Table(vectors);
+}
+
+/** Writes the table as `<stem>.<ext>` in `dir` and returns the path. Feather = Arrow IPC file format. */
+export async function writeTable(dir: string, stem: string, format: Format, cols: Column[]): Promise<string> {
+  const file = path.join(dir, `${stem}.${format}`);
+  switch (format) {
+    case 'csv':
+      fs.writeFileSync(file, toText(cols, ','));
+      break;
+    case 'tsv':
+      fs.writeFileSync(file, toText(cols, '\t'));
+      break;
+    case 'parquet':
+      await writeParquetFile(file, cols);
+      break;
+    case 'arrow':
+      // The streaming format under .arrow would be ambiguous; .arrow holds the file format as pyarrow writes it.
+      fs.writeFileSync(file, tableToIPC(arrowTable(cols), 'file'));
+      break;
+    case 'feather':
+      fs.writeFileSync(file, tableToIPC(arrowTable(cols), 'file'));
+      break;
+  }
+  return file;
+}
+
+/** Asserts `parent` holds no temporary siblings left by an export (`.NAME.ng-annotations-tmp-*`). */
+export function assertNoTemporaries(parent: string): void {
+  const left = fs.readdirSync(parent).filter((n) => n.includes('.ng-annotations-tmp-') || n.includes('.ng-annotations-old-'));
+  assert.deepEqual(left, [], `temporary folders left in ${parent}`);
+}
