@@ -4,7 +4,7 @@ import '@vscode-elements/elements/dist/bundled.js';
 import './form.css';
 import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec } from '../src/core/types';
 import type { Mapping } from '../src/mapping';
-import { geometryColumns, guessGeometry, propertyCandidates, PROPERTY_ID } from '../src/extension/guess';
+import { emptyInPreview, geometryColumns, guessGeometry, propertyCandidates, PROPERTY_ID } from '../src/extension/guess';
 import { Endpoint, ReplyError, type ExportOutcome, type FormInit, type FormState, type HostSends, type Problem, type WebviewSends } from '../src/extension/protocol';
 
 interface VsCodeApi {
@@ -256,7 +256,15 @@ function columnsSection(): HTMLElement | null {
         {},
         select(`type-${i}`, [['', `auto: ${hint.type}`], ...PROPERTY_TYPES.map((t): [string, string] => [t, t])], explicit),
       ),
-      h('td', { class: 'help' }, badName && use !== 'relationship' ? 'not a valid property id (a lowercase letter, then letters, digits or _)' : labels),
+      h(
+        'td',
+        { class: 'help' },
+        badName && use !== 'relationship'
+          ? 'not a valid property id (a lowercase letter, then letters, digits or _)'
+          : init!.preview && emptyInPreview(init!.preview, name)
+            ? 'empty in the first rows'
+            : labels,
+      ),
     );
   });
   return h(
@@ -362,7 +370,7 @@ function regroupColumns(): void {
   const props = new Set((m.properties ?? []).map((p) => (typeof p === 'string' ? p : p.id)));
   const fresh = candidates.filter((c) => !state!.propertyColumns.includes(c));
   m.properties = (m.properties ?? []).filter((p) => candidates.includes(typeof p === 'string' ? p : p.id));
-  for (const c of fresh) if (PROPERTY_ID.test(c) && !props.has(c)) m.properties.push(c);
+  for (const c of fresh) if (PROPERTY_ID.test(c) && !props.has(c) && !emptyInPreview(init.preview, c)) m.properties.push(c);
   m.relationships = (m.relationships ?? []).filter((r) => candidates.includes(r));
   if (!m.properties.length) delete m.properties;
   if (!m.relationships.length) delete m.relationships;

@@ -6,10 +6,10 @@ import { GEOMETRY_SUFFIXES, type FormState, type TablePreview } from './protocol
 
 /** Property ids neuroglancer accepts (the writer rejects others). */
 export const PROPERTY_ID = /^[a-z][a-zA-Z0-9_]*$/;
-const AXES = ['x', 'y', 'z', 't', 'c'];
+const AXES = ['x', 'y', 'z', 't'];
 
 function findCoords(names: string[], has: (n: string) => boolean): string[] {
-  // Prefer the conventional axes, case as written in the file; keep dimension order x, y, z, t, c.
+  // Prefer the conventional axes, case as written in the file; keep dimension order x, y, z, t.
   const out: string[] = [];
   for (const a of AXES) {
     const n = names.find((c) => c.toLowerCase() === a);
@@ -88,14 +88,35 @@ export function propertyCandidates(preview: TablePreview, type: AnnotationType, 
   return out;
 }
 
-/** Text cells that look like lists of ids (`[1, 2]`, `1;2`) suggest a relationship column. */
+/**
+ * Relationship columns hold segment ids: list cells (`[1, 2]`, `1;2`, Arrow lists), or integers too
+ * large for any property type (>= 2^32, e.g. `pre_pt_root_id`), which as a property would fail.
+ */
 function looksLikeRelationship(preview: TablePreview, name: string): boolean {
   const i = preview.columns.findIndex((c) => c.name === name);
   if (i < 0) return false;
   const t = preview.columns[i]!.type;
   if (/list/i.test(t)) return true;
   const cells = preview.rows.map((r) => r[i] ?? '').filter((v) => v !== '');
-  return cells.length > 0 && cells.some((v) => /^\[.*\]$|;/.test(v.trim())) && cells.every((v) => /^\[?[\d\s,;]*\]?$/.test(v.trim()));
+  if (cells.length === 0) return false;
+  if (/int64/i.test(t)) return cells.every((v) => /^\d+$/.test(v)) && cells.some((v) => BigInt(v) >= 2n ** 32n);
+  return cells.some((v) => /^\[.*\]$|;/.test(v.trim())) && cells.every((v) => /^\[?[\d\s,;]*\]?$/.test(v.trim()));
+}
+
+/** Integers outside every property type (below -2^31, or 2^32 and up, unless they are ids): not offered by default. */
+function outOfPropertyRange(preview: TablePreview, name: string): boolean {
+  const i = preview.columns.findIndex((c) => c.name === name);
+  if (i < 0 || !/int64/i.test(preview.columns[i]!.type)) return false;
+  return preview.rows.some((r) => {
+    const v = r[i] ?? '';
+    return /^-?\d+$/.test(v) && (BigInt(v) < -(2n ** 31n) || BigInt(v) >= 2n ** 32n);
+  });
+}
+
+/** No value in any preview row: the writer cannot type an all-empty column, so it is not offered by default. */
+export function emptyInPreview(preview: TablePreview, name: string): boolean {
+  const i = preview.columns.findIndex((c) => c.name === name);
+  return i >= 0 && preview.rows.length > 0 && preview.rows.every((r) => (r[i] ?? '') === '');
 }
 
 export function fileStem(fileName: string): string {
@@ -121,7 +142,9 @@ export function guessFormState(preview: TablePreview, input: string, outputDir: 
   if (names.includes('annotation_id')) mapping.idColumn = 'annotation_id';
   const candidates = propertyCandidates(preview, g.type, g.coords, mapping.idColumn);
   const relationships = candidates.filter((n) => looksLikeRelationship(preview, n) && /^[A-Za-z0-9_.-]+$/.test(n));
-  const properties = candidates.filter((n) => !relationships.includes(n) && PROPERTY_ID.test(n));
+  const properties = candidates.filter(
+    (n) => !relationships.includes(n) && PROPERTY_ID.test(n) && !emptyInPreview(preview, n) && !outOfPropertyRange(preview, n),
+  );
   if (properties.length) mapping.properties = properties;
   if (relationships.length) mapping.relationships = relationships;
   return { mapping, propertyColumns: candidates };

@@ -143,7 +143,12 @@ try {
   assert.match(source, /^precomputed:\/\/http:\/\/(127\.0\.0\.1|localhost)[:/]/, source);
   assert.equal(state.layers[0].type, 'annotation');
   assert.match(state.layers[0].shader ?? '', /prop_color\(\)/, 'the shader uses the color property');
-  await checkServer(source.slice('precomputed://'.length));
+  const base = source.slice('precomputed://'.length);
+  await checkServer(base);
+  // code-server's asExternalUri routes through its port proxy (/proxy/<port>/); check the loopback
+  // preview server behind it directly too
+  const proxied = /\/proxy\/(\d+)\/$/.exec(base);
+  if (proxied) await checkServer(`http://127.0.0.1:${proxied[1]}/`);
   try {
     await ngPage.waitForLoadState('load', { timeout: 15_000 });
     await ngPage.waitForTimeout(3000);
