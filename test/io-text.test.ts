@@ -156,6 +156,9 @@ describe('text reader: file format', () => {
     const t = await readTable(p);
     assert.deepEqual(t.schema.fields.map((f) => f.name), ['id', 'name']);
     assert.deepEqual(col(t, 'name'), ['é', 'b']);
+    // a BOM right before a quoted header field
+    const q = file(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('"id","x y"\r\n1,2\r\n')]));
+    assert.deepEqual((await readTable(q)).schema.fields.map((f) => f.name), ['id', 'x y']);
   });
 
   it('reads quoted fields with delimiters, quotes and newlines, and counts lines through them', async () => {
@@ -193,12 +196,12 @@ describe('text reader: file format', () => {
   });
 
   it('reads TSV (.tsv, .tab, and .txt with tabs)', async () => {
-    const body = 'id\tname\n1\ta,b\n2\t"q"\n';
+    const body = 'id\tname\n1\ta,b\n2\t"q"\n3\tsay "hi"\n';
     for (const ext of ['tsv', 'tab', 'txt']) {
       const p = file(body, ext);
       assert.equal(detectFormat(p), 'tsv');
       const t = await readTable(p);
-      assert.deepEqual(col(t, 'name'), ['a,b', 'q']);
+      assert.deepEqual(col(t, 'name'), ['a,b', 'q', 'say "hi"']);
     }
     assert.equal(detectFormat(file('a,b\n1,2\n', 'txt')), 'csv');
   });

@@ -1,6 +1,7 @@
 // CSV/TSV via papaparse in streaming mode. Cells are kept as per-column string arrays (no object
 // per row) and typed column by column once the file has been read (see infer.ts).
 import { createReadStream } from 'node:fs';
+import { Transform } from 'node:stream';
 import Papa from 'papaparse';
 import { Field, RecordBatch, Schema, Struct, Table, makeData, type Data } from 'apache-arrow';
 import { InputError, describeCause } from './errors.js';
@@ -35,7 +36,24 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
   const stat = await statOrThrow(path);
   const total = stat.size;
   if (total === 0) throw new InputError('the file is empty (expected a header row)', { file: path });
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const file = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  // papaparse strips a BOM only from string input; in a stream it would make a quoted first
+  // header field unquoted, so drop it before parsing.
+  let first = true;
+  const stream = file.pipe(
+    new Transform({
+      decodeStrings: false,
+      encoding: 'utf8',
+      transform(chunk: string, _enc, done) {
+        if (first) {
+          first = false;
+          if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
+        }
+        done(null, chunk);
+      },
+    }),
+  );
+  file.on('error', (e) => stream.destroy(e));
 
   let header: string[] | null = null;
   let keep: number[] = []; // indexes of requested columns
@@ -50,6 +68,7 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
   await new Promise<void>((resolve, reject) => {
     const onAbort = () => {
       failure = opts.signal?.reason ?? new DOMException('The read was aborted', 'AbortError');
+      file.destroy();
       stream.destroy();
       reject(failure);
     };
@@ -107,7 +126,7 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
               return;
             }
           }
-          opts.onProgress?.(stream.bytesRead, total);
+          opts.onProgress?.(file.bytesRead, total);
         } catch (e) {
           failure = e;
           parser.abort();
@@ -116,6 +135,7 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
       },
       complete() {
         opts.signal?.removeEventListener('abort', onAbort);
+        file.destroy();
         stream.destroy();
         if (!failure) resolve();
       },
