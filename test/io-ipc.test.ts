@@ -129,6 +129,19 @@ describe('arrow IPC reader', () => {
     }
   });
 
+  it('keeps the columns of a file with no record batches', async () => {
+    const empty = new Table(new Schema(tableFromArrays({ id: new BigUint64Array(0), x: new Float64Array(0) }).schema.fields));
+    for (const [fmt, ext] of [['file', 'arrow'], ['stream', 'arrows']] as const) {
+      const p = at(`empty.${ext}`);
+      writeFileSync(p, tableToIPC(empty, fmt));
+      const t = await readTable(p);
+      assert.equal(t.numRows, 0);
+      assert.deepEqual(t.schema.fields.map((f) => `${f.name}:${f.type}`), ['id:Uint64', 'x:Float64']);
+      const pv = await previewTable(p, 5);
+      assert.deepEqual(pv, { columns: [{ name: 'id', type: 'Uint64' }, { name: 'x', type: 'Float64' }], rows: [], totalRows: 0 });
+    }
+  });
+
   it('selects columns', async () => {
     const t = await readTable(fixture('zstd.feather'), { columns: ['kind', 'id'] });
     assert.deepEqual(t.schema.fields.map((f) => f.name), ['kind', 'id']);

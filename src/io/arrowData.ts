@@ -5,7 +5,6 @@ import {
   type DataType,
   Field,
   List,
-  Null,
   Utf8,
   makeData,
   type Data,
@@ -21,8 +20,6 @@ export function validityBitmap(length: number, isValid: (i: number) => boolean):
   }
   return { bitmap: nullCount ? bitmap : undefined, nullCount };
 }
-
-type FixedType = DataType & { ArrayType: { new (n: number): ArrayLike<unknown> } };
 
 /** A fixed-width numeric column. `values` must already have the type's array class. */
 export function numericData<T extends DataType>(
@@ -88,9 +85,3 @@ export function listData<T extends DataType>(
   const type = new List(new Field('item', child.type, true));
   return makeData({ type, length, nullCount, nullBitmap: bitmap, valueOffsets: offsets, child });
 }
-
-export function nullData(length: number): Data<Null> {
-  return makeData({ type: new Null(), length, nullCount: length });
-}
-
-export type { FixedType };

@@ -5,7 +5,7 @@ import type { Table, Vector } from 'apache-arrow';
 import { Table as ArrowTable } from 'apache-arrow';
 import { detectFormat, type InputFormat } from './format.js';
 import { typeTextColumn } from './infer.js';
-import { readIpcBatches } from './ipc.js';
+import { readIpcBatches, readIpcTable } from './ipc.js';
 import { openParquet, readRowGroup } from './parquet.js';
 import { readTextCells } from './text.js';
 
@@ -59,7 +59,10 @@ export async function previewTable(path: string, rows: number, format?: InputFor
     batches.push(b);
     got += b.numRows;
   }
-  if (batches.length === 0) return { columns: [], rows: [], totalRows: 0 };
+  if (batches.length === 0) {
+    const empty = await readIpcTable(path); // keeps the schema of a file without batches
+    return { columns: columnsOf(empty.schema.fields), rows: [], totalRows: 0 };
+  }
   const table = new ArrowTable(batches);
   return { ...describe(table, limit), totalRows: exhausted ? table.numRows : undefined };
 }
