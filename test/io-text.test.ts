@@ -204,6 +204,8 @@ describe('text reader: file format', () => {
       assert.deepEqual(col(t, 'name'), ['a,b', 'q', 'say "hi"']);
     }
     assert.equal(detectFormat(file('a,b\n1,2\n', 'txt')), 'csv');
+    // a .csv that is really tab-separated
+    assert.deepEqual(col(await readTable(file(body, 'csv')), 'name'), ['a,b', 'q', 'say "hi"']);
   });
 
   it('selects columns and names a missing one', async () => {
@@ -273,5 +275,16 @@ describe('source rows', () => {
     const shifted = await readTable(file('a,b\n1,"x\ny"\n\n2,z\n'));
     assert.deepEqual(sourceRow(shifted, 0), { row: 1, line: 2 });
     assert.deepEqual(sourceRow(shifted, 1), { row: 2, line: 5 });
+  });
+});
+
+describe('diagnostics for the core', () => {
+  it('finds the first non-numeric cell of a text column, with its line', async () => {
+    const { firstNonNumericCell } = await import('../src/io/index');
+    const t = await readTable(file('x,y\n1,"a\nb"\n2.5,c\nabc,d\n4,e\n'));
+    assert.deepEqual(firstNonNumericCell(t, 'x'), { row: 3, line: 5, value: 'abc' });
+    assert.equal(firstNonNumericCell(t, 'nope'), null);
+    const numeric = await readTable(file('x\n1\nnan\n'));
+    assert.equal(firstNonNumericCell(numeric, 'x'), null); // Float64, not text
   });
 });

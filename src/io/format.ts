@@ -32,7 +32,16 @@ export function detectFormat(path: string): InputFormat {
   });
 }
 
-function sniffTextDelimiter(path: string): InputFormat {
+/**
+ * For `.csv` files: a first line with tabs and no commas is tab-separated (a common mislabelling).
+ * Anything else keeps the extension's answer.
+ */
+export function refineTextFormat(path: string, format: 'csv' | 'tsv'): 'csv' | 'tsv' {
+  if (format !== 'csv') return format;
+  return sniffTextDelimiter(path);
+}
+
+function sniffTextDelimiter(path: string): 'csv' | 'tsv' {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -45,7 +54,7 @@ function sniffTextDelimiter(path: string): InputFormat {
     const text = buf.subarray(0, n).toString('utf8');
     const nl = text.search(/\r?\n/);
     const firstLine = nl < 0 ? text : text.slice(0, nl);
-    return firstLine.includes('\t') ? 'tsv' : 'csv';
+    return firstLine.includes('\t') && !firstLine.includes(',') ? 'tsv' : 'csv';
   } finally {
     closeSync(fd);
   }

@@ -1,6 +1,6 @@
 // Readers: CSV/TSV, Parquet and Arrow IPC/Feather files → Apache Arrow tables for the core.
 import type { RecordBatch, Table } from 'apache-arrow';
-import { detectFormat, type InputFormat } from './format.js';
+import { detectFormat, refineTextFormat, type InputFormat } from './format.js';
 import { readIpcBatches, readIpcTable } from './ipc.js';
 import { readParquetBatches, readParquetTable } from './parquet.js';
 import { readTextTable } from './text.js';
@@ -11,7 +11,7 @@ export { pandasIndex, type PandasIndexInfo } from './pandas.js';
 export { previewTable, type TablePreview } from './preview.js';
 export { parseRelationshipCells, RELATIONSHIP_CELL_HELP } from './infer.js';
 export { registerIpcCodecs } from './codecs.js';
-export { sourceRow } from './rows.js';
+export { sourceRow, firstNonNumericCell } from './rows.js';
 
 export interface ReadOptions {
   /** Overrides detection from the file extension. */
@@ -32,7 +32,7 @@ export async function readTable(path: string, opts: ReadOptions = {}): Promise<T
   switch (format) {
     case 'csv':
     case 'tsv':
-      return readTextTable(path, { ...opts, delimiter: format === 'tsv' ? '\t' : ',' });
+      return readTextTable(path, { ...opts, delimiter: refineTextFormat(path, format) === 'tsv' ? '\t' : ',' });
     case 'parquet':
       return readParquetTable(path, opts);
     case 'arrow':

@@ -3,7 +3,7 @@
 // Arrow reads only the first record batches.
 import type { Table, Vector } from 'apache-arrow';
 import { Table as ArrowTable } from 'apache-arrow';
-import { detectFormat, type InputFormat } from './format.js';
+import { detectFormat, refineTextFormat, type InputFormat } from './format.js';
 import { typeTextColumn } from './infer.js';
 import { readIpcBatches, readIpcTable } from './ipc.js';
 import { openParquet, readRowGroup } from './parquet.js';
@@ -20,7 +20,8 @@ export async function previewTable(path: string, rows: number, format?: InputFor
   const fmt = format ?? detectFormat(path);
   const limit = Math.max(0, Math.floor(rows));
   if (fmt === 'csv' || fmt === 'tsv') {
-    const t = await readTextCells(path, { delimiter: fmt === 'tsv' ? '\t' : ',', maxRows: Math.max(limit, 1) });
+    const delimiter = refineTextFormat(path, fmt) === 'tsv' ? '\t' : ',';
+    const t = await readTextCells(path, { delimiter, maxRows: Math.max(limit, 1) });
     const n = Math.min(limit, t.rows);
     const out: string[][] = [];
     for (let i = 0; i < n; i++) out.push(t.cells.map((c) => c.get(i)));
