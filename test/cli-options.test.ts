@@ -1,0 +1,292 @@
+// Every `export` option as a user passes it, plus --help/--version, --config and `demo`, checked on
+// what lands on disk (and what neuroglancer decodes from it).
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tableToIPC } from 'apache-arrow';
+import { arrowTable, assertNoTemporaries, ensureBuilt, listTree, runCli, runOk, snapshot, toText, writeParquetFile, type Column } from './helpers/cli';
+import { PROPS, RELS, checkDataset, idsFor, makeFixture } from './helpers/cli-data';
+import { readDatasetWithNeuroglancer } from './helpers/ngread';
+import { version } from '../package.json';
+
+const tmp = fs.mkdtempSync(path.join(tmpdir(), 'ng-cli-opt-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const caseDir = (label: string) => fs.mkdtempSync(path.join(tmp, `${label}-`));
+const readInfo = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'info'), 'utf8'));
+
+const small = makeFixture('point', 40, 7);
+const big = makeFixture('point', 300, 8);
+let smallCsv = '';
+let bigCsv = '';
+before(() => {
+  ensureBuilt();
+  smallCsv = path.join(tmp, 'points.csv');
+  fs.writeFileSync(smallCsv, toText(small.main, ','));
+  bigCsv = path.join(tmp, 'big.csv');
+  fs.writeFileSync(bigCsv, toText(big.main, ','));
+});
+
+const withName = (cols: Column[], from: string, to: string) => cols.map((c) => (c.name === from ? { ...c, name: to } : c));
+
+describe('export options', { concurrency: 4 }, () => {
+  it('--coords, --units and --scales set the dimensions', async () => {
+    const d = caseDir('coords');
+    let cols = small.main;
+    for (const [a, b] of [['x', 'u'], ['y', 'v'], ['z', 'w']]) cols = withName(cols, a, b);
+    const input = path.join(d, 'uvw.csv');
+    fs.writeFileSync(input, toText(cols, ','));
+    const out = path.join(d, 'out');
+    await runOk(['export', input, '--type', 'point', '--out', out, '--coords', 'u,v,w', '--units', 'um,um,nm', '--scales', '8,8,40', '--quiet']);
+    assert.deepEqual(readInfo(out).dimensions, { u: [8e-6, 'm'], v: [8e-6, 'm'], w: [4e-8, 'm'] });
+    await checkDataset(out, small.expected);
+    // One unit / one scale applies to every dimension.
+    const out2 = path.join(d, 'out2');
+    await runOk(['export', input, '--type', 'point', '--out', out2, '--coords', 'u,v,w', '--units', 'nm', '--scales', '4', '--quiet']);
+    assert.deepEqual(readInfo(out2).dimensions, { u: [4e-9, 'm'], v: [4e-9, 'm'], w: [4e-9, 'm'] });
+  });
+
+  it('rank 2 (--coords x,y) and default units nm, scale 1', async () => {
+    const d = caseDir('rank2');
+    const input = path.join(d, 'xy.csv');
+    fs.writeFileSync(input, toText(small.main.filter((c) => c.name !== 'z'), ','));
+    const out = path.join(d, 'out');
+    await runOk(['export', input, '--type', 'point', '--out', out, '--coords', 'x,y', '--quiet']);
+    assert.deepEqual(readInfo(out).dimensions, { x: [1e-9, 'm'], y: [1e-9, 'm'] });
+    const ds = await readDatasetWithNeuroglancer(out);
+    assert.equal(ds.rank, 2);
+    for (let i = 0; i < small.expected.ids.length; i++) {
+      const a = await ds.getById(small.expected.ids[i]);
+      assert.deepEqual(a?.point, (small.expected.geometry[i].point as number[]).slice(0, 2).map(Math.fround));
+    }
+  });
+
+  it('--property-type overrides inference (and values still decode exactly)', async () => {
+    const d = caseDir('ptype');
+    const out = path.join(d, 'out');
+    await runOk(['export', smallCsv, '--type', 'point', '--out', out, '--properties', 'score,level', '--property-type', 'level=int32', '--property-type', 'score=float32', '--quiet']);
+    const ds = await checkDataset(out, small.expected, { properties: ['score', 'level'] });
+    assert.deepEqual(Object.fromEntries(ds.properties.map((p) => [p.identifier, p.type])), { score: 'float32', level: 'int32' });
+    // A type for a column not in --properties adds it.
+    const out2 = path.join(d, 'out2');
+    const input = path.join(d, 'count.csv');
+    fs.writeFileSync(input, 'x,y,z,a\n1,2,3,0\n4,5,6,200\n');
+    await runOk(['export', input, '--type', 'point', '--out', out2, '--property-type', 'a=uint16', '--quiet']);
+    const ds2 = await readDatasetWithNeuroglancer(out2);
+    assert.deepEqual(ds2.properties.map((p) => [p.identifier, p.type]), [['a', 'uint16']]);
+    assert.deepEqual((await ds2.getById(1n))?.properties, [200]);
+  });
+
+  it('--id-column picks the ids; without any id column, ids are row numbers', async () => {
+    const d = caseDir('ids');
+    const other = idsFor(40).map((x) => x ^ 0x5555n);
+    const input = path.join(d, 'oid.csv');
+    fs.writeFileSync(input, toText([...small.main, { name: 'oid', kind: 'u64', values: other }], ','));
+    const out = path.join(d, 'out');
+    await runOk(['export', input, '--type', 'point', '--out', out, '--id-column', 'oid', '--quiet']);
+    await checkDataset(out, { ...small.expected, ids: other });
+    const noIds = path.join(d, 'noids.csv');
+    fs.writeFileSync(noIds, toText(small.main.filter((c) => c.name !== 'annotation_id'), ','));
+    const out2 = path.join(d, 'out2');
+    await runOk(['export', noIds, '--type', 'point', '--out', out2, '--quiet']);
+    await checkDataset(out2, { ...small.expected, ids: small.expected.ids.map((_, i) => BigInt(i)) });
+  });
+
+  it('--no-by-id, --no-by-relationship, --no-spatial leave those indexes out', async () => {
+    const d = caseDir('no-index');
+    const base = ['--type', 'point', '--properties', PROPS.join(','), '--relationships', RELS.join(','), '--quiet'];
+    const o1 = path.join(d, 'no-by-id');
+    await runOk(['export', smallCsv, ...base, '--out', o1, '--no-by-id']);
+    assert.ok(!listTree(o1).some((f) => f.startsWith('by_id')), 'no by_id files');
+    const ds1 = await readDatasetWithNeuroglancer(o1);
+    assert.equal(await ds1.getById(small.expected.ids[0]), undefined);
+    assert.ok((await ds1.getByRelationship('partners', 1n)) !== undefined || (await ds1.getByRelationship('pre', 1n)) !== undefined);
+
+    const o3 = path.join(d, 'no-spatial');
+    await runOk(['export', smallCsv, ...base, '--out', o3, '--no-spatial']);
+    assert.ok(!listTree(o3).some((f) => f.startsWith('by_spatial')), 'no spatial files');
+    assert.deepEqual(readInfo(o3).spatial, []);
+    await checkDataset(o3, small.expected, { properties: PROPS, relationships: RELS, spatial: false });
+  });
+
+  it('--no-by-relationship leaves by_rel out and by_id still decodes', {
+    todo: 'core writer: with writeByRelationship false the info lists no relationships but by_id records still carry the relationship lists, so neuroglancer rejects every by_id entry ("Expected 24 bytes, but received: 40")',
+  }, async () => {
+    const d = caseDir('no-by-rel');
+    const out = path.join(d, 'out');
+    await runOk(['export', smallCsv, '--type', 'point', '--properties', PROPS.join(','), '--relationships', RELS.join(','), '--quiet', '--out', out, '--no-by-relationship']);
+    assert.ok(!listTree(out).some((f) => f.startsWith('by_rel_')), 'no by_rel_ files');
+    // As the reference writer: without by_rel indexes the info lists no relationships (so by_id holds none).
+    assert.deepEqual(readInfo(out).relationships, []);
+    await checkDataset(out, small.expected, { properties: PROPS, relationships: [] });
+  });
+
+  it('--spatial-levels and --chunk-limit bound the levels and the count per cell', async () => {
+    const d = caseDir('levels');
+    const out = path.join(d, 'out');
+    await runOk(['export', bigCsv, '--type', 'point', '--out', out, '--spatial-levels', '3', '--chunk-limit', '5', '--quiet']);
+    const info = readInfo(out);
+    assert.equal(info.spatial.length, 3);
+    const ds = await checkDataset(out, big.expected);
+    // Quotas per level are cells × limit annotations; the last level takes the rest (points: one cell each).
+    const counts: number[] = [];
+    for (const l of ds.levels) counts.push([...(await ds.allSpatial(l.index)).values()].flat().length);
+    const cells = (k: number) => (info.spatial[k].grid_shape as number[]).reduce((a, b) => a * b, 1);
+    assert.equal(counts[0], 5);
+    assert.equal(info.spatial[0].limit, 5);
+    assert.equal(counts[1], Math.min(cells(1) * 5, 295));
+    assert.equal(counts[2], 300 - counts[0] - counts[1]);
+    // One level without subsampling: everything in it.
+    const out1 = path.join(d, 'one');
+    await runOk(['export', bigCsv, '--type', 'point', '--out', out1, '--spatial-levels', '1', '--chunk-limit', '0', '--quiet']);
+    assert.equal(readInfo(out1).spatial.length, 1);
+    await checkDataset(out1, big.expected);
+  });
+
+  it('--seed gives byte-identical datasets; another seed a different order; --no-shuffle is deterministic', async () => {
+    const d = caseDir('seed');
+    const run = async (name: string, ...extra: string[]) => {
+      const out = path.join(d, name);
+      await runOk(['export', bigCsv, '--type', 'point', '--out', out, '--chunk-limit', '20', '--quiet', ...extra]);
+      return snapshot(out);
+    };
+    const [a, b, c, n1, n2] = await Promise.all([run('a', '--seed', '7'), run('b', '--seed', '7'), run('c', '--seed', '8'), run('n1', '--no-shuffle'), run('n2', '--no-shuffle')]);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+    assert.deepEqual(n1, n2);
+    await checkDataset(path.join(d, 'c'), big.expected);
+    await checkDataset(path.join(d, 'n1'), big.expected);
+  });
+
+  it('--description, --threads and --gzip-level', async () => {
+    const d = caseDir('desc');
+    const out = path.join(d, 'out');
+    await runOk(['export', smallCsv, '--type', 'point', '--out', out, '--description', 'cells, "quoted" ünïcode', '--threads', '1', '--gzip-level', 'raw', '--quiet']);
+    assert.equal(readInfo(out).description, 'cells, "quoted" ünïcode');
+    await checkDataset(out, small.expected);
+  });
+
+  it('--overwrite replaces an earlier dataset', async () => {
+    const d = caseDir('overwrite');
+    const out = path.join(d, 'out');
+    await runOk(['export', smallCsv, '--type', 'point', '--out', out, '--properties', 'score', '--quiet']);
+    await runOk(['export', smallCsv, '--type', 'point', '--out', out, '--properties', 'kind', '--overwrite', '--quiet']);
+    await checkDataset(out, small.expected, { properties: ['kind'] });
+    assertNoTemporaries(d);
+    assert.deepEqual(fs.readdirSync(d), ['out']);
+  });
+
+  it('--config replays a mapping JSON (paths relative to it), and flags override it', async () => {
+    const d = caseDir('config');
+    fs.copyFileSync(smallCsv, path.join(d, 'pts.csv'));
+    const mapping = {
+      version: 1,
+      input: 'pts.csv',
+      annotationType: 'point',
+      coords: ['x', 'y', 'z'],
+      units: ['nm', 'nm', 'um'],
+      scales: [4, 4, 40],
+      properties: ['score', { id: 'level', type: 'int32' }],
+      relationships: ['pre'],
+      output: 'from-config',
+      sharded: false,
+      seed: 3,
+    };
+    fs.writeFileSync(path.join(d, 'mapping.json'), JSON.stringify(mapping));
+    const elsewhere = caseDir('cwd');
+    await runOk(['export', '--config', path.join(d, 'mapping.json'), '--quiet'], { cwd: elsewhere });
+    const out = path.join(d, 'from-config');
+    await checkDataset(out, small.expected, { properties: ['score', 'level'], relationships: ['pre'] });
+    assert.deepEqual(readInfo(out).dimensions, { x: [4e-9, 'm'], y: [4e-9, 'm'], z: [4e-5, 'm'] });
+    assert.ok(!listTree(out).some((f) => f.endsWith('.shard')), 'sharded: false from the mapping');
+    assert.deepEqual(fs.readdirSync(elsewhere), []);
+    // Flags win over the mapping.
+    const out2 = path.join(d, 'flags');
+    await runOk(['export', '--config', path.join(d, 'mapping.json'), '--out', out2, '--properties', 'kind', '--relationships', 'partners', '--units', 'nm', '--quiet']);
+    await checkDataset(out2, small.expected, { properties: ['kind'], relationships: ['partners'] });
+    assert.deepEqual(readInfo(out2).dimensions, { x: [4e-9, 'm'], y: [4e-9, 'm'], z: [4e-8, 'm'] });
+  });
+
+  it('--json prints the summary as JSON; the default prints a readable one', async () => {
+    const d = caseDir('json');
+    const out = path.join(d, 'out');
+    const r = await runOk(['export', smallCsv, '--type', 'point', '--out', out, '--relationships', 'pre', '--json']);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.annotations, 40);
+    assert.equal(s.annotationType, 'point');
+    assert.equal(s.rank, 3);
+    assert.equal(path.resolve(s.outputDir), out);
+    assert.equal(s.byId.keys, 40);
+    assert.deepEqual(s.relationships.map((x: { key: string }) => x.key), ['by_rel_pre']);
+    assert.ok(s.spatial.length >= 1);
+    const r2 = await runOk(['export', smallCsv, '--type', 'point', '--out', path.join(d, 'out2')]);
+    assert.match(r2.stdout, /Wrote 40 point annotation\(s\) \(3-D\) to /);
+    assert.equal(r2.stderr, '', 'no progress bar when stderr is not a terminal');
+  });
+
+  it('without --out, writes <stem>.precomputed next to the input', async () => {
+    const d = caseDir('default-out');
+    const input = path.join(d, 'cells.csv');
+    fs.copyFileSync(smallCsv, input);
+    await runOk(['export', input, '--type', 'POINT', '--quiet'], { cwd: caseDir('cwd') });
+    await checkDataset(path.join(d, 'cells.precomputed'), small.expected);
+  });
+
+  it('other extensions: .pq, .ipc, .arrows (stream), .txt (tab-separated), .tab', async () => {
+    const d = caseDir('ext');
+    const inputs: string[] = [];
+    const add = (name: string, data: string | Uint8Array) => {
+      fs.writeFileSync(path.join(d, name), data);
+      inputs.push(path.join(d, name));
+    };
+    await writeParquetFile(path.join(d, 'p.pq'), small.main);
+    inputs.push(path.join(d, 'p.pq'));
+    add('i.ipc', tableToIPC(arrowTable(small.main), 'file'));
+    add('s.arrows', tableToIPC(arrowTable(small.main), 'stream'));
+    add('t.txt', toText(small.main, '\t'));
+    add('t.tab', toText(small.main, '\t'));
+    await Promise.all(
+      inputs.map(async (input) => {
+        const out = `${input}.out`;
+        await runOk(['export', input, '--type', 'point', '--out', out, '--properties', PROPS.join(','), '--relationships', RELS.join(','), '--quiet']);
+        await checkDataset(out, small.expected, { properties: PROPS, relationships: RELS });
+      }),
+    );
+  });
+});
+
+describe('help, version, demo', { concurrency: 4 }, () => {
+  it('--version prints the package version', async () => {
+    const r = await runOk(['--version']);
+    assert.equal(r.stdout.trim(), version);
+  });
+  it('--help lists the commands; export --help lists the options', async () => {
+    const r = await runOk(['--help']);
+    for (const cmd of ['export', 'serve', 'inspect', 'demo']) assert.match(r.stdout, new RegExp(`ng-annotations ${cmd}`));
+    const e = await runOk(['export', '--help']);
+    for (const flag of ['--type', '--out', '--coords', '--units', '--scales', '--properties', '--property-type', '--relationships', '--id-column', '--points', '--unsharded', '--no-by-id', '--no-by-relationship', '--no-spatial', '--spatial-levels', '--chunk-limit', '--no-shuffle', '--seed', '--threads', '--description', '--overwrite', '--config', '--quiet']) {
+      assert.ok(e.stdout.includes(flag), `export --help mentions ${flag}`);
+    }
+  });
+  it('no command: usage on stdout, exit 2; unknown command: exit 2', async () => {
+    const r = await runCli([]);
+    assert.equal(r.code, 2);
+    assert.match(r.stdout, /Commands:/);
+    const u = await runCli(['frobnicate']);
+    assert.equal(u.code, 2);
+    assert.match(u.stderr, /unknown command "frobnicate"/);
+  });
+  it('demo exports the bundled sample', async () => {
+    const d = caseDir('demo');
+    const r = await runOk(['demo', '--out', 'sample'], { cwd: d });
+    assert.match(r.stdout, /Wrote 800 point annotation/);
+    const ds = await readDatasetWithNeuroglancer(path.join(d, 'sample'));
+    assert.equal(ds.type, 'point');
+    assert.deepEqual(ds.relationships, ['pre_body', 'post_body']);
+    const a = await ds.getById(1152921504606846976n);
+    assert.deepEqual(a?.point, [2331, 2961, 100.5].map(Math.fround));
+    // The demo may be run again over its own output.
+    await runOk(['demo', '--out', 'sample'], { cwd: d });
+  });
+});
