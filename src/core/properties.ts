@@ -185,7 +185,8 @@ export function narrowIntegerType(values: Float64Array): PropertyType | null {
 }
 
 function int64Values(v: Vector, column: string): Float64Array {
-  // Exact check in BigInt first: anything beyond int32/uint32 is rejected before it could be rounded.
+  // Number(b) rounds only beyond 2^53, where every integer type rejects the value anyway; an explicit
+  // float32 type rounds it further, as it would any large number.
   const n = v.length;
   const out = new Float64Array(n);
   let row = 0;
@@ -197,7 +198,7 @@ function int64Values(v: Vector, column: string): Float64Array {
         continue;
       }
       const b = src[i];
-      out[row] = b < -2147483648n || b > 4294967295n ? Infinity : Number(b);
+      out[row] = Number(b);
     }
   }
   void column;
