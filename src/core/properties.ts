@@ -292,7 +292,7 @@ function planProperty(table: Table, id: string, user: UserSpec | undefined, warn
     }
     numbers = Float64Array.from(codes);
     inferred = { id, type: smallestEnumType(labels.length), enum_values: labels.map((_, i) => i), enum_labels: labels };
-    labelsForStrings = undefined;
+    labelsForStrings = labels; // user labels may list the categories in another order
   } else if (kind === 'string') {
     const strings = stringValues(column);
     const nonNull = strings.filter((s): s is string => s !== null);
@@ -317,6 +317,8 @@ function planProperty(table: Table, id: string, user: UserSpec | undefined, warn
 
   const spec: PropertySpec = { ...inferred, ...(user ?? {}), id } as PropertySpec;
   if (spec.enum_labels !== undefined) spec.enum_labels = spec.enum_labels.map(String);
+  // User labels without values number the user's labels 0..n-1; inferred values belong to inferred labels.
+  if (user?.enum_labels !== undefined && user.enum_values === undefined) spec.enum_values = spec.enum_labels!.map((_, i) => i);
   if (spec.enum_values !== undefined && spec.enum_labels !== undefined && spec.enum_values.length !== spec.enum_labels.length) {
     throw new ExportError(`Property ${JSON.stringify(id)}: enum_values has ${spec.enum_values.length} entries but enum_labels has ${spec.enum_labels.length}`);
   }
