@@ -27,10 +27,11 @@ export async function duckdb(...sql: string[]): Promise<void> {
 export async function writeParquet(
   path: string,
   select: string,
-  opts: { codec?: string; rowGroupSize?: number; kvMetadata?: Record<string, string> } = {},
+  opts: { codec?: string; rowGroupSize?: number; kvMetadata?: Record<string, string>; version?: 'V1' | 'V2' } = {},
 ): Promise<void> {
   const parts = ['FORMAT parquet', `COMPRESSION '${opts.codec ?? 'snappy'}'`];
   if (opts.rowGroupSize) parts.push(`ROW_GROUP_SIZE ${opts.rowGroupSize}`);
+  if (opts.version) parts.push(`PARQUET_VERSION ${opts.version}`);
   if (opts.kvMetadata) {
     const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
     parts.push(`KV_METADATA {${Object.entries(opts.kvMetadata).map(([k, v]) => `${k}: ${q(v)}`).join(', ')}}`);

@@ -21,7 +21,7 @@ const SAMPLE = `SELECT * FROM (VALUES
   (18446744073709551615::UBIGINT, 0::BIGINT, [18446744073709551615]::UBIGINT[], 'soma', 3.0::DOUBLE, 2.0::FLOAT, true, 0::TINYINT, 1::UTINYINT, 0::SMALLINT, 1::USMALLINT, 0::INTEGER, 1::UINTEGER)
 ) t(id, s, rel, kind, x, f, flag, i8, u8, i16, u16, i32, u32)`;
 
-function checkSample(t: Table): void {
+function checkSample(t: Table, skip: string[] = []): void {
   assert.equal(t.numRows, 4);
   assert.deepEqual(
     t.schema.fields.map((f) => `${f.name}:${f.type}`),
@@ -42,7 +42,7 @@ function checkSample(t: Table): void {
   assert.deepEqual(values(t, 'i16'), [-32768, null, 32767, 0]);
   assert.deepEqual(values(t, 'u16'), [65535, null, 0, 1]);
   assert.deepEqual(values(t, 'i32'), [-2147483648, null, 2147483647, 0]);
-  assert.deepEqual(values(t, 'u32'), [4294967295, null, 0, 1]);
+  if (!skip.includes('u32')) assert.deepEqual(values(t, 'u32'), [4294967295, null, 0, 1]);
 }
 
 describe('parquet reader', () => {
@@ -53,6 +53,14 @@ describe('parquet reader', () => {
       checkSample(await readTable(p));
     });
   }
+
+  it('reads data page v2 (delta encodings)', async () => {
+    const p = at('sample-v2.parquet');
+    await writeParquet(p, SAMPLE, { codec: 'zstd', version: 'V2' });
+    // DuckDB's V2 writer stores uint32 values >= 2^31 as a delta first value outside int32 (parquet-rs
+    // rejects such a file: "first value too large"; hyparquet misreads it), so u32 is left out here.
+    checkSample(await readTable(p), ['u32']);
+  });
 
   it('reads the legacy Hadoop-framed LZ4 codec (written by parquet-rs via parquet-wasm)', async () => {
     const pw = await import('parquet-wasm');
