@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { Table } from 'apache-arrow';
+import type { Table, Vector } from 'apache-arrow';
 import { normalizePropertyRequests, planProperties, type PropertyPlan } from '../src/core/properties';
 import { parseRelationshipCell, readRelationship } from '../src/core/relationships';
 import { resolveIds } from '../src/core/ids';
@@ -144,26 +144,26 @@ describe('property inference (api.md §2)', () => {
     const p = plan(table({ u: col.u8([0, 2, 1, 2]) }), [user]);
     assert.deepEqual(p[0].spec, user);
     assert.deepEqual(values(p[0]), [0, 2, 1, 2]);
-    const q = plan(table({ u: col.i64([10n, 20n]) }), [{ id: 'u', enum_values: [10, 20], enum_labels: ['ten', 'twenty'] }]);
+    const q = plan(table({ u: col.i64([10n, 20n]) }), { u: { enum_values: [10, 20], enum_labels: ['ten', 'twenty'] } });
     assert.deepEqual(q[0].spec, { id: 'u', type: 'uint8', enum_values: [10, 20], enum_labels: ['ten', 'twenty'] });
     assert.deepEqual(values(q[0]), [10, 20]);
     // labels alone: the values are their positions
-    const r = plan(table({ u: col.u8([1, 0]) }), [{ id: 'u', enum_labels: ['no', 'yes'] }]);
+    const r = plan(table({ u: col.u8([1, 0]) }), { u: { enum_labels: ['no', 'yes'] } });
     assert.deepEqual(r[0].spec, { id: 'u', type: 'uint8', enum_labels: ['no', 'yes'], enum_values: [0, 1] });
     assert.deepEqual(values(r[0]), [1, 0]);
   });
 
   test('user enum_labels on a string column: values are looked up among the given labels', () => {
-    const p = plan(table({ kind: col.str(['y', 'z', 'y']) }), [{ id: 'kind', enum_labels: ['x', 'y', 'z'] }]);
+    const p = plan(table({ kind: col.str(['y', 'z', 'y']) }), { kind: { enum_labels: ['x', 'y', 'z'] } });
     assert.deepEqual(p[0].spec, { id: 'kind', type: 'uint8', enum_values: [0, 1, 2], enum_labels: ['x', 'y', 'z'] });
     assert.deepEqual(values(p[0]), [1, 2, 1]);
     // a dictionary whose order differs from the user's labels: values follow the user's labels
-    const d = plan(table({ kind: col.dict(['b', 'a', 'b']) }), [{ id: 'kind', enum_labels: ['a', 'b'] }]);
+    const d = plan(table({ kind: col.dict(['b', 'a', 'b']) }), { kind: { enum_labels: ['a', 'b'] } });
     assert.deepEqual(d[0].spec, { id: 'kind', type: 'uint8', enum_values: [0, 1], enum_labels: ['a', 'b'] });
     assert.deepEqual(values(d[0]), [1, 0, 1]);
-    const q = plan(table({ kind: col.str(['y', 'z']) }), [{ id: 'kind', enum_values: [5, 9, 7], enum_labels: ['x', 'y', 'z'] }]);
+    const q = plan(table({ kind: col.str(['y', 'z']) }), { kind: { enum_values: [5, 9, 7], enum_labels: ['x', 'y', 'z'] } });
     assert.deepEqual(values(q[0]), [9, 7]);
-    throwsExport(() => plan(table({ kind: col.str(['y', 'w', 'x', 'v']) }), [{ id: 'kind', enum_labels: ['x', 'y'] }]), /enum_labels.*rows 2, 4/, {
+    throwsExport(() => plan(table({ kind: col.str(['y', 'w', 'x', 'v']) }), { kind: { enum_labels: ['x', 'y'] } }), /enum_labels.*rows 2, 4/, {
       column: 'kind',
       rows: [1, 3],
     });
@@ -344,7 +344,7 @@ describe('annotation ids (api.md §2)', () => {
   });
 
   test('duplicates, negatives, fractions, nulls and values above 2^64-1 are rejected, naming the rows', () => {
-    const t = (v: ReturnType<typeof col.u64> | ReturnType<typeof col.str>) => table({ ...xy(v.length), annotation_id: v });
+    const t = (v: Vector) => table({ ...xy(v.length), annotation_id: v });
     throwsExport(() => ids(t(col.u64([1n, 2n, 1n, 3n]))), /unique.*id 1 .*rows 1, 3/, { column: 'annotation_id', rows: [0, 2] });
     throwsExport(() => ids(t(col.i64([1n, -2n, 3n, -4n]))), /not uint64.*rows 2, 4/, { column: 'annotation_id', rows: [1, 3] });
     throwsExport(() => ids(t(col.f64([1, 2.5, 3]))), /not uint64.*row 2/, { column: 'annotation_id', rows: [1] });
