@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writePrecomputedAnnotations } from '../core/write';
+import { ExportError } from '../core/errors';
 import { PROPERTY_TYPES, type PropertySpec, type PropertyType, type WriteSummary } from '../core/types';
 import { parseMapping, resolveMappingPaths, mappingCoordSpace, mappingToWriteOptions, type Mapping } from '../mapping';
 import { UsageError } from './usage';
@@ -159,6 +160,10 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  // A contradiction between options is a usage mistake (exit 2), not an export error.
+  if (mapping.chunkLimit === 0 && mapping.spatial !== false && (mapping.spatialLevels ?? 7) !== 1) {
+    throw new UsageError(`--chunk-limit 0 (no subsampling) needs --spatial-levels 1, got ${mapping.spatialLevels ?? '7 (the default)'}`);
+  }
   if (mapping.output === undefined) {
     const src = mapping.input!;
     const stem = path.basename(src).replace(/\.[^.]+$/, '');
@@ -220,7 +225,14 @@ export async function run(argv: string[]): Promise<number> {
           process.stderr.write(`warning: ${w}\n`);
         },
       },
-    );
+    ).catch((e: unknown) => {
+      // The writer names column and rows but not the file; with a single table we know which file it is.
+      const single = mapping.points === undefined && mapping.input !== undefined;
+      if (single && e instanceof ExportError && (e.details.column !== undefined || e.details.rows !== undefined)) {
+        throw new ExportError(`${path.basename(mapping.input!)}: ${e.message}`, e.details);
+      }
+      throw e;
+    });
     bar?.done();
     if (json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     else if (!quiet) process.stdout.write(describeSummary(summary) + '\n');

@@ -150,6 +150,7 @@ function sqlValue(c: Column, v: unknown): string {
   if (v === null) return 'NULL';
   switch (c.kind) {
     case 'f64':
+      return Number.isFinite(v) ? String(v) : `'${v}'::DOUBLE`;
     case 'i32':
     case 'u64':
       return String(v);
