@@ -215,6 +215,18 @@ describe('text reader: file format', () => {
     await rejects(readTable(p, { columns: ['nope'] }), { column: 'nope', message: /no such column/ });
   });
 
+  it('honours an explicit format and yields text as record batches', async () => {
+    const { readBatches } = await import('../src/io/index');
+    const p = file('a;b\n1;2\n', 'dat');
+    assert.throws(() => detectFormat(p), InputError);
+    const t = await readTable(file('a\tb\n1\t2\n', 'dat'), { format: 'tsv' });
+    assert.deepEqual(col(t, 'b'), [2]);
+    const batches = [];
+    for await (const b of readBatches(file('a,b\n1,2\n3,4\n'))) batches.push(b);
+    assert.equal(batches.length, 1);
+    assert.equal(batches[0].numRows, 2);
+  });
+
   it('names a missing file', async () => {
     await rejects(readTable(join(tmp.dir, 'missing.csv')), { message: /missing\.csv: no such file/ });
   });
