@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import type { Vector } from 'apache-arrow';
 import { getPropertyOffsets } from 'neuroglancer/unstable/annotation/index.js';
 import { murmurHash3X86_128Low64, murmurHash3X86_128Low64Big } from '../src/core/murmur';
 import { MortonEncoder, mortonBits, mortonCodeBig, mortonDecode } from '../src/core/morton';
@@ -203,6 +204,29 @@ describe('annotation records (reference-behaviour.md (e))', () => {
       assert.equal(ours.propertyBytes, ng.serializedBytes - geometry);
     }
     assert.ok(split >= 2, `the table exercised ${split} multi-group layouts`);
+  });
+
+  test('a record over 255 bytes (two property groups) reads back through neuroglancer, alone and in a chunk', async () => {
+    const out = join(tmp.dir, 'wide');
+    const cols: Record<string, Vector> = { x: col.f64([0, 1]), y: col.f64([0, 1]), k: col.u8([3, 4]) };
+    const names = Array.from({ length: 70 }, (_, j) => `p${j}`);
+    names.forEach((nm, j) => (cols[nm] = col.f32([j, -j])));
+    await writePrecomputedAnnotations(table(cols), 'xy', 'point', {
+      properties: ['k', ...names],
+      outputDir: out,
+      numSpatialLevels: 1,
+      targetChunkLimit: 0,
+      shuffleBeforeAssigningSpatialLevels: false,
+    });
+    const ds = await readDatasetWithNeuroglancer(out);
+    assert.equal(ds.serializedBytes, 8 + 280 + 4, 'geometry, 70 float32, the uint8 padded to 4');
+    const want = (i: number) => [...names.map((_, j) => (i === 0 ? j : -j)), 3 + i];
+    assert.deepEqual((await ds.getById(1n))?.properties, want(1));
+    const chunk = await ds.getSpatialChunk(0, [0, 0]);
+    assert.deepEqual(chunk?.map((a) => [a.id, a.point, a.properties]), [
+      [0n, [0, 0], want(0)],
+      [1n, [1, 1], want(1)],
+    ]);
   });
 });
 
