@@ -118,7 +118,7 @@ export class ExportPanel {
   }
 
   private checked(raw: unknown): Mapping {
-    const c = checkMapping(raw, this.file, this.preview?.columns ?? null);
+    const c = checkMapping(raw, this.file, this.preview?.columns ?? null, { forExport: false });
     if (!c.mapping || c.problems.length) throw new ReplyError(c.problems.map((p) => `${p.field}: ${p.message}`).join('\n'), c.problems);
     return c.mapping;
   }

@@ -27,8 +27,9 @@ function inside(parent: string, child: string): boolean {
 /**
  * `input` is the file the form was opened for (the webview cannot redirect it); `columns` are its
  * columns (null when the preview failed). Relative output/points paths are taken from the input's folder.
+ * `forExport: false` (saving the mapping, copying the command) skips "the output folder exists".
  */
-export function checkMapping(raw: unknown, input: string, columns: ColumnInfo[] | null): Checked {
+export function checkMapping(raw: unknown, input: string, columns: ColumnInfo[] | null, opts: { forExport?: boolean } = {}): Checked {
   let m: Mapping;
   try {
     m = parseMapping(raw);
@@ -81,7 +82,7 @@ export function checkMapping(raw: unknown, input: string, columns: ColumnInfo[] 
   else if ([input, m.points].some((f) => f !== undefined && inside(out, f))) {
     problems.push({ field: 'output', message: 'the output folder must not contain the input files' });
   } else if (st && !st.isDirectory()) problems.push({ field: 'output', message: 'a file with this name exists' });
-  else if (st && fs.readdirSync(out).length > 0) {
+  else if (st && fs.readdirSync(out).length > 0 && opts.forExport !== false) {
     if (!exists(path.join(out, 'info'))) problems.push({ field: 'output', message: 'this folder exists, is not empty and is not an annotation dataset' });
     else if (!m.overwrite) problems.push({ field: 'output', message: 'a dataset exists here: tick "Replace existing output" (Advanced) or pick another folder' });
   }

@@ -15,7 +15,8 @@ const N = 200;
 const DARK = 'Default Dark Modern';
 const LIGHT = 'Default Light Modern';
 const csvText = synapsesCsv(N);
-const sb = makeSandbox({ 'synapses.csv': csvText, 'notes.txt': 'not a table\n' }, { 'workbench.colorTheme': DARK });
+const badCsv = 'x,y,z\n1,2,3\n4,5,6\n7,nan,9\n';
+const sb = makeSandbox({ 'synapses.csv': csvText, 'bad.csv': badCsv, 'notes.txt': 'not a table\n' }, { 'workbench.colorTheme': DARK });
 log(installVsix(sb, VSIX).replace(/\s+/g, ' '));
 const cs = await startCodeServer(sb, `${SHOTS}/code-server-ui.log`);
 log('code-server up on', cs.base);
@@ -36,6 +37,31 @@ const shot = async (name, { media = false } = {}) => {
   if (media && process.env.UPDATE_MEDIA === '1') fs.copyFileSync(file, path.join(ROOT, 'media', `${name}.png`));
 };
 // Through the command palette, as a user would (Preferences: Color Theme).
+const runCommand = async (name) => {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.fill(`>${name}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click();
+};
+/** Right-click a file in the explorer and pick Export Annotations… (retrying while menus register). */
+const exportFromExplorer = async (name) => {
+  const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`);
+  await row.waitFor();
+  const item = page.getByRole('menuitem', { name: 'Export Annotations…' });
+  for (let attempt = 1; ; attempt++) {
+    await row.click({ button: 'right' });
+    try {
+      await item.waitFor({ timeout: 2000 });
+      log(`menu item found on attempt ${attempt}`);
+      break;
+    } catch {}
+    if (attempt >= 30) throw new Error('context menu item never appeared');
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(1000);
+  }
+  await shot(`context-menu-${name}`);
+  await item.click();
+};
 const setTheme = async (theme) => {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
@@ -55,23 +81,9 @@ try {
   log('workbench loaded');
 
   // 1. right-click the CSV; the workbench paints before the extension host has registered our menu
-  //    contributions, so retry until the item is there
-  const csvRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="synapses.csv"]');
-  await csvRow.waitFor();
+  //    contributions, so exportFromExplorer retries until the item is there
+  await exportFromExplorer('synapses.csv');
   const item = page.getByRole('menuitem', { name: 'Export Annotations…' });
-  for (let attempt = 1; ; attempt++) {
-    await csvRow.click({ button: 'right' });
-    try {
-      await item.waitFor({ timeout: 2000 });
-      log(`menu item found on attempt ${attempt}`);
-      break;
-    } catch {}
-    if (attempt >= 30) throw new Error('context menu item never appeared');
-    await page.keyboard.press('Escape');
-    await page.waitForTimeout(1000);
-  }
-  await shot('context-menu');
-  await item.click();
 
   // ...and it is not offered for other files
   await page.locator('.tabs-container .tab', { hasText: 'Export: synapses.csv' }).waitFor();
@@ -103,6 +115,16 @@ try {
   await form.locator('[data-problem-for="coords"].shown').waitFor({ state: 'hidden' });
   await form.locator('pre#cli').evaluate((el) => el.textContent).then((t) => assert.match(t, /^ng-annotations export .*synapses\.csv --type point/));
 
+  // 4. an edit survives a window reload (webview getState/setState + the panel serializer)
+  await form.locator('#scales input').fill('8, 8, 40');
+  await form.locator('#scales input').press('Tab');
+  await form.locator('pre#cli', { hasText: '--scales 8,8,40' }).waitFor({ state: 'attached' });
+  await runCommand('Developer: Reload Window');
+  await page.locator('.monaco-workbench').waitFor();
+  await form.locator('#export').waitFor({ timeout: 60_000 });
+  assert.equal(await value('#scales'), '8, 8, 40');
+  log('form restored after a window reload');
+
   // Tall window for the README pictures: the whole form, down to the buttons.
   await page.setViewportSize({ width: 1400, height: 1150 });
   await shot('form-dark', { media: true });
@@ -110,7 +132,7 @@ try {
   await shot('form-light', { media: true });
   log('form screenshots taken');
 
-  // 4. export: the notification, then the dataset on disk
+  // 5. export: the notification, then the dataset on disk
   const started = Date.now();
   await form.locator('#export').click();
   const toasts = page.locator('.notifications-toasts .notification-toast');
@@ -124,13 +146,8 @@ try {
   await setTheme(DARK);
   await shot('result-dark', { media: true });
 
-  const out = path.join(sb.dirs.ws, 'synapses.precomputed');
-  assert.ok(fs.existsSync(path.join(out, 'info')), 'no info file');
-  const siblings = fs.readdirSync(sb.dirs.ws).sort();
-  assert.deepEqual(siblings, ['notes.txt', 'synapses.csv', 'synapses.precomputed'], 'temporary folders left behind');
-  await checkDecodes(out);
-
-  // 5. Open in Neuroglancer → a page whose state points at the loopback server
+  // 6. Open in Neuroglancer → a page whose state points at the loopback server (click before the
+  //    toast hides itself in the notification centre, 10-15 s)
   const popup = ctx.waitForEvent('page', { timeout: 30_000 });
   await done.getByRole('button', { name: 'Open in Neuroglancer' }).click();
   // VS Code may ask before opening an outside address
@@ -157,6 +174,44 @@ try {
   } catch (e) {
     log('neuroglancer page did not load (offline public viewer?):', String(e).split('\n')[0]);
   }
+  await ngPage.close();
+  await page.bringToFront();
+
+  const out = path.join(sb.dirs.ws, 'synapses.precomputed');
+  assert.ok(fs.existsSync(path.join(out, 'info')), 'no info file');
+  const siblings = fs.readdirSync(sb.dirs.ws).sort();
+  assert.deepEqual(siblings, ['bad.csv', 'notes.txt', 'synapses.csv', 'synapses.precomputed'], 'temporary folders left behind');
+  await checkDecodes(out);
+
+  // 7. Save mapping…: the CLI's --config file, paths relative to it (code-server's simple save dialog: Enter)
+  await form.locator('#saveMapping').click();
+  await page.locator('.quick-input-widget input').waitFor();
+  await page.keyboard.press('Enter');
+  await form.locator('#status', { hasText: 'Saved ' }).waitFor();
+  const saved = JSON.parse(fs.readFileSync(path.join(sb.dirs.ws, 'synapses.mapping.json'), 'utf8'));
+  assert.deepEqual(
+    { input: saved.input, output: saved.output, type: saved.annotationType, coords: saved.coords, scales: saved.scales },
+    { input: 'synapses.csv', output: 'synapses.precomputed', type: 'point', coords: ['x', 'y', 'z'], scales: [8, 8, 40] },
+  );
+  log('mapping saved');
+
+  // 8. a writer error: shown in the form and as a notification, with the exact reason; nothing left behind
+  await runCommand('View: Close All Editors');
+  await exportFromExplorer('bad.csv');
+  const badForm = page.frameLocator('iframe.webview.ready[src*="extensionId=ng-annotations.ng-annotations"]').frameLocator('iframe#active-frame');
+  await page.locator('.tabs-container .tab.active', { hasText: 'Export: bad.csv' }).waitFor();
+  await badForm.locator('#export').click();
+  const errToast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Export failed' });
+  await errToast.waitFor({ timeout: 60_000 });
+  const toastText = (await errToast.innerText()).replace(/\s+/g, ' ');
+  assert.match(toastText, /\by\b.*(row|line) 3|(row|line) 3.*\by\b/i, toastText);
+  const formError = await badForm.locator('#exportError').innerText();
+  assert.match(formError, /^Export failed: /);
+  assert.ok(toastText.includes(formError.replace(/^Export failed: /, '').slice(0, 60)), `form: ${formError} / toast: ${toastText}`);
+  await shot('error', { media: true });
+  assert.ok(!fs.existsSync(path.join(sb.dirs.ws, 'bad.precomputed')));
+  log('writer error shown:', formError);
+
   const cspErrors = consoleErrors.filter((t) => /Content Security Policy|Refused to/i.test(t));
   assert.deepEqual(cspErrors, [], 'the webview violated its CSP');
   ok = true;
@@ -180,6 +235,9 @@ async function checkDecodes(dir) {
   // The writer may reorder properties (wider types first); look them up by id.
   const ids = ds.properties.map((p) => p.identifier);
   assert.deepEqual([...ids].sort(), ['color', 'confidence', 'kind', 'score']);
+  const dims = ds.raw.dimensions;
+  assert.deepEqual(Object.keys(dims), ['x', 'y', 'z']);
+  assert.ok([8e-9, 8e-9, 40e-9].every((v, d) => Math.abs(Object.values(dims)[d][0] - v) < 1e-18), JSON.stringify(dims));
   const at = Object.fromEntries(ids.map((id, i) => [id, i]));
   const kind = ds.properties[at.kind];
   assert.deepEqual(kind.enumLabels, ['excitatory', 'inhibitory', 'unknown']);
