@@ -2,6 +2,7 @@
 // minishards, and laying out shard files (shard index, chunk data, minishard indexes).
 import { gzipSync } from 'node:zlib';
 import { murmurHash3X86_128Low64 } from './murmur';
+import { argsortU64, stableSortBySmallKey } from './radix';
 
 export interface ShardingSpec {
   '@type': 'neuroglancer_uint64_sharded_v1';
@@ -119,35 +120,13 @@ export interface ShardPlan {
   minishard: Uint32Array;
 }
 
-/** Orders keys by shard, then minishard, then key (a counting sort on the bucket, then small sorts). */
+/** Orders keys by shard, then minishard, then key: a radix sort by key, then a stable sort by bucket. */
 export function planShards(keys: BigUint64Array, spec: ShardingSpec): ShardPlan {
   const n = keys.length;
   const { shard, minishard } = assignShards(keys, spec);
   const mb = spec.minishard_bits;
-  const buckets = 2 ** (spec.shard_bits + mb);
-  let order: Uint32Array;
-  const bucketOf = (i: number) => shard[i] * 2 ** mb + minishard[i];
-  if (buckets <= 1 << 22) {
-    const counts = new Uint32Array(buckets + 1);
-    for (let i = 0; i < n; i++) counts[bucketOf(i) + 1]++;
-    for (let b = 0; b < buckets; b++) counts[b + 1] += counts[b];
-    const starts = counts.slice();
-    order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[counts[bucketOf(i)]++] = i;
-    // Sort each bucket by key.
-    for (let b = 0; b < buckets; b++) {
-      const s = starts[b];
-      const e = starts[b + 1];
-      if (e - s > 1) {
-        const seg = order.subarray(s, e);
-        seg.sort((x, y) => (keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : 0));
-      }
-    }
-  } else {
-    order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((x, y) => bucketOf(x) - bucketOf(y) || (keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : 0));
-  }
+  const maxBucket = 2 ** (spec.shard_bits + mb) - 1;
+  const order = stableSortBySmallKey(argsortU64(keys), (i) => shard[i] * 2 ** mb + minishard[i], maxBucket);
   const shards: number[] = [];
   const shardStart: number[] = [];
   for (let j = 0; j < n; j++) {
@@ -161,8 +140,68 @@ export function planShards(keys: BigUint64Array, spec: ShardingSpec): ShardPlan 
   return { spec, order, shards, shardStart, minishard };
 }
 
+/**
+ * gzip with a window just large enough for the value: the output is the same kind of gzip member,
+ * but zlib's per-call state shrinks from ~256 KiB to a few KiB for small values, which is most of
+ * the cost of compressing millions of them.
+ */
 export function encodeData(data: Uint8Array, encoding: 'gzip' | 'raw', level: number): Uint8Array {
-  return encoding === 'gzip' ? gzipSync(data, { level }) : data;
+  if (encoding === 'raw') return data;
+  let windowBits = 9;
+  while (windowBits < 15 && 1 << windowBits < data.length + 262) windowBits++;
+  const memLevel = Math.max(1, Math.min(8, windowBits - 7));
+  return gzipSync(data, { level, windowBits, memLevel });
+}
+
+/** One shard's chunks before encoding: keys ascending within each minishard, minishards ascending. */
+export interface ShardChunks {
+  keys: BigUint64Array;
+  minishards: Uint32Array;
+  /** All chunk values back to back. */
+  data: Uint8Array;
+  /** Byte size of each chunk's value. */
+  sizes: Uint32Array;
+}
+
+/** Where chunk values come from: their sizes first, then written in place (no per-value buffers). */
+export interface ValueSource {
+  size(keyIndex: number): number;
+  write(keyIndex: number, out: Uint8Array, at: number): void;
+}
+
+/** A ValueSource over a function returning each value (tests and cold paths). */
+export function valueSourceOf(value: (keyIndex: number) => Uint8Array): ValueSource {
+  return { size: (k) => value(k).length, write: (k, out, at) => out.set(value(k), at) };
+}
+
+/** One value as its own buffer. */
+export function valueBytes(src: ValueSource, k: number): Uint8Array {
+  const out = new Uint8Array(src.size(k));
+  src.write(k, out, 0);
+  return out;
+}
+
+/** Gathers the values of one shard's keys (in plan order) into one buffer. */
+export function collectShard(keys: BigUint64Array, indices: Uint32Array, minishardOf: Uint32Array, src: ValueSource): ShardChunks {
+  const m = indices.length;
+  const sizes = new Uint32Array(m);
+  const chunkKeys = new BigUint64Array(m);
+  const minishards = new Uint32Array(m);
+  let total = 0;
+  for (let t = 0; t < m; t++) {
+    const k = indices[t];
+    sizes[t] = src.size(k);
+    chunkKeys[t] = keys[k];
+    minishards[t] = minishardOf[k];
+    total += sizes[t];
+  }
+  const data = new Uint8Array(total);
+  let at = 0;
+  for (let t = 0; t < m; t++) {
+    src.write(indices[t], data, at);
+    at += sizes[t];
+  }
+  return { keys: chunkKeys, minishards, data, sizes };
 }
 
 /**
@@ -170,37 +209,34 @@ export function encodeData(data: Uint8Array, encoding: 'gzip' | 'raw', level: nu
  * data in key order followed by its minishard index ([3, n] uint64: delta keys, delta offsets, sizes).
  * Offsets are relative to the end of the shard index.
  */
-export function buildShard(
-  spec: ShardingSpec,
-  keys: BigUint64Array,
-  indices: Uint32Array,
-  minishardOf: Uint32Array,
-  value: (keyIndex: number) => Uint8Array,
-  gzipLevel: number,
-): Uint8Array {
+export function assembleShard(spec: ShardingSpec, gzipLevel: number, chunks: ShardChunks): Uint8Array {
   const numMinishards = 2 ** spec.minishard_bits;
   const shardIndex = new BigUint64Array(numMinishards * 2);
   const parts: Uint8Array[] = [];
+  const { keys, minishards, data, sizes } = chunks;
+  const m = keys.length;
   let offset = 0; // relative to the end of the shard index
+  let dataAt = 0;
   let j = 0;
-  while (j < indices.length) {
-    const ms = minishardOf[indices[j]];
+  while (j < m) {
+    const ms = minishards[j];
     let e = j;
-    while (e < indices.length && minishardOf[indices[e]] === ms) e++;
+    while (e < m && minishards[e] === ms) e++;
     const count = e - j;
     const index = new BigUint64Array(3 * count);
     let prevKey = 0n;
     let prevEnd = 0;
     for (let t = 0; t < count; t++) {
-      const k = indices[j + t];
-      const data = encodeData(value(k), spec.data_encoding, gzipLevel);
-      const key = keys[k];
+      const raw = data.subarray(dataAt, dataAt + sizes[j + t]);
+      dataAt += sizes[j + t];
+      const encoded = encodeData(raw, spec.data_encoding, gzipLevel);
+      const key = keys[j + t];
       index[t] = key - prevKey;
       index[count + t] = BigInt(offset - prevEnd);
-      index[2 * count + t] = BigInt(data.length);
+      index[2 * count + t] = BigInt(encoded.length);
       prevKey = key;
-      parts.push(data);
-      offset += data.length;
+      parts.push(encoded);
+      offset += encoded.length;
       prevEnd = offset;
     }
     const indexBytes = encodeData(new Uint8Array(index.buffer), spec.minishard_index_encoding, gzipLevel);
@@ -218,4 +254,16 @@ export function buildShard(
     at += part.length;
   }
   return out;
+}
+
+/** collectShard + assembleShard in one call (tests and single-threaded paths). */
+export function buildShard(
+  spec: ShardingSpec,
+  keys: BigUint64Array,
+  indices: Uint32Array,
+  minishardOf: Uint32Array,
+  value: (keyIndex: number) => Uint8Array,
+  gzipLevel: number,
+): Uint8Array {
+  return assembleShard(spec, gzipLevel, collectShard(keys, indices, minishardOf, valueSourceOf(value)));
 }

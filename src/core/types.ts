@@ -110,6 +110,12 @@ export interface WriteOptions {
   overwrite?: boolean;
   /** gzip level for sharded data and minishard indexes, 0..9, or 'raw' to store uncompressed. */
   gzipLevel?: number | 'raw';
+  /**
+   * Chunk data encoding of sharded indexes: 'auto' (default) gzips an index only where a sample of its
+   * values shrinks to 80% or less (tiny by_id records grow under gzip); minishard indexes are always
+   * gzipped unless gzipLevel is 'raw'.
+   */
+  dataEncoding?: 'auto' | 'gzip' | 'raw';
   onProgress?: (p: Progress) => void;
   /** Warnings that do not stop the export (e.g. int8 properties, dropped polylines). */
   onWarning?: (message: string) => void;

@@ -19,13 +19,15 @@ import { normalizeCoordSpace } from './coords';
 import { prepare, recordStart, type Prepared } from './prepare';
 import { buildSpatialIndex, type SpatialLevelEntries } from './spatial';
 import { mortonDecode } from './morton';
-import { buildShard, chooseShardingParams, makeShardingSpec, planShards, shardFileName, type ShardingSpec } from './sharding';
+import { chooseShardingParams, collectShard, encodeData, makeShardingSpec, planShards, shardFileName, valueBytes, type ShardingSpec, type ValueSource } from './sharding';
+import { ShardEncoder } from './pool';
 import { LocalDirectoryStorage, checkOutputDir, runLimited, type Storage } from './storage';
+import { argsortU64, sortByU64, words } from './radix';
 import { buildInfo } from './info';
 import * as path from 'node:path';
 
 /** gzip level used when none is given; see README "Compression level" for the measurements. */
-export const DEFAULT_GZIP_LEVEL = 6;
+export const DEFAULT_GZIP_LEVEL = 1;
 const MAX_LEVELS = 64;
 
 async function resolveTable(input: Table | TableHandle | string | null | undefined, what: string, signal?: AbortSignal): Promise<Table | null> {
@@ -63,54 +65,67 @@ function checkOptions(o: WriteOptions): void {
   if (g !== undefined && g !== 'raw' && !(Number.isInteger(g) && g >= 0 && g <= 9)) throw new ExportError(`gzipLevel must be 0 to 9 or 'raw', got ${g}`);
 }
 
-/** The by_id value: the record, then per relationship a uint32 count and the uint64 ids. */
-function byIdValue(p: Prepared, i: number): Uint8Array {
-  const rs = recordStart(p, i);
-  const re = p.recordOffsets ? p.recordOffsets[i + 1] : rs + p.recordSize;
-  if (p.relationships.length === 0) return p.records.subarray(rs, re);
-  let size = re - rs;
-  for (const r of p.relationships) size += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
-  const out = new Uint8Array(size);
-  out.set(p.records.subarray(rs, re), 0);
-  const dv = new DataView(out.buffer);
-  let at = re - rs;
-  for (const r of p.relationships) {
-    const s = r.offsets[i];
-    const e = r.offsets[i + 1];
-    dv.setUint32(at, e - s, true);
-    at += 4;
-    for (let j = s; j < e; j++) {
-      dv.setBigUint64(at, r.ids[j], true);
-      at += 8;
-    }
-  }
-  return out;
-}
-
 function recordBytes(p: Prepared, i: number): number {
   return p.recordOffsets ? p.recordOffsets[i + 1] - p.recordOffsets[i] : p.recordSize;
 }
 
-/** Several annotations in one value: uint64 count, the records, then the uint64 ids, in one order. */
-function multiValue(p: Prepared, members: ArrayLike<number>): Uint8Array {
-  let size = 8;
-  for (let j = 0; j < members.length; j++) size += recordBytes(p, members[j]) + 8;
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
-  dv.setBigUint64(0, BigInt(members.length), true);
-  let at = 8;
-  for (let j = 0; j < members.length; j++) {
-    const i = members[j];
-    const rs = recordStart(p, i);
-    const len = recordBytes(p, i);
-    out.set(p.records.subarray(rs, rs + len), at);
-    at += len;
-  }
-  for (let j = 0; j < members.length; j++) {
-    dv.setBigUint64(at, p.ids[members[j]], true);
-    at += 8;
-  }
-  return out;
+/** by_id values: the record, then per relationship a uint32 count and the uint64 ids. */
+function byIdSource(p: Prepared): ValueSource {
+  return {
+    size(i) {
+      let size = recordBytes(p, i);
+      for (const r of p.relationships) size += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
+      return size;
+    },
+    write(i, out, at) {
+      const rs = recordStart(p, i);
+      const len = recordBytes(p, i);
+      out.set(p.records.subarray(rs, rs + len), at);
+      at += len;
+      if (p.relationships.length === 0) return;
+      const dv = new DataView(out.buffer, out.byteOffset);
+      for (const r of p.relationships) {
+        const s = r.offsets[i];
+        const e = r.offsets[i + 1];
+        dv.setUint32(at, e - s, true);
+        at += 4;
+        for (let j = s; j < e; j++) {
+          dv.setBigUint64(at, r.ids[j], true);
+          at += 8;
+        }
+      }
+    },
+  };
+}
+
+/**
+ * Values holding several annotations (by_rel entries, spatial chunks): uint64 count, the records,
+ * then the uint64 ids, in one order. Key k holds members[start[k] .. start[k+1]).
+ */
+function multiSource(p: Prepared, start: Uint32Array, members: Uint32Array): ValueSource {
+  return {
+    size(k) {
+      let size = 8;
+      for (let j = start[k]; j < start[k + 1]; j++) size += recordBytes(p, members[j]) + 8;
+      return size;
+    },
+    write(k, out, at) {
+      const dv = new DataView(out.buffer, out.byteOffset);
+      dv.setBigUint64(at, BigInt(start[k + 1] - start[k]), true);
+      at += 8;
+      for (let j = start[k]; j < start[k + 1]; j++) {
+        const i = members[j];
+        const rs = recordStart(p, i);
+        const len = recordBytes(p, i);
+        out.set(p.records.subarray(rs, rs + len), at);
+        at += len;
+      }
+      for (let j = start[k]; j < start[k + 1]; j++) {
+        dv.setBigUint64(at, p.ids[members[j]], true);
+        at += 8;
+      }
+    },
+  };
 }
 
 interface IndexInput {
@@ -120,7 +135,7 @@ interface IndexInput {
   keys: BigUint64Array;
   /** Uncompressed bytes of all values (drives the shard size choice). */
   totalBytes: number;
-  value: (keyIndex: number) => Uint8Array;
+  values: ValueSource;
   /** Unsharded file name of a key. */
   fileName: (keyIndex: number) => string;
   entries: number;
@@ -130,9 +145,31 @@ interface Context {
   storage: Storage;
   sharded: boolean;
   gzipLevel: number | 'raw';
+  dataEncoding: 'auto' | 'gzip' | 'raw';
+  encoder: ShardEncoder;
+  maxShardsInFlight: number;
   concurrency: number;
   signal?: AbortSignal;
   progress: (phase: Phase, done: number, total: number, detail?: string) => void;
+}
+
+/** gzip an index only when a sample of its values shrinks to 80% or less: small records barely shrink (by_id grows) and cost a zlib call each. */
+const GZIP_WORTH_IT = 0.8;
+
+/** 'gzip' or 'raw' for an index's chunk data, from the option or from a sample of its values. */
+function chooseDataEncoding(ctx: Context, idx: IndexInput): 'gzip' | 'raw' {
+  if (ctx.gzipLevel === 'raw') return 'raw';
+  if (ctx.dataEncoding !== 'auto') return ctx.dataEncoding;
+  const n = idx.keys.length;
+  const samples = Math.min(n, 64);
+  let raw = 0;
+  let packed = 0;
+  for (let t = 0; t < samples; t++) {
+    const v = valueBytes(idx.values, Math.floor((t * n) / samples));
+    raw += v.length;
+    packed += encodeData(v, 'gzip', ctx.gzipLevel).length;
+  }
+  return packed <= GZIP_WORTH_IT * raw ? 'gzip' : 'raw';
 }
 
 async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: ShardingSpec; summary: IndexSummary }> {
@@ -146,23 +183,34 @@ async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: S
     for (let i = 0; i < n; i++) if (idx.keys[i] > maxKey) maxKey = idx.keys[i];
     const params = chooseShardingParams(n, idx.totalBytes, maxKey);
     const level = ctx.gzipLevel === 'raw' ? 0 : ctx.gzipLevel;
-    const enc = ctx.gzipLevel === 'raw' ? 'raw' : 'gzip';
-    sharding = makeShardingSpec(params, enc, enc);
-    const plan = planShards(idx.keys, sharding);
+    sharding = makeShardingSpec(params, chooseDataEncoding(ctx, idx), ctx.gzipLevel === 'raw' ? 'raw' : 'gzip');
+    const spec = sharding;
+    const plan = planShards(idx.keys, spec);
     let done = 0;
+    // Gather shard s on this thread while workers encode earlier ones; at most `inFlight` shards
+    // are held in memory at once.
+    const inFlight: Array<Promise<void>> = [];
     for (let s = 0; s < plan.shards.length; s++) {
       throwIfAborted(ctx.signal);
       const members = plan.order.subarray(plan.shardStart[s], plan.shardStart[s + 1]);
-      const bytes = buildShard(sharding, idx.keys, members, plan.minishard, idx.value, level);
-      await ctx.storage.write(`${idx.key}/${shardFileName(plan.shards[s], sharding.shard_bits)}`, bytes);
-      done += members.length;
-      ctx.progress(idx.phase, done, n, idx.detail);
+      const chunks = collectShard(idx.keys, members, plan.minishard, idx.values);
+      const name = `${idx.key}/${shardFileName(plan.shards[s], spec.shard_bits)}`;
+      const count = members.length;
+      inFlight.push(
+        ctx.encoder.encode(spec, level, chunks).then(async (bytes) => {
+          await ctx.storage.write(name, bytes);
+          done += count;
+          ctx.progress(idx.phase, done, n, idx.detail);
+        }),
+      );
+      if (inFlight.length >= ctx.maxShardsInFlight) await inFlight.shift();
     }
+    for (const p of inFlight) await p;
   } else if (n > 0) {
     let done = 0;
     await runLimited(ctx.concurrency, n, async (i) => {
       throwIfAborted(ctx.signal);
-      await ctx.storage.write(`${idx.key}/${idx.fileName(i)}`, idx.value(i));
+      await ctx.storage.write(`${idx.key}/${idx.fileName(i)}`, valueBytes(idx.values, i));
       if (++done % 4096 === 0) ctx.progress(idx.phase, done, n, idx.detail);
     });
   }
@@ -183,34 +231,34 @@ async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: S
 function relationshipIndex(p: Prepared, r: Prepared['relationships'][number]): { keys: BigUint64Array; start: Uint32Array; members: Uint32Array; pairs: number } {
   const m = r.ids.length;
   const ann = new Uint32Array(m);
-  for (let i = 0; i < p.n; i++) for (let j = r.offsets[i]; j < r.offsets[i + 1]; j++) ann[j] = i;
-  const order = new Uint32Array(m);
-  for (let j = 0; j < m; j++) order[j] = j;
-  const ids = p.ids;
-  order.sort((a, b) => {
-    const ra = r.ids[a];
-    const rb = r.ids[b];
-    if (ra !== rb) return ra < rb ? -1 : 1;
-    const ia = ids[ann[a]];
-    const ib = ids[ann[b]];
-    return ia < ib ? -1 : ia > ib ? 1 : 0;
-  });
+  const annIds = new BigUint64Array(m);
+  for (let i = 0; i < p.n; i++) {
+    for (let j = r.offsets[i]; j < r.offsets[i + 1]; j++) {
+      ann[j] = i;
+      annIds[j] = p.ids[i];
+    }
+  }
+  // Stable radix sorts: by annotation id, then by related id.
+  const order = sortByU64(argsortU64(annIds), r.ids);
+  const rw = words(r.ids);
   const keys: bigint[] = [];
   const start: number[] = [];
-  const members: number[] = [];
+  const members = new Uint32Array(m);
+  let count = 0;
   for (let t = 0; t < m; t++) {
     const j = order[t];
-    const key = r.ids[j];
-    if (t === 0 || key !== r.ids[order[t - 1]]) {
-      keys.push(key);
-      start.push(members.length);
-    } else if (ann[j] === ann[order[t - 1]]) {
+    const prev = t > 0 ? order[t - 1] : -1;
+    const sameKey = prev >= 0 && rw[2 * j] === rw[2 * prev] && rw[2 * j + 1] === rw[2 * prev + 1];
+    if (!sameKey) {
+      keys.push(r.ids[j]);
+      start.push(count);
+    } else if (ann[j] === ann[prev]) {
       continue; // the same annotation lists this id twice
     }
-    members.push(ann[j]);
+    members[count++] = ann[j];
   }
-  start.push(members.length);
-  return { keys: BigUint64Array.from(keys), start: Uint32Array.from(start), members: Uint32Array.from(members), pairs: members.length };
+  start.push(count);
+  return { keys: BigUint64Array.from(keys), start: Uint32Array.from(start), members: members.subarray(0, count), pairs: count };
 }
 
 export async function writePrecomputedAnnotations(
@@ -265,16 +313,20 @@ export async function writePrecomputedAnnotations(
   throwIfAborted(options.signal);
 
   const storage = await LocalDirectoryStorage.create(outputDir, { overwrite });
+  const maxThreads = options.maxThreads ?? availableParallelism();
+  const sharded = options.writeSharded ?? true;
   const ctx: Context = {
     storage,
-    sharded: options.writeSharded ?? true,
+    sharded,
     gzipLevel: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
+    dataEncoding: options.dataEncoding ?? 'auto',
+    // Worker threads only pay for themselves on larger exports.
+    encoder: new ShardEncoder(sharded && p.records.length > 4_000_000 ? maxThreads : 1),
+    maxShardsInFlight: options.maxShardsPerTransaction ?? maxThreads,
     concurrency: 32,
     signal: options.signal,
     progress,
   };
-  const maxThreads = options.maxThreads ?? availableParallelism();
-  void maxThreads;
   try {
     // by_id
     let byIdInfo: { key: string; sharding?: ShardingSpec } = { key: 'by_id' };
@@ -290,7 +342,7 @@ export async function writePrecomputedAnnotations(
         phase: 'by_id',
         keys: p.ids,
         totalBytes: total,
-        value: (i) => byIdValue(p, i),
+        values: byIdSource(p),
         fileName: (i) => p.ids[i].toString(),
         entries: p.n,
       });
@@ -314,7 +366,7 @@ export async function writePrecomputedAnnotations(
           detail: r.name,
           keys: ri.keys,
           totalBytes: total,
-          value: (k) => multiValue(p, ri.members.subarray(ri.start[k], ri.start[k + 1])),
+          values: multiSource(p, ri.start, ri.members),
           fileName: (k) => ri.keys[k].toString(),
           entries: ri.pairs,
         });
@@ -348,7 +400,7 @@ export async function writePrecomputedAnnotations(
           detail: `level ${lv.level}`,
           keys,
           totalBytes: total,
-          value: (k) => multiValue(p, lv.annotations.subarray(lv.chunkStart[k], lv.chunkStart[k + 1])),
+          values: multiSource(p, lv.chunkStart, lv.annotations),
           fileName: (k) => mortonDecode(lv.gridShape, lv.codes[k]).join('_'),
           entries: lv.annotations.length,
         });
@@ -372,6 +424,7 @@ export async function writePrecomputedAnnotations(
     });
     await storage.write('info', info);
     throwIfAborted(options.signal);
+    await ctx.encoder.close();
     await storage.commit();
     progress('finishing', 1, 1);
     return {
@@ -388,6 +441,7 @@ export async function writePrecomputedAnnotations(
       warnings,
     };
   } catch (e) {
+    await ctx.encoder.close();
     await storage.abort();
     if (options.signal?.aborted && !(e instanceof AbortError)) throw new AbortError();
     throw e;
