@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
   Field,
@@ -22,24 +23,24 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 /** NG_ANNOTATIONS_CLI points the tests at another build of the CLI (e.g. while dist cannot be built). */
 export const CLI = process.env.NG_ANNOTATIONS_CLI ?? path.join(ROOT, 'dist', 'cli.js');
 
-function newestMtime(p: string): number {
-  const st = fs.statSync(p);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let m = 0;
-  for (const name of fs.readdirSync(p)) m = Math.max(m, newestMtime(path.join(p, name)));
-  return m;
-}
+// Runs under flock so test files starting side by side do not rebuild (and rewrite dist/cli.js) at once;
+// the staleness check is inside the lock, so only the first one builds.
+const BUILD_IF_STALE = `
+const fs = require('node:fs'), path = require('node:path'), { spawnSync } = require('node:child_process');
+const [root, cli] = process.argv.slice(1);
+const newest = (p) => { const st = fs.statSync(p); return st.isDirectory() ? Math.max(0, ...fs.readdirSync(p).map((n) => newest(path.join(p, n)))) : st.mtimeMs; };
+let built = 0; try { built = fs.statSync(cli).mtimeMs; } catch {}
+if (built >= Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'package.json')))) process.exit(0);
+const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? 1);
+`;
 
 /** Builds dist/ once when dist/cli.js is missing or older than the sources (`npm test` builds first). */
 export function ensureBuilt(): void {
   if (process.env.NG_ANNOTATIONS_CLI) return;
-  let built = 0;
-  try {
-    built = fs.statSync(CLI).mtimeMs;
-  } catch {}
-  const sources = Math.max(newestMtime(path.join(ROOT, 'src')), newestMtime(path.join(ROOT, 'package.json')));
-  if (built >= sources) return;
-  const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  const node = [process.execPath, '-e', BUILD_IF_STALE, ROOT, CLI];
+  let r = spawnSync('flock', [path.join(tmpdir(), 'ng-annotations-cli-build.lock'), ...node], { encoding: 'utf8' });
+  if (r.error) r = spawnSync(node[0], node.slice(1), { encoding: 'utf8' }); // no flock(1) on this system
   assert.equal(r.status, 0, `building the CLI failed:\n${r.stderr}`);
 }
 
