@@ -299,6 +299,38 @@ describe('relationships (reference-behaviour.md (d))', () => {
   });
 });
 
+describe('tables in several record batches (as readers produce them)', () => {
+  test('a table split into sliced batches prepares exactly like the same table in one batch', () => {
+    const n = 9;
+    const rows = Array.from({ length: n }, (_, i) => i);
+    const whole = table({
+      annotation_id: col.u64(rows.map((i) => 2n ** 60n + BigInt(i * 7))),
+      x: col.f64(rows.map((i) => i * 1.5)),
+      y: col.f64(rows.map((i) => -i)),
+      n64: col.i64(rows.map((i) => (i === 4 ? -3n : BigInt(i * 100)))),
+      kind: col.dict(rows.map((i) => ['p', 'q', 'r'][i % 3])),
+      name: col.str(rows.map((i) => `s${i % 4}`)),
+      w: col.f64(rows.map((i) => i / 3)),
+      ok: col.bool(rows.map((i) => i % 2 === 0)),
+      c: col.str(rows.map((i) => `#0${i}a0b0`)),
+      partners: col.listI64(rows.map((i) => (i % 3 === 0 ? null : Array.from({ length: i % 4 }, (_, j) => BigInt(i + j))))),
+      pre: col.i64(rows.map((i) => (i % 2 ? BigInt(i) : null))),
+    });
+    const split = whole.slice(0, 2).concat(whole.slice(2, 3), whole.slice(3, 7), whole.slice(7));
+    assert.equal(split.batches.length, 4);
+    const opts: WriteOptions = { properties: ['n64', 'kind', 'name', 'w', 'ok', 'c'], relationships: ['partners', 'pre'] };
+    const a = prepare(whole, null, normalizeCoordSpace('xy'), 'point', opts, () => {});
+    const b = prepare(split, null, normalizeCoordSpace('xy'), 'point', opts, () => {});
+    assert.deepEqual(b.ids, a.ids);
+    assert.deepEqual(b.propertySpecs, a.propertySpecs);
+    assert.deepEqual(b.records, a.records);
+    assert.deepEqual(b.relationships, a.relationships);
+    assert.deepEqual([b.lower, b.upper], [a.lower, a.upper]);
+    assert.equal(a.propertySpecs.find((s) => s.id === 'n64')?.type, 'int16');
+    assert.deepEqual(a.propertySpecs.find((s) => s.id === 'kind')?.enum_labels, ['p', 'q', 'r']);
+  });
+});
+
 describe('annotation ids (api.md §2)', () => {
   const xy = (n: number) => ({ x: col.f64(new Array(n).fill(0)), y: col.f64(new Array(n).fill(0)) });
   const ids = (t: Table, idColumn?: string) => {
