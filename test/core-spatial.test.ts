@@ -1,11 +1,18 @@
 // The spatial index's level structure (reference-behaviour.md (g)1–3): grids per level, annotations
 // per level, and which annotation goes to which level, with and without shuffling.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
 import { buildSpatialIndex, defineGrids, levelQuotas, type SpatialLevelEntries } from '../src/core/spatial';
 import { prepare, type Prepared } from '../src/core/prepare';
 import { normalizeCoordSpace } from '../src/core/coords';
-import { col, table, testRandom } from './helpers/coretables';
+import { writePrecomputedAnnotations } from '../src/core/write';
+import { readDatasetWithNeuroglancer } from './helpers/ngread';
+import { col, table, tempDir, testRandom } from './helpers/coretables';
+
+const tmp = tempDir();
+after(tmp.cleanup);
 
 const NM = 1e-9;
 const f32 = (xs: number[]) => xs.map((x) => Math.fround(x));
@@ -171,6 +178,27 @@ describe('level assignment (reference-behaviour.md (g)3)', () => {
       for (let e = last.chunkStart[j] + 1; e < last.chunkStart[j + 1]; e++) if (last.annotations[e] < last.annotations[e - 1]) descents++;
     }
     assert.ok(descents > 10, `within-chunk order is not row order (${descents} descents)`);
+  });
+
+  test('unsharded chunk files are named by the cell in dimension order (8×4×2 grid, cell 5,3,1 → "5_3_1")', async () => {
+    // Bounds [0,8]×[0,4]×[0,2] give level 3 an 8×4×2 grid of unit cells. With limit 1 and no
+    // shuffle, rows 0..10 fill levels 0..2 (1 + 2 + 8) and row 11 lands at level 3.
+    const xs = [0, 8, ...new Array(9).fill(1), 5.5];
+    const ys = [0, 4, ...new Array(9).fill(1), 3.5];
+    const zs = [0, 2, ...new Array(9).fill(1), 1.5];
+    const out = join(tmp.dir, 'names');
+    await writePrecomputedAnnotations(table({ x: col.f64(xs), y: col.f64(ys), z: col.f64(zs) }), 'xyz', 'point', {
+      outputDir: out,
+      writeSharded: false,
+      numSpatialLevels: 4,
+      targetChunkLimit: 1,
+      shuffleBeforeAssigningSpatialLevels: false,
+    });
+    assert.deepEqual(readdirSync(join(out, 'by_spatial_level_3')), ['5_3_1']);
+    const ds = await readDatasetWithNeuroglancer(out);
+    assert.deepEqual(ds.levels[3].gridShape, [8, 4, 2]);
+    assert.deepEqual(await ds.unrequestedSpatialFiles(3), []);
+    assert.deepEqual((await ds.getSpatialChunk(3, [5, 3, 1]))?.map((a) => [a.id, a.point]), [[11n, [5.5, 3.5, 1.5]]]);
   });
 
   test('every point is in the cell that contains it (upper-bound points in the last cell), codes sorted', () => {
