@@ -3,6 +3,7 @@
 import { gzipSync } from 'node:zlib';
 import { murmurHash3X86_128Low64 } from './murmur';
 import { argsortU64, stableSortBySmallKey } from './radix';
+import { smallGzip } from './smallgzip';
 
 export interface ShardingSpec {
   '@type': 'neuroglancer_uint64_sharded_v1';
@@ -140,13 +141,16 @@ export function planShards(keys: BigUint64Array, spec: ShardingSpec): ShardPlan 
   return { spec, order, shards, shardStart, minishard };
 }
 
+/** Values up to this size are gzipped by the built-in encoder (smallgzip.ts), larger ones by zlib. */
+export const SMALL_VALUE_BYTES = 2048;
+
 /**
- * gzip with a window just large enough for the value: the output is the same kind of gzip member,
- * but zlib's per-call state shrinks from ~256 KiB to a few KiB for small values, which is most of
- * the cost of compressing millions of them.
+ * Encodes one chunk value or minishard index. gzip: small values with the built-in encoder (zlib's
+ * per-call setup would dominate); larger ones with zlib at `level`, its window sized to the value.
  */
 export function encodeData(data: Uint8Array, encoding: 'gzip' | 'raw', level: number): Uint8Array {
   if (encoding === 'raw') return data;
+  if (data.length <= SMALL_VALUE_BYTES && level > 0) return smallGzip(data);
   let windowBits = 9;
   while (windowBits < 15 && 1 << windowBits < data.length + 262) windowBits++;
   const memLevel = Math.max(1, Math.min(8, windowBits - 7));

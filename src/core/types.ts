@@ -111,9 +111,9 @@ export interface WriteOptions {
   /** gzip level for sharded data and minishard indexes, 0..9, or 'raw' to store uncompressed. */
   gzipLevel?: number | 'raw';
   /**
-   * Chunk data encoding of sharded indexes: 'auto' (default) gzips an index only where a sample of its
-   * values shrinks to 80% or less (tiny by_id records grow under gzip); minishard indexes are always
-   * gzipped unless gzipLevel is 'raw'.
+   * Chunk data encoding of sharded indexes: 'gzip' (default, as the format's reference writers do),
+   * 'raw', or 'auto': gzip an index only where a sample of its values shrinks to 80% or less (small
+   * records such as by_id's grow under gzip). Minishard indexes are gzipped unless gzipLevel is 'raw'.
    */
   dataEncoding?: 'auto' | 'gzip' | 'raw';
   onProgress?: (p: Progress) => void;
@@ -128,8 +128,13 @@ export interface IndexSummary {
   keys: number;
   /** Number of annotation entries written (spatial entries count duplicates across cells). */
   entries: number;
+  /** Bytes written (after compression). */
   bytes: number;
+  /** Bytes of all values before compression. */
+  rawBytes: number;
   files: number;
+  /** Chunk data encoding of a sharded index. */
+  dataEncoding?: 'gzip' | 'raw';
 }
 
 export interface WriteSummary {

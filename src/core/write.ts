@@ -222,6 +222,8 @@ async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: S
       keys: n,
       entries: idx.entries,
       bytes: ctx.storage.bytesWritten - startBytes,
+      rawBytes: idx.totalBytes,
+      dataEncoding: sharding?.data_encoding,
       files: ctx.storage.filesWritten - startFiles,
     },
   };
@@ -319,7 +321,7 @@ export async function writePrecomputedAnnotations(
     storage,
     sharded,
     gzipLevel: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
-    dataEncoding: options.dataEncoding ?? 'auto',
+    dataEncoding: options.dataEncoding ?? 'gzip',
     // Worker threads only pay for themselves on larger exports.
     encoder: new ShardEncoder(sharded && p.records.length > 4_000_000 ? maxThreads : 1),
     maxShardsInFlight: options.maxShardsPerTransaction ?? maxThreads,
