@@ -30,6 +30,8 @@ export interface Mapping {
   seed?: number;
   threads?: number;
   gzipLevel?: number | 'raw';
+  /** Chunk data encoding of sharded indexes: gzip (default), raw, or auto (gzip where it pays). */
+  dataEncoding?: 'gzip' | 'raw' | 'auto';
   description?: string;
   overwrite?: boolean;
 }
@@ -66,6 +68,7 @@ const KEYS = new Set([
   'seed',
   'threads',
   'gzipLevel',
+  'dataEncoding',
   'description',
   'overwrite',
   '$schema',
@@ -164,6 +167,10 @@ export function parseMapping(value: unknown): Mapping {
   let gzipLevel: number | 'raw' | undefined;
   if (value.gzipLevel === 'raw') gzipLevel = 'raw';
   else gzipLevel = int(value, 'gzipLevel', 0, 9);
+  const dataEncoding = str(value, 'dataEncoding');
+  if (dataEncoding !== undefined && !['gzip', 'raw', 'auto'].includes(dataEncoding)) {
+    throw new MappingError('dataEncoding', `expected gzip, raw or auto, got ${JSON.stringify(dataEncoding)}`);
+  }
   const seedRaw = value.seed;
   if (seedRaw !== undefined && seedRaw !== null && (typeof seedRaw !== 'number' || !Number.isSafeInteger(seedRaw) || seedRaw < 0)) {
     throw new MappingError('seed', `expected a non-negative integer, got ${JSON.stringify(seedRaw)}`);
@@ -190,6 +197,7 @@ export function parseMapping(value: unknown): Mapping {
     seed: seedRaw as number | undefined,
     threads: int(value, 'threads', 1, 256),
     gzipLevel,
+    dataEncoding: dataEncoding as Mapping['dataEncoding'],
     description: str(value, 'description', 100000),
     overwrite: bool(value, 'overwrite'),
   };
@@ -229,6 +237,7 @@ export function mappingToWriteOptions(m: Mapping): WriteOptions {
     seed: m.seed,
     maxThreads: m.threads,
     gzipLevel: m.gzipLevel,
+    dataEncoding: m.dataEncoding,
     description: m.description,
     idColumn: m.idColumn,
     overwrite: m.overwrite,
@@ -272,6 +281,7 @@ export function mappingToCommandLine(m: Mapping): string {
   if (m.seed !== undefined) a.push('--seed', String(m.seed));
   if (m.threads !== undefined) a.push('--threads', String(m.threads));
   if (m.gzipLevel !== undefined) a.push('--gzip-level', String(m.gzipLevel));
+  if (m.dataEncoding !== undefined) a.push('--data-encoding', m.dataEncoding);
   if (m.description) a.push('--description', m.description);
   if (m.overwrite) a.push('--overwrite');
   return a.map(shellQuote).join(' ');

@@ -16,7 +16,8 @@ export const EXPORT_USAGE = `Usage: ng-annotations export <table-file> --type <p
     [--id-column NAME] [--points <vertices-file>]
     [--unsharded] [--no-by-id] [--no-by-relationship] [--no-spatial]
     [--spatial-levels 7] [--chunk-limit 10000] [--no-shuffle] [--seed N]
-    [--threads N] [--gzip-level 0-9|raw] [--description TEXT] [--overwrite]
+    [--threads N] [--gzip-level 0-9|raw] [--data-encoding gzip|raw|auto]
+    [--description TEXT] [--overwrite]
     [--config mapping.json] [--quiet] [--json]`;
 
 const OPTIONS = {
@@ -40,6 +41,7 @@ const OPTIONS = {
   seed: { type: 'string' },
   threads: { type: 'string' },
   'gzip-level': { type: 'string' },
+  'data-encoding': { type: 'string' },
   description: { type: 'string' },
   overwrite: { type: 'boolean' },
   config: { type: 'string' },
@@ -145,6 +147,7 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
   const threads = wholeNumber('threads', v.threads, 1, 256);
   if (threads !== undefined) m.threads = threads;
   if (v['gzip-level'] !== undefined) m.gzipLevel = v['gzip-level'] === 'raw' ? 'raw' : wholeNumber('gzip-level', v['gzip-level'], 0, 9);
+  if (v['data-encoding'] !== undefined) m.dataEncoding = v['data-encoding'];
   if (v.description !== undefined) m.description = v.description;
   if (v.overwrite) m.overwrite = true;
   if (m.annotationType === undefined) throw new UsageError('--type is required (point, line, axis_aligned_bounding_box, ellipsoid or polyline)');

@@ -1,0 +1,120 @@
+// `npm run bench`: end-to-end exports through the built CLI on deterministic Parquet inputs, with the
+// floor measured in the same run: compressing the same chunk bytes with the same codec and level and
+// writing the same number of bytes. Prints a table and writes bench/out/results.json.
+//
+//   npm run bench                      every workload
+//   npm run bench -- --only points-1e6 one workload (repeatable; prefix match)
+//   npm run bench -- --skip-1e7        everything but the 10M-row run
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { parseArgs } from 'node:util';
+import { parseInfo, type Problem } from '../src/inspect/info';
+import { readShard, parseShardFileName } from '../src/inspect/sharded';
+import { generateInputs, type Workload, WORKLOADS } from './workloads';
+
+const ROOT = path.resolve(__dirname, '..');
+const OUT = path.join(ROOT, 'bench', 'out');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const RSS_HOOK = path.join(ROOT, 'bench', 'rss-hook.cjs');
+
+interface Result {
+  workload: string;
+  annotations: number;
+  seconds: number;
+  annotationsPerSecond: number;
+  peakRssMB: number;
+  bytesWritten: number;
+  files: number;
+  floorSeconds: number;
+  ratioToFloor: number;
+  gzipIndexes: number;
+}
+
+function exportOnce(w: Workload, inputs: Record<string, string>): { seconds: number; rssMB: number; summary: any } {
+  const out = path.join(OUT, 'datasets', w.name);
+  fs.rmSync(out, { recursive: true, force: true });
+  const args = ['--require', RSS_HOOK, CLI, 'export', ...w.args(inputs), '--out', out, '--seed', '1', '--json', '--quiet'];
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`${w.name}: export failed (${r.status}): ${r.stderr}`);
+  const rss = /maxRSS=(\d+)/.exec(r.stderr);
+  return { seconds, rssMB: rss ? Number(rss[1]) / 1024 : NaN, summary: JSON.parse(r.stdout) };
+}
+
+/** The floor: gzip every gzip-encoded chunk again at the same level, then write all output bytes. */
+async function floor(dir: string, gzipLevel: number): Promise<{ seconds: number; gzipIndexes: number }> {
+  const problems: Problem[] = [];
+  const info = parseInfo(JSON.parse(fs.readFileSync(path.join(dir, 'info'), 'utf8')), problems);
+  if (!info) throw new Error(`cannot parse ${dir}/info`);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let gzipIndexes = 0;
+  const indexes = [info.byId, ...info.relationships, ...info.spatial].filter((x) => x !== undefined);
+  for (const idx of indexes) {
+    const folder = path.join(dir, idx!.key);
+    if (!fs.existsSync(folder)) continue;
+    for (const name of fs.readdirSync(folder)) {
+      const file = path.join(folder, name);
+      total += fs.statSync(file).size;
+      const s = idx!.sharding;
+      if (s && s.dataEncoding === 'gzip') {
+        await readShard(file, parseShardFileName(name, s) ?? 0n, s, (_k, data) => chunks.push(Buffer.from(data)), () => {});
+      }
+    }
+    if (idx!.sharding?.dataEncoding === 'gzip') gzipIndexes++;
+  }
+  const target = path.join(os.tmpdir(), `ng-annotations-floor-${process.pid}`);
+  const t0 = process.hrtime.bigint();
+  for (const c of chunks) gzipSync(c, { level: gzipLevel });
+  const block = Buffer.alloc(1 << 22, 7);
+  const fd = fs.openSync(target, 'w');
+  for (let left = total; left > 0; left -= block.length) fs.writeSync(fd, block, 0, Math.min(block.length, left));
+  fs.closeSync(fd);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  fs.rmSync(target, { force: true });
+  return { seconds, gzipIndexes };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { only: { type: 'string', multiple: true }, 'skip-1e7': { type: 'boolean' } } });
+  if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first');
+  fs.mkdirSync(OUT, { recursive: true });
+  let list = WORKLOADS;
+  if (values.only?.length) list = list.filter((w) => values.only!.some((o) => w.name.startsWith(o)));
+  if (values['skip-1e7']) list = list.filter((w) => !w.name.endsWith('1e7'));
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  const results: Result[] = [];
+  for (const w of list) {
+    const inputs = await generateInputs(w, path.join(OUT, 'inputs'));
+    const run = exportOnce(w, inputs);
+    const fl = await floor(path.join(OUT, 'datasets', w.name), 1);
+    const r: Result = {
+      workload: w.name,
+      annotations: w.rows,
+      seconds: run.seconds,
+      annotationsPerSecond: w.rows / run.seconds,
+      peakRssMB: run.rssMB,
+      bytesWritten: run.summary.bytesWritten,
+      files: run.summary.filesWritten,
+      floorSeconds: fl.seconds,
+      ratioToFloor: run.seconds / fl.seconds,
+      gzipIndexes: fl.gzipIndexes,
+    };
+    results.push(r);
+    console.log(
+      `${r.workload.padEnd(22)} ${r.seconds.toFixed(2).padStart(7)} s  ${Math.round(r.annotationsPerSecond).toLocaleString('en-US').padStart(10)} ann/s  ` +
+        `peak RSS ${Math.round(r.peakRssMB).toLocaleString('en-US').padStart(6)} MB  ${(r.bytesWritten / 1e6).toFixed(1).padStart(8)} MB in ${r.files} files  ` +
+        `floor ${r.floorSeconds.toFixed(2)} s  ratio ${r.ratioToFloor.toFixed(2)}x`,
+    );
+  }
+  fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(results, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
