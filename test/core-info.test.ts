@@ -11,7 +11,7 @@ import { makeShardingSpec } from '../src/core/sharding';
 import { writePrecomputedAnnotations } from '../src/core/write';
 import type { CoordSpaceInput } from '../src/core/types';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
-import { col, table, tempDir, throwsExport } from './helpers/coretables';
+import { col, table, tempDir, testRandom, throwsExport } from './helpers/coretables';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -57,6 +57,29 @@ describe("Python's float repr (json.dump of a float)", () => {
       [1e100, '1e+100'],
     ];
     for (const [x, want] of table) assert.equal(formatPyFloat(x), want, `repr(${x})`);
+  });
+
+  test('random doubles: round-trip, shortest digits (as Number#toString picks them), fixed notation exactly for 1e-4 <= |x| < 1e16', () => {
+    const rnd = testRandom(31);
+    const buf = new DataView(new ArrayBuffer(8));
+    const digits = (s: string) => s.replace(/^-/, '').replace(/e.*$/i, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+    for (let i = 0; i < 20000; i++) {
+      let x: number;
+      if (i % 2) {
+        buf.setUint32(0, rnd.u32());
+        buf.setUint32(4, rnd.u32());
+        x = buf.getFloat64(0);
+        if (!Number.isFinite(x) || x === 0) continue;
+      } else {
+        // values of the sizes that occur in info files
+        x = Math.fround((rnd.u32() / 2 ** 32 - 0.5) * 10 ** (rnd.below(24) - 10));
+      }
+      const text = formatPyFloat(x);
+      assert.equal(Number(text), x, `${text} round-trips`);
+      assert.equal(digits(text), digits(String(x)), `digits of ${x}`);
+      const fixed = Math.abs(x) >= 1e-4 && Math.abs(x) < 1e16;
+      assert.match(text, fixed ? /^-?\d+\.\d+$/ : /^-?\d(\.\d+)?e[-+]\d\d+$/, `${x} → ${text}`);
+    }
   });
 
   test('non-finite values are written as json.dump writes them', () => {
