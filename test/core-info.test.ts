@@ -227,18 +227,14 @@ describe('info text (reference-behaviour.md (i))', () => {
     assert.equal((await ds.getById(1n))?.properties[1], 0, 'kind "a" is enum value 0');
   });
 
-  test(
-    'by default sharded chunk data is gzip, as api.md §3 promises',
-    { todo: "write.ts defaults dataEncoding to 'auto' (3d41ccd), which writes data_encoding \"raw\" for by_id and small by_rel values; api.md §3 says gzip for data — the contract or the default needs to change" },
-    async () => {
-      const out = join(tmp.dir, 'info-default-encoding');
-      await writePrecomputedAnnotations(dataset(), 'xyz', 'point', { relationships: ['pre'], outputDir: out, numSpatialLevels: 1, seed: 3 });
-      const info = JSON.parse(readFileSync(join(out, 'info'), 'utf8'));
-      for (const index of [info.by_id, ...info.relationships, ...info.spatial]) {
-        assert.deepEqual([index.key, index.sharding.data_encoding, index.sharding.minishard_index_encoding], [index.key, 'gzip', 'gzip']);
-      }
-    },
-  );
+  test('by default sharded chunk data and minishard indexes are gzip, as api.md §3 promises', async () => {
+    const out = join(tmp.dir, 'info-default-encoding');
+    await writePrecomputedAnnotations(dataset(), 'xyz', 'point', { relationships: ['pre'], outputDir: out, numSpatialLevels: 1, seed: 3 });
+    const info = JSON.parse(readFileSync(join(out, 'info'), 'utf8'));
+    for (const index of [info.by_id, ...info.relationships, ...info.spatial]) {
+      assert.deepEqual([index.key, index.sharding.data_encoding, index.sharding.minishard_index_encoding], [index.key, 'gzip', 'gzip']);
+    }
+  });
 
   test('a written unsharded dataset: by_id and spatial objects without sharding', async () => {
     const out = join(tmp.dir, 'info-unsharded');
