@@ -206,7 +206,6 @@ describe('info text (reference-behaviour.md (i))', () => {
       numSpatialLevels: 2,
       seed: 3,
       description: 'Synapses é',
-      dataEncoding: 'gzip',
     });
     // by_id: 3 keys, max 2 → preshift 2; by_rel_pre: keys 7, 9 → preshift 4 (bit length of 9);
     // level 0: one chunk, key 0 → preshift 0. Level 1 holds nothing (level 0's quota is 10000) and is omitted.
