@@ -233,6 +233,39 @@ describe('export options', { concurrency: 4 }, () => {
     await checkDataset(path.join(d, 'cells.precomputed'), small.expected);
   });
 
+  it('polylines: main-table ids without vertices are dropped with a warning; --quiet silences it', async () => {
+    const d = caseDir('poly-warn');
+    const main = path.join(d, 'm.csv');
+    const verts = path.join(d, 'v.csv');
+    fs.writeFileSync(main, 'annotation_id,score\n10,0.5\n20,0.25\n30,1\n');
+    fs.writeFileSync(verts, 'annotation_id,x,y,z\n10,0,0,0\n30,9,9,9\n10,1,2,3\n30,8,8,8\n99,5,5,5\n30,7,7,7\n');
+    const out = path.join(d, 'out');
+    const r = await runOk(['export', main, '--points', verts, '--type', 'polyline', '--properties', 'score', '--out', out]);
+    assert.match(r.stderr, /^warning: .*1 of 3 main-table annotations have no vertices/m);
+    assert.match(r.stderr, /^warning: .*1 polyline vertex row/m);
+    const ds = await readDatasetWithNeuroglancer(out);
+    assert.deepEqual((await ds.getById(10n))?.points, [[0, 0, 0], [1, 2, 3]]);
+    assert.deepEqual((await ds.getById(30n))?.points, [[9, 9, 9], [8, 8, 8], [7, 7, 7]]);
+    assert.deepEqual((await ds.getById(30n))?.properties, [1]);
+    assert.equal(await ds.getById(20n), undefined);
+    assert.equal(await ds.getById(99n), undefined);
+    const q = await runOk(['export', main, '--points', verts, '--type', 'polyline', '--out', path.join(d, 'q'), '--quiet']);
+    assert.equal(q.stderr, '');
+  });
+
+  it('CSV with BOM, CRLF, quoted header and fields; output folder with missing parents', async () => {
+    const d = caseDir('bom');
+    const input = path.join(d, 'excel.csv');
+    fs.writeFileSync(input, '\ufeff"annotation_id","x","y","z","note"\r\n5,1.5,2,3,"a, ""b"""\r\n6,4,5,6,"line\r\nbreak"\r\n');
+    const out = path.join(d, 'deep', 'er', 'out');
+    await runOk(['export', input, '--type', 'point', '--properties', 'note', '--out', out, '--quiet']);
+    const ds = await readDatasetWithNeuroglancer(out);
+    assert.deepEqual((await ds.getById(5n))?.point, [1.5, 2, 3]);
+    const labels = ds.properties[0].enumLabels!;
+    assert.deepEqual([...labels].sort(), ['a, "b"', 'line\r\nbreak'].sort());
+    assert.equal(labels[(await ds.getById(6n))!.properties[0]], 'line\r\nbreak');
+  });
+
   it('other extensions: .pq, .ipc, .arrows (stream), .txt (tab-separated), .tab', async () => {
     const d = caseDir('ext');
     const inputs: string[] = [];

@@ -46,7 +46,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`ng-annotations ${cmd}: ${e.message}\n${cmd === 'export' ? EXPORT_USAGE : USAGE}\n`);
       return 2;
     }
-    if (e instanceof AbortError) {
+    // The readers abort with a DOMException named AbortError, the writer with its own AbortError class.
+    if (e instanceof AbortError || (e as Error)?.name === 'AbortError') {
       process.stderr.write('ng-annotations: cancelled; nothing was written\n');
       return 130;
     }
