@@ -1,7 +1,7 @@
 // The `info` file (reference-behaviour.md (i)): Python json.dump text (", " and ": ", float repr),
 // key order, coordinate-space forms and their normalised dimensions.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { formatPyFloat, pyFloat, pyJson } from '../src/core/pyjson';
@@ -233,6 +233,22 @@ describe('info text (reference-behaviour.md (i))', () => {
     for (const index of [info.by_id, ...info.relationships, ...info.spatial]) {
       assert.deepEqual([index.key, index.sharding.data_encoding, index.sharding.minishard_index_encoding], [index.key, 'gzip', 'gzip']);
     }
+  });
+
+  test('skipped indexes: by_id keeps its key (the reader requires it), relationships and spatial become []', async () => {
+    const out = join(tmp.dir, 'info-skipped');
+    await writePrecomputedAnnotations(dataset(), 'xyz', 'point', {
+      relationships: ['pre'],
+      outputDir: out,
+      writeById: false,
+      writeByRelationship: false,
+      writeBySpatialChunk: false,
+    });
+    const text = readFileSync(join(out, 'info'), 'utf8');
+    assert.ok(text.endsWith('"by_id": {"key": "by_id"}, "relationships": [], "spatial": []}'), text);
+    assert.deepEqual(readdirSync(out), ['info']);
+    const ds = await readDatasetWithNeuroglancer(out);
+    assert.deepEqual(ds.levels, []);
   });
 
   test('a written unsharded dataset: by_id and spatial objects without sharding', async () => {

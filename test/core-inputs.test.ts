@@ -385,6 +385,9 @@ describe('annotation ids (api.md §2)', () => {
     throwsExport(() => ids(t(col.f64([1, NaN]))), /row 2/, { column: 'annotation_id', rows: [1] });
     throwsExport(() => ids(t(col.str(['1', '18446744073709551616']))), /not uint64.*row 2/, { column: 'annotation_id', rows: [1] });
     throwsExport(() => ids(t(col.str(['1', '-1', 'x', '1.0']))), /3 value.*rows 2, 3, 4/, { column: 'annotation_id', rows: [1, 2, 3] });
+    // many bad rows: the first five are named (1-based) and the rest counted
+    const many = col.i64(Array.from({ length: 14 }, (_, i) => (i < 2 ? BigInt(i) : -BigInt(i))));
+    throwsExport(() => ids(t(many)), /12 value\(s\).*rows 3, 4, 5, 6, 7 and 7 more; first: -2/, { rows: [2, 3, 4, 5, 6] });
     const negRange = withPandas(table({ ...xy(3) }), { index_columns: [{ kind: 'range', start: 1, step: -1 }] });
     throwsExport(() => ids(negRange), /negative.*row 3/);
   });
