@@ -257,6 +257,15 @@ describe('text reader: file format', () => {
     const ac = new AbortController();
     ac.abort();
     await assert.rejects(readTable(p, { signal: ac.signal }), (e: Error) => e.name === 'AbortError');
+    // and in the middle of a file larger than one stream chunk
+    const big = file('a,b\n' + '12345,67890\n'.repeat(300_000));
+    const mid = new AbortController();
+    let calls = 0;
+    await assert.rejects(
+      readTable(big, { signal: mid.signal, onProgress: () => (++calls === 1 ? mid.abort() : undefined) }),
+      (e: Error) => e.name === 'AbortError',
+    );
+    assert.equal(calls, 1);
   });
 });
 

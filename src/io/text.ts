@@ -1,5 +1,5 @@
-// CSV/TSV via papaparse in streaming mode. Cells are kept as per-column string arrays (no object
-// per row) and typed column by column once the file has been read (see infer.ts).
+// CSV/TSV via papaparse in streaming mode. Cells are kept per column as UTF-8 bytes (cells.ts; no
+// object or string per row) and typed column by column once the file has been read (infer.ts).
 import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import Papa from 'papaparse';
@@ -65,8 +65,9 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
   let stoppedEarly = false;
   const maxRows = opts.maxRows ?? Infinity;
 
+  let onAbort = () => {};
   await new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
+    onAbort = () => {
       failure = opts.signal?.reason ?? new DOMException('The read was aborted', 'AbortError');
       file.destroy();
       stream.destroy();
@@ -134,7 +135,6 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
         }
       },
       complete() {
-        opts.signal?.removeEventListener('abort', onAbort);
         file.destroy();
         stream.destroy();
         if (!failure) resolve();
@@ -143,7 +143,7 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
         if (!failure) reject(new InputError(`cannot parse the file (${describeCause(e)})`, { file: path }));
       },
     });
-  });
+  }).finally(() => opts.signal?.removeEventListener('abort', onAbort));
 
   if (header === null) throw new InputError('the file has no header row', { file: path });
   const h: string[] = header;
