@@ -30,12 +30,18 @@ import * as path from 'node:path';
 export const DEFAULT_GZIP_LEVEL = 1;
 const MAX_LEVELS = 64;
 
-async function resolveTable(input: Table | TableHandle | string | null | undefined, what: string, signal?: AbortSignal): Promise<Table | null> {
+async function resolveTable(
+  input: Table | TableHandle | string | null | undefined,
+  what: string,
+  signal?: AbortSignal,
+  relationships?: string[],
+): Promise<Table | null> {
   if (input === null || input === undefined) return null;
   if (input instanceof TableHandle) return input.take();
   if (typeof input === 'string') {
     const io = await import('../io/index');
-    return io.readTable(input, { signal });
+    // Relationship columns of text files are parsed strictly, so a bad cell is named by its line.
+    return io.readTable(input, { signal, relationships });
   }
   if (typeof input === 'object' && typeof (input as Table).getChild === 'function' && typeof (input as Table).numRows === 'number') {
     return input as Table;
@@ -290,7 +296,8 @@ export async function writePrecomputedAnnotations(
   checkOutputDir(outputDir, overwrite);
 
   progress('reading', 0, 1);
-  let mainTable = await resolveTable(table, 'the annotations table', options.signal);
+  const relationshipColumns = typeof options.relationships === 'string' ? [options.relationships] : options.relationships;
+  let mainTable = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns);
   let pointsTable: Table | null = null;
   if (type === 'polyline') {
     if (options.polylinePoints === undefined || options.polylinePoints === null) {
