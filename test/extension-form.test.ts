@@ -142,3 +142,18 @@ describe('message protocol', () => {
     await assert.rejects(p, /gone/);
   });
 });
+
+describe('the webview bundle', () => {
+  test('has no eval or new Function (it runs under a CSP without unsafe-eval)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    let js: string;
+    try {
+      js = await readFile(path.resolve(__dirname, '../dist/webview.js'), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // not built (npm test builds first)
+      throw e;
+    }
+    assert.ok(js.length > 100_000, 'the bundle includes the UI elements');
+    assert.doesNotMatch(js, /\beval\s*\(|new\s+Function\s*\(/);
+  });
+});

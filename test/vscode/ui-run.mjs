@@ -30,6 +30,9 @@ page.on('console', (m) => {
     fs.appendFileSync(`${SHOTS}/ui-browser-console.log`, m.text() + '\n');
   }
 });
+ctx.on('response', (r) => {
+  if (r.status() >= 400) fs.appendFileSync(`${SHOTS}/ui-http-errors.log`, `${r.status()} ${r.url()}\n`);
+});
 const shot = async (name, { media = false } = {}) => {
   await page.waitForTimeout(500); // let menus, toasts and theme changes finish painting
   const file = `${SHOTS}/${name}.png`;
@@ -105,6 +108,22 @@ try {
   }
   await form.getByText('labels: excitatory, inhibitory, unknown').waitFor();
   log('form shows the guessed mapping');
+
+  // the webview's CSP: scripts only with our nonce, no eval, no remote origins beyond VS Code's own
+  const csp = await form.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'nonce-[A-Za-z0-9+/=]+'(;|$)/);
+  assert.doesNotMatch(csp, /unsafe-eval/); // (webview.cspSource is VS Code's own resource origin)
+  // a script without our nonce does not run. (eval is not probed: VS Code document.write()s the
+  // webview's HTML into a blank frame, and Chromium then does not enforce the meta CSP's eval rule;
+  // our bundle has no eval or new Function, see test/extension-form.test.ts)
+  const probe = await form.locator('body').evaluate(() => {
+    const bad = document.createElement('script');
+    bad.textContent = 'window.__inlineProbe = "ran";';
+    document.body.append(bad);
+    return window.__inlineProbe ?? 'blocked';
+  });
+  assert.equal(probe, 'blocked');
 
   // 3. a problem is shown next to its field before any export starts
   await form.locator('#coords input').fill('x, y, q');
@@ -212,7 +231,11 @@ try {
   assert.ok(!fs.existsSync(path.join(sb.dirs.ws, 'bad.precomputed')));
   log('writer error shown:', formError);
 
+  // everything except the one violation the probe above caused on purpose
   const cspErrors = consoleErrors.filter((t) => /Content Security Policy|Refused to/i.test(t));
+  const probeIndex = cspErrors.findIndex((t) => /Executing inline script violates/.test(t));
+  assert.ok(probeIndex >= 0, 'the probe script was not reported as blocked');
+  cspErrors.splice(probeIndex, 1);
   assert.deepEqual(cspErrors, [], 'the webview violated its CSP');
   ok = true;
 } catch (e) {
