@@ -5,10 +5,11 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { tableToIPC } from 'apache-arrow';
-import { arrowTable, assertNoTemporaries, ensureBuilt, listTree, runCli, runOk, snapshot, toText, writeParquetFile, type Column } from './helpers/cli';
+import { RecordBatch, Schema, Table, tableToIPC } from 'apache-arrow';
+import { ROOT, arrowTable, assertNoTemporaries, ensureBuilt, listTree, runCli, runOk, snapshot, toText, writeParquetFile, type Column } from './helpers/cli';
 import { PROPS, RELS, checkDataset, idsFor, makeFixture } from './helpers/cli-data';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
+import { compressedIpcTable } from './io-fixtures';
 import { version } from '../package.json';
 
 const tmp = fs.mkdtempSync(path.join(tmpdir(), 'ng-cli-opt-'));
@@ -322,4 +323,95 @@ describe('help, version, demo', { concurrency: 4 }, () => {
     // The demo may be run again over its own output.
     await runOk(['demo', '--out', 'sample'], { cwd: d });
   });
+});
+
+describe('pandas-style and compressed inputs', { concurrency: 4 }, () => {
+  const base = () => arrowTable(small.main.filter((c) => c.name !== 'annotation_id'));
+  const withPandas = (t: Table, extra: Column | null, meta: unknown): Table => {
+    const cols = extra ? new Table({ ...Object.fromEntries(t.schema.fields.map((f) => [f.name, t.getChild(f.name)!])), [extra.name]: arrowTable([extra]).getChild(extra.name)! }) : t;
+    const schema = new Schema(cols.schema.fields, new Map([['pandas', JSON.stringify({ columns: [], ...(meta as object) })]]));
+    return new Table(schema, cols.batches.map((b) => new RecordBatch(schema, b.data)));
+  };
+  const ids = small.expected.ids.map((x) => x ^ 1n); // other ids, still within uint64
+
+  it('Feather: a named pandas index column gives the ids', async () => {
+    const d = caseDir('pandas-named');
+    const input = path.join(d, 'df.feather');
+    fs.writeFileSync(input, tableToIPC(withPandas(base(), { name: 'cell_id', kind: 'u64', values: ids }, { index_columns: ['cell_id'] }), 'file'));
+    const out = path.join(d, 'out');
+    await runOk(['export', input, '--type', 'point', '--out', out, '--quiet']);
+    await checkDataset(out, { ...small.expected, ids });
+  });
+
+  it('Feather: __index_level_0__ gives the ids; a RangeIndex gives start + i*step', async () => {
+    const d = caseDir('pandas-level0');
+    const input = path.join(d, 'df.feather');
+    fs.writeFileSync(input, tableToIPC(withPandas(base(), { name: '__index_level_0__', kind: 'u64', values: ids }, { index_columns: ['__index_level_0__'] }), 'file'));
+    await runOk(['export', input, '--type', 'point', '--out', path.join(d, 'out'), '--quiet']);
+    await checkDataset(path.join(d, 'out'), { ...small.expected, ids });
+    const range = path.join(d, 'range.feather');
+    fs.writeFileSync(range, tableToIPC(withPandas(base(), null, { index_columns: [{ kind: 'range', name: null, start: 100, stop: 100 + 3 * 40, step: 3 }] }), 'file'));
+    await runOk(['export', range, '--type', 'point', '--out', path.join(d, 'range'), '--quiet']);
+    await checkDataset(path.join(d, 'range'), { ...small.expected, ids: small.expected.ids.map((_, i) => 100n + 3n * BigInt(i)) });
+  });
+
+  it('Parquet: a pandas index column recorded in the metadata gives the ids; annotation_id wins over it', async () => {
+    const d = caseDir('pandas-parquet');
+    const input = path.join(d, 'df.parquet');
+    const cols = [...small.main.filter((c) => c.name !== 'annotation_id'), { name: 'cell_id', kind: 'u64', values: ids } as Column];
+    await writeParquetFile(input, cols, { pandas: JSON.stringify({ index_columns: ['cell_id'], columns: [] }) });
+    await runOk(['export', input, '--type', 'point', '--out', path.join(d, 'out'), '--quiet']);
+    await checkDataset(path.join(d, 'out'), { ...small.expected, ids });
+    const both = path.join(d, 'both.parquet');
+    await writeParquetFile(both, [...small.main, { name: 'cell_id', kind: 'u64', values: ids }], { pandas: JSON.stringify({ index_columns: ['cell_id'], columns: [] }) });
+    await runOk(['export', both, '--type', 'point', '--out', path.join(d, 'both'), '--quiet']);
+    await checkDataset(path.join(d, 'both'), small.expected);
+  });
+
+  for (const fixture of ['lz4.feather', 'zstd.feather', 'zstd.arrows']) {
+    it(`compressed Arrow IPC (${fixture}, compressed by the lz4/zstd tools)`, async () => {
+      const d = caseDir('compressed');
+      const out = path.join(d, 'out');
+      await runOk(['export', path.join(ROOT, 'test', 'fixtures', fixture), '--type', 'point', '--coords', 'x', '--id-column', 'id', '--properties', 'kind', '--out', out, '--quiet']);
+      const t = compressedIpcTable();
+      const ds = await readDatasetWithNeuroglancer(out);
+      assert.equal(ds.rank, 1);
+      const labels = ds.properties[0].enumLabels!;
+      for (const i of [0, 1, 2, 3, 4, 500, 999]) {
+        const a = await ds.getById(t.getChild('id')!.get(i) as bigint);
+        assert.deepEqual(a?.point, [Math.fround(t.getChild('x')!.get(i) as number)], `row ${i + 1}`);
+        assert.equal(labels[a!.properties[0]], t.getChild('kind')!.get(i));
+      }
+    });
+  }
+});
+
+describe('degenerate geometry still exports and indexes every annotation', { concurrency: 4 }, () => {
+  const cases: Array<[string, string, string]> = [
+    ['one point', 'point', 'x,y,z\n5,6,7\n'],
+    ['points on a plane (z extent 0)', 'point', 'x,y,z\n0,0,0\n10,0,0\n0,10,0\n10,10,0\n5,5,0\n'],
+    ['zero-length and axis-parallel lines', 'line', 'xa,ya,za,xb,yb,zb\n1,1,1,1,1,1\n0,0,0,10,0,0\n10,10,0,0,10,0\n0,10,0,10,0,0\n'],
+    ['flat boxes, corners in either order', 'axis_aligned_bounding_box', 'xa,ya,za,xb,yb,zb\n0,0,0,10,10,0\n10,10,0,5,5,0\n3,3,0,3,3,0\n'],
+    ['ellipsoids with a zero radius', 'ellipsoid', 'x,y,z,rx,ry,rz\n0,0,0,1,1,0\n10,10,0,2,0,0\n5,5,0,0,0,0\n'],
+    ['polyline with repeated vertices', 'polyline', 'annotation_id,x,y,z\n7,0,0,0\n7,0,0,0\n8,1,1,1\n8,2,2,1\n8,2,2,1\n'],
+  ];
+  for (const [name, type, csv] of cases) {
+    it(name, async () => {
+      const d = caseDir('degenerate');
+      const input = path.join(d, 't.csv');
+      fs.writeFileSync(input, csv);
+      const out = path.join(d, 'out');
+      await runOk(['export', input, '--type', type, '--out', out, '--quiet']);
+      const ds = await readDatasetWithNeuroglancer(out);
+      const rows = csv.trim().split('\n').slice(1);
+      const ids = type === 'polyline' ? [...new Set(rows.map((r) => BigInt(r.split(',')[0])))] : rows.map((_, i) => BigInt(i));
+      for (const id of ids) assert.ok(await ds.getById(id), `id ${id} in by_id`);
+      const seen: bigint[] = [];
+      for (const l of ds.levels) {
+        const ids = new Set([...(await ds.allSpatial(l.index)).values()].flat().map((a) => a.id));
+        seen.push(...ids);
+      }
+      assert.deepEqual(seen.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), ids, 'every annotation in exactly one spatial level');
+    });
+  }
 });

@@ -162,14 +162,17 @@ function sqlValue(c: Column, v: unknown): string {
   }
 }
 
-export async function writeParquetFile(file: string, cols: Column[]): Promise<void> {
+export async function writeParquetFile(file: string, cols: Column[], kvMetadata?: Record<string, string>): Promise<void> {
+  const q = (x: string) => x.replace(/'/g, "''");
   const n = cols[0].values.length;
   const rows: string[] = [];
   for (let i = 0; i < n; i++) rows.push(`(${cols.map((c) => sqlValue(c, c.values[i])).join(', ')})`);
   await duckdb(
     `CREATE TABLE t (${cols.map((c) => `"${c.name}" ${SQL_TYPE[c.kind]}`).join(', ')})`,
     `INSERT INTO t VALUES ${rows.join(',\n')}`,
-    `COPY t TO '${file.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION 'zstd', ROW_GROUP_SIZE 16)`,
+    `COPY t TO '${q(file)}' (FORMAT parquet, COMPRESSION 'zstd', ROW_GROUP_SIZE 16${
+      kvMetadata ? `, KV_METADATA {${Object.entries(kvMetadata).map(([k, v]) => `${k}: '${q(v)}'`).join(', ')}}` : ''
+    })`,
   );
 }
 
