@@ -169,6 +169,20 @@ describe('property inference (api.md §2)', () => {
     });
   });
 
+  test('enum_values that neuroglancer would refuse (or truncate) are an error, even when no row uses them', () => {
+    const bad: Array<[Table, Partial<PropertySpec>, RegExp]> = [
+      [table({ k: col.str(['a']) }), { enum_values: [0, 300], enum_labels: ['a', 'b'] }, /enum value 300 does not fit type uint8/],
+      [table({ k: col.u8([0]) }), { enum_values: [0, -1], enum_labels: ['a', 'b'] }, /enum value -1 does not fit type uint8/],
+      [table({ k: col.u8([0]) }), { enum_values: [0, 1.5], enum_labels: ['a', 'b'] }, /enum value 1.5 does not fit/],
+      [table({ k: col.u8([0]) }), { enum_values: ['0', 1] as never, enum_labels: ['a', 'b'] }, /enum value "0" does not fit/],
+      [table({ k: col.i16([0]) }), { enum_values: [0, 40000], enum_labels: ['a', 'b'] }, /40000 does not fit type int16/],
+      [table({ k: col.u8([0]) }), { enum_values: [0, 1] }, /enum_values needs enum_labels/],
+    ];
+    for (const [t, user, message] of bad) throwsExport(() => plan(t, { k: user }), message);
+    assert.deepEqual(plan(table({ k: col.i8([0]) }), { k: { enum_values: [0, -1], enum_labels: ['a', 'b'] } })[0].spec.enum_values, [0, -1]);
+    assert.deepEqual(plan(table({ k: col.f32([0]) }), { k: { enum_values: [0, 1.5], enum_labels: ['a', 'b'] } })[0].spec.enum_values, [0, 1.5]);
+  });
+
   test('values that do not fit the declared type are an error naming the rows, never wrapped', () => {
     throwsExport(() => plan(table({ n: col.i32([1, 300, -5]) }), [{ id: 'n', type: 'uint8' }]), /uint8.*rows 2, 3/, { column: 'n', rows: [1, 2] });
     throwsExport(() => plan(table({ n: col.f64([1, 1.5]) }), [{ id: 'n', type: 'int16' }]), /int16.*row 2/, { column: 'n', rows: [1] });

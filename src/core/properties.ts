@@ -169,6 +169,30 @@ function checkFits(values: Float64Array, type: PropertyType, column: string): vo
   }
 }
 
+/**
+ * neuroglancer refuses an info whose enum_values do not fit the property type, or that has
+ * enum_values without enum_labels; it silently truncates fractions (parseInt), so those are refused here.
+ */
+function checkEnumValues(spec: PropertySpec): void {
+  const values = spec.enum_values as unknown;
+  if (values === undefined || spec.type === 'rgb' || spec.type === 'rgba') return;
+  const where = `Property ${JSON.stringify(spec.id)}`;
+  if (!Array.isArray(values)) throw new ExportError(`${where}: enum_values must be a list of numbers`);
+  if (spec.enum_labels === undefined) throw new ExportError(`${where}: enum_values needs enum_labels (one label per value)`);
+  const range = INT_RANGES.find(([t]) => t === spec.type);
+  for (const v of values) {
+    const ok =
+      typeof v === 'number' &&
+      (range ? Number.isInteger(v) && v >= range[1] && v <= range[2] : Number.isFinite(Math.fround(v)));
+    if (!ok) {
+      throw new ExportError(
+        `${where}: enum value ${JSON.stringify(v)} does not fit type ${spec.type}${range ? ` (whole numbers ${range[1]} to ${range[2]})` : ''}`,
+        { column: spec.id, value: v, expected: spec.type },
+      );
+    }
+  }
+}
+
 /** Smallest integer type holding every value (uint8, int8, uint16, int16, uint32, int32), or null. */
 export function narrowIntegerType(values: Float64Array): PropertyType | null {
   let min = Infinity;
@@ -322,6 +346,7 @@ function planProperty(table: Table, id: string, user: UserSpec | undefined, warn
   if (spec.enum_values !== undefined && spec.enum_labels !== undefined && spec.enum_values.length !== spec.enum_labels.length) {
     throw new ExportError(`Property ${JSON.stringify(id)}: enum_values has ${spec.enum_values.length} entries but enum_labels has ${spec.enum_labels.length}`);
   }
+  checkEnumValues(spec);
 
   if (spec.type === 'rgb' || spec.type === 'rgba') {
     if (!colors) {
