@@ -131,6 +131,18 @@ describe('property inference (api.md §2)', () => {
     throwsExport(() => plan(table({ c_r: col.u8([0]), c_g: col.u8([0]) }), ['c']), /not found/, { column: 'c' });
   });
 
+  test('properties forms: names, spec objects, a mapping, one string; a repeated name keeps its first place and last spec', () => {
+    const t = table({ a: col.u8([1]), b: col.i32([2]), c: col.u16([3]) });
+    const ids = (props: WriteOptions['properties']) => specs(plan(t, props)).map((s) => `${s.id}:${s.type}`);
+    assert.deepEqual(ids('a'), ['a:uint8']);
+    assert.deepEqual(ids(['c', { id: 'a', type: 'uint16' }]), ['c:uint16', 'a:uint16']);
+    assert.deepEqual(ids({ b: {}, a: { type: 'int16' } }), ['b:int32', 'a:int16']);
+    assert.deepEqual(normalizePropertyRequests(['a', 'b', { id: 'a', type: 'uint32' }]), [{ id: 'a', user: { id: 'a', type: 'uint32' } }, { id: 'b' }]);
+    throwsExport(() => normalizePropertyRequests({ a: { id: 'b' } }), /does not match/);
+    throwsExport(() => normalizePropertyRequests([42 as never]), /Invalid property spec/);
+    throwsExport(() => plan(t, ['nope']), /"nope" not found/, { column: 'nope' });
+  });
+
   test('an explicit spec overrides inference; extra keys are kept after the inferred ones', () => {
     const p = plan(table({ n: col.i32([1, 300]) }), [{ id: 'n', type: 'uint16', description: 'count' }]);
     assert.deepEqual(p[0].spec, { id: 'n', type: 'uint16', description: 'count' });
