@@ -1,0 +1,93 @@
+// `ng-annotations inspect <dir>`: summary of a precomputed annotation dataset and a consistency check.
+// Exit 0 if consistent (warnings allowed), 1 if broken, 2 on usage errors.
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { inspectDataset, type IndexSummary, type InspectReport } from '../inspect/check';
+
+const USAGE = 'usage: ng-annotations inspect <dir> [--json]';
+
+/** Where output goes; tests pass their own (the test runner owns the real stdout). */
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+}
+const STD: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+export async function run(argv: string[], io: Io = STD): Promise<number> {
+  let values: { json?: boolean; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (e) {
+    io.err(`ng-annotations inspect: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    io.err(`ng-annotations inspect: expected one dataset folder\n${USAGE}\n`);
+    return 2;
+  }
+  const report = await inspectDataset(path.resolve(positionals[0]));
+  if (values.json) {
+    io.out(JSON.stringify(report, null, 2) + '\n');
+  } else {
+    io.out(formatReport(report));
+  }
+  return report.ok ? 0 : 1;
+}
+
+const bytes = (n: number) =>
+  n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`;
+
+function storage(s: IndexSummary): string {
+  if (s.missing) return 'folder missing';
+  const files = `${s.files} ${s.sharding ? 'shard file' : 'file'}${s.files === 1 ? '' : 's'}, ${bytes(s.bytes)}`;
+  if (!s.sharding) return `unsharded, ${files}`;
+  const h = s.sharding;
+  return `sharded (${h.hash}, preshift ${h.preshift_bits}, shard bits ${h.shard_bits}, minishard bits ${h.minishard_bits}, data ${h.data_encoding}, index ${h.minishard_index_encoding}), ${files}`;
+}
+
+export function formatReport(r: InspectReport): string {
+  const out: string[] = [`Dataset ${r.dir}`];
+  const s = r.summary;
+  if (s) {
+    out.push(`  type        ${s.annotationType}, rank ${s.rank}`);
+    out.push(`  dimensions  ${Object.entries(s.dimensions).map(([n, [sc, u]]) => `${n} ${sc} ${u}`).join(', ')}`);
+    out.push(`  bounds      [${s.lowerBound.join(', ')}] .. [${s.upperBound.join(', ')}]`);
+    if (s.description) out.push(`  description ${s.description}`);
+    out.push(`  properties  ${s.properties.length === 0 ? 'none' : ''}`);
+    for (const p of s.properties) {
+      const en = p.enum ? ` enum {${Object.entries(p.enum).map(([l, v]) => `${l}=${v}`).join(', ')}}` : '';
+      out.push(`    ${p.id}: ${p.type}${en}${p.description ? ` — ${p.description}` : ''}`);
+    }
+    if (s.byId) out.push(`  by_id       ${s.byId.annotations} annotations in ${s.byId.key}/ — ${storage(s.byId)}`);
+    else out.push('  by_id       none');
+    out.push(`  relationships ${s.relationships.length === 0 ? 'none' : ''}`);
+    for (const rel of s.relationships) {
+      out.push(`    ${rel.id}: ${rel.relatedIds} related ids, ${rel.entries} entries in ${rel.key}/ — ${storage(rel)}`);
+    }
+    out.push(`  spatial     ${s.spatial.length} level${s.spatial.length === 1 ? '' : 's'}`);
+    for (const l of s.spatial) {
+      out.push(
+        `    level ${l.level} (${l.key}/): grid ${l.gridShape.join('×')}, chunk ${l.chunkSize.join('×')}, limit ${l.limit}; ${l.chunks} non-empty cells, ${l.entries} entries (max ${l.maxEntries} per cell) — ${storage(l)}`,
+      );
+    }
+    out.push(`  total       ${s.totalFiles} files, ${bytes(s.totalBytes)}`);
+  }
+  const errors = r.problems.filter((p) => p.severity === 'error');
+  const warnings = r.problems.filter((p) => p.severity === 'warning');
+  for (const p of r.problems) out.push(`${p.severity}: ${p.where}: ${p.message}`);
+  out.push(
+    r.ok
+      ? `OK: consistent${warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : ''}`
+      : `BROKEN: ${errors.length} problem${errors.length === 1 ? '' : 's'} shown above`,
+  );
+  return out.join('\n') + '\n';
+}

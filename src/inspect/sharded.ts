@@ -1,0 +1,153 @@
+// Reads one index stored in the sharded uint64 format (sharded.md): shard index → minishard indexes
+// → chunks, checking every offset against the file and every key against the shard and minishard
+// its hash selects. Reads byte ranges as neuroglancer does, so huge shards are never loaded whole.
+import { open } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
+import { murmurHash3X86_128Low64 } from '../core/murmur';
+import type { Sharding } from './info';
+
+const U32 = 0xffffffffn;
+
+/** `hash(key >> preshift)` split into `{ minishard, shard }` as in sharded.md. */
+export function shardOf(key: bigint, s: Sharding): { shard: bigint; minishard: bigint } {
+  const shifted = s.preshiftBits >= 64 ? 0n : key >> BigInt(s.preshiftBits);
+  let hashed: bigint;
+  if (s.hash === 'identity') hashed = shifted;
+  else {
+    const out = [0, 0];
+    murmurHash3X86_128Low64(Number(shifted & U32), Number(shifted >> 32n), out);
+    hashed = (BigInt(out[1]) << 32n) | BigInt(out[0]);
+  }
+  const m = BigInt(s.minishardBits);
+  return {
+    minishard: hashed & ((1n << m) - 1n),
+    shard: (hashed >> m) & ((1n << BigInt(s.shardBits)) - 1n),
+  };
+}
+
+/** File name of shard `n`: lowercase hex, zero-padded to ceil(shard_bits / 4) digits. */
+export function shardFileName(n: bigint, s: Sharding): string {
+  return n.toString(16).padStart(Math.ceil(s.shardBits / 4), '0') + '.shard';
+}
+
+/** The shard number a file name stands for, or undefined if neuroglancer would never request it. */
+export function parseShardFileName(name: string, s: Sharding): bigint | undefined {
+  const m = /^([0-9a-f]+)\.shard$/.exec(name);
+  if (m === null) return undefined;
+  const n = BigInt('0x' + m[1]);
+  if (n >= 1n << BigInt(s.shardBits)) return undefined;
+  return shardFileName(n, s) === name ? n : undefined;
+}
+
+function decode(buf: Buffer, encoding: 'raw' | 'gzip'): Buffer {
+  return encoding === 'gzip' ? gunzipSync(buf) : buf;
+}
+
+export interface ShardVisit {
+  (key: bigint, data: Buffer): void;
+}
+
+export interface ShardStats {
+  chunks: number;
+  bytes: number;
+}
+
+/**
+ * Walks every chunk of one shard file. Problems are reported through `report` (message only; the
+ * caller knows the file). Chunks that cannot be located or decoded are reported and skipped.
+ */
+export async function readShard(
+  file: string,
+  shardNumber: bigint,
+  s: Sharding,
+  visit: ShardVisit,
+  report: (message: string) => void,
+): Promise<ShardStats> {
+  const fh = await open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const stats: ShardStats = { chunks: 0, bytes: size };
+    if (s.minishardBits > 30) {
+      report(`minishard_bits ${s.minishardBits} makes a shard index of 2^${s.minishardBits + 4} bytes; not reading it`);
+      return stats;
+    }
+    const minishards = 2 ** s.minishardBits;
+    const indexEnd = 16 * minishards;
+    if (size < indexEnd) {
+      report(`truncated: ${size} bytes, shorter than its ${indexEnd}-byte shard index`);
+      return stats;
+    }
+    const readAt = async (start: number, length: number): Promise<Buffer> => {
+      const b = Buffer.alloc(length);
+      const { bytesRead } = await fh.read(b, 0, length, start);
+      if (bytesRead !== length) throw new Error(`short read at ${start}`);
+      return b;
+    };
+    const index = await readAt(0, indexEnd);
+    const seen = new Set<bigint>();
+    for (let ms = 0; ms < minishards; ms++) {
+      const a = index.readBigUInt64LE(16 * ms);
+      const b = index.readBigUInt64LE(16 * ms + 8);
+      if (a === b) continue;
+      const mi = `minishard ${ms}`;
+      if (b < a || BigInt(indexEnd) + b > BigInt(size)) {
+        report(`${mi}: index range [${a}, ${b}) (after the ${indexEnd}-byte shard index) is outside the ${size}-byte file`);
+        continue;
+      }
+      let raw: Buffer;
+      try {
+        raw = decode(await readAt(indexEnd + Number(a), Number(b - a)), s.minishardIndexEncoding);
+      } catch (e) {
+        report(`${mi}: minishard index does not decode (${s.minishardIndexEncoding}): ${(e as Error).message}`);
+        continue;
+      }
+      if (raw.length % 24 !== 0) {
+        report(`${mi}: minishard index is ${raw.length} bytes, not a multiple of 24`);
+        continue;
+      }
+      const n = raw.length / 24;
+      let key = 0n;
+      let prevEnd = BigInt(indexEnd);
+      let prevKey: bigint | undefined;
+      for (let i = 0; i < n; i++) {
+        key = BigInt.asUintN(64, key + raw.readBigUInt64LE(8 * i));
+        const start = prevEnd + raw.readBigUInt64LE(8 * (n + i));
+        const len = raw.readBigUInt64LE(8 * (2 * n + i));
+        prevEnd = start + len;
+        const where = `${mi}, key ${key}`;
+        if (prevKey !== undefined && key <= prevKey) {
+          report(`${where}: chunk ids not strictly increasing (after ${prevKey}); neuroglancer finds only the first of equal ids`);
+        }
+        prevKey = key;
+        if (seen.has(key)) {
+          report(`${where}: key appears twice in this shard`);
+          continue;
+        }
+        seen.add(key);
+        const want = shardOf(key, s);
+        if (want.shard !== shardNumber || want.minishard !== BigInt(ms)) {
+          report(
+            `${where}: stored in shard ${shardNumber} minishard ${ms}, but its hash puts it in shard ${want.shard} minishard ${want.minishard}; neuroglancer will not find it`,
+          );
+          continue;
+        }
+        if (start < BigInt(indexEnd) || prevEnd > BigInt(size)) {
+          report(`${where}: data range [${start}, ${prevEnd}) is outside the file's data (${indexEnd}..${size})`);
+          continue;
+        }
+        let data: Buffer;
+        try {
+          data = decode(await readAt(Number(start), Number(len)), s.dataEncoding);
+        } catch (e) {
+          report(`${where}: data does not decode (${s.dataEncoding}): ${(e as Error).message}`);
+          continue;
+        }
+        stats.chunks++;
+        visit(key, data);
+      }
+    }
+    return stats;
+  } finally {
+    await fh.close();
+  }
+}
