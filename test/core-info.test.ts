@@ -115,6 +115,7 @@ describe('coordinate spaces (reference-behaviour.md (b))', () => {
     assert.equal(dims({ names: ['x', 'y', 'z'], units: ['nm', 'nm', 'nm'], scales: [8, 8, 40] }), 'x: [8e-09, "m"], y: [8e-09, "m"], z: [4e-08, "m"]');
     assert.equal(dims({ names: ['x', 'y', 't'], units: ['um', 'm', 'ms'], scales: [1, 100, 2] }), 'x: [1e-06, "m"], y: [100.0, "m"], t: [0.002, "s"]');
     assert.equal(dims({ names: ['c'], units: [''], scales: [1] }), 'c: [1.0, ""]');
+    assert.equal(dims({ names: ['t', 'f', 'w', 'v'], units: ['ms', 'kHz', 'mrad/s', 'cm'], scales: [1, 2, 5, 1] }), 't: [0.001, "s"], f: [2000.0, "Hz"], w: [0.005, "rad/s"], v: [0.01, "m"]');
     // negative powers divide, as neuroglancer's Python does: 3 / 10**9, not 3 * 1e-9 (3.0000000000000004e-09)
     assert.equal(dims({ names: ['x', 'y', 'z'], units: ['nm', 'nm', 'µm'], scales: [3, 12, 7] }), 'x: [3e-09, "m"], y: [1.2e-08, "m"], z: [7e-06, "m"]');
   });
