@@ -1,7 +1,7 @@
 // Reading the input table: property specs inferred from Arrow types (or given), relationship cells,
 // and annotation ids (api.md §2, reference-behaviour.md (b)–(d)). Errors name the column and rows.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Table, Vector } from 'apache-arrow';
@@ -13,7 +13,7 @@ import { normalizeCoordSpace } from '../src/core/coords';
 import { writePrecomputedAnnotations } from '../src/core/write';
 import type { PropertySpec, WriteOptions } from '../src/core/types';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
-import { col, table, tempDir, throwsExport } from './helpers/coretables';
+import { col, table, tempDir, testRandom, throwsExport } from './helpers/coretables';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -322,6 +322,41 @@ describe('relationships (reference-behaviour.md (d))', () => {
       [10n, [1, 1]],
       [30n, [0, 0]],
     ]);
+  });
+});
+
+describe('relationships at scale', () => {
+  test('by_rel over 600 annotations with ids across the whole uint64 range: each list is the sorted distinct ids', async () => {
+    const rnd = testRandom(41);
+    const n = 600;
+    const idSet = new Set<bigint>();
+    while (idSet.size < n) {
+      const kind = rnd.below(4);
+      idSet.add(kind === 0 ? BigInt(rnd.u32()) : kind === 1 ? (1n << 53n) + BigInt(rnd.u32()) : kind === 2 ? U64_MAX - BigInt(rnd.below(1000)) : rnd.u64());
+    }
+    const ids = [...idSet];
+    const related = [0n, 1n, 2n ** 32n, 2n ** 53n + 1n, 2n ** 63n, U64_MAX, ...Array.from({ length: 14 }, () => rnd.u64())];
+    const lists = ids.map(() => (rnd.below(5) === 0 ? null : Array.from({ length: rnd.below(5) }, () => related[rnd.below(related.length)])));
+    const want = new Map<bigint, bigint[]>();
+    lists.forEach((l, i) => {
+      for (const r of new Set(l ?? [])) want.set(r, [...(want.get(r) ?? []), ids[i]]);
+    });
+    for (const v of want.values()) v.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const out = join(tmp.dir, 'rel-scale');
+    await writePrecomputedAnnotations(
+      table({ annotation_id: col.u64(ids), x: col.f64(ids.map((_, i) => i)), y: col.f64(ids.map(() => 0)), seg: col.listU64(lists) }),
+      'xy',
+      'point',
+      { relationships: ['seg'], outputDir: out, writeSharded: false, writeBySpatialChunk: false },
+    );
+    const files = readdirSync(join(out, 'by_rel_seg')).map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    assert.deepEqual(files, [...want.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    for (const [r, members] of want) {
+      const b = readFileSync(join(out, 'by_rel_seg', String(r)));
+      const count = Number(b.readBigUInt64LE(0));
+      const got = Array.from({ length: count }, (_, j) => b.readBigUInt64LE(8 + 8 * count + 8 * j));
+      assert.deepEqual(got, members, `related id ${r}`);
+    }
   });
 });
 

@@ -48,6 +48,8 @@ export const col = {
   dict: (xs: Array<string | null>) => vectorFromArray(xs, new Dictionary(new Utf8(), new Int32())),
   /** List column of int64 ids. */
   listI64: (xs: Array<Array<bigint> | null>) => vectorFromArray(xs, new List(new Field('item', new Int64(), true))),
+  /** List column of uint64 ids. */
+  listU64: (xs: Array<Array<bigint> | null>) => vectorFromArray(xs, new List(new Field('item', new Uint64(), true))),
   of: <T extends DataType>(xs: unknown[], type: T) => vectorFromArray(xs as never, type),
 };
 
