@@ -164,6 +164,8 @@ const CASES: Case[] = [
   { name: '--property-type with an unknown type', files: { 'a.csv': pts(ok3) }, args: ['@a.csv', ...type('point'), '--out', 'OUT', '--property-type', 'a=float64'], code: 2, message: [/--property-type/, /float64/] },
   { name: '--scales not a number', files: { 'a.csv': pts(ok3) }, args: ['@a.csv', ...type('point'), '--out', 'OUT', '--scales', '8,x,40'], code: 2, message: [/--scales/, /"x"/] },
   { name: '--units count does not match --coords', files: { 'a.csv': pts(ok3) }, args: ['@a.csv', ...type('point'), '--out', 'OUT', '--units', 'nm,nm'], code: 2, message: [/units/] },
+  { name: '--units px (neuroglancer has no such unit)', files: { 'a.csv': pts(ok3) }, args: ['@a.csv', ...type('point'), '--out', 'OUT', '--units', 'px'], code: 2, message: [/--units/, /px/] },
+  { name: '--coords with a repeated name', files: { 'a.csv': pts(ok3) }, args: ['@a.csv', ...type('point'), '--out', 'OUT', '--coords', 'x,x,y'], code: 2, message: [/--coords/, /"x"/] },
   { name: '--seed negative', files: { 'a.csv': pts(ok3) }, args: ['@a.csv', ...type('point'), '--out', 'OUT', '--seed', '-1'], code: 2, message: [/--seed/] },
   { name: 'two table files', files: { 'a.csv': pts(ok3) }, args: ['@a.csv', '@a.csv', ...type('point'), '--out', 'OUT'], code: 2, message: [/one table file/] },
   // mapping JSON

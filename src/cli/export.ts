@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writePrecomputedAnnotations } from '../core/write';
 import { ExportError } from '../core/errors';
+import { normalizeCoordSpace } from '../core/coords';
 import { PROPERTY_TYPES, type PropertySpec, type PropertyType, type WriteSummary } from '../core/types';
 import { parseMapping, resolveMappingPaths, mappingCoordSpace, mappingToWriteOptions, type Mapping } from '../mapping';
 import { UsageError } from './usage';
@@ -162,6 +163,12 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
     mapping = parseMapping(m);
   } catch (e) {
     throw new UsageError((e as Error).message);
+  }
+  // Coordinate names, units and scales come only from the command line (or mapping): a bad one is a usage mistake.
+  try {
+    normalizeCoordSpace(mappingCoordSpace(mapping));
+  } catch (e) {
+    throw new UsageError(`--coords/--units/--scales: ${(e as Error).message}`);
   }
   // A contradiction between options is a usage mistake (exit 2), not an export error.
   if (mapping.chunkLimit === 0 && mapping.spatial !== false && (mapping.spatialLevels ?? 7) !== 1) {
