@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RecordBatch, Schema, Table, tableToIPC } from 'apache-arrow';
+import { Bool, Dictionary, Float64, Int32, Int64, Int8, RecordBatch, Schema, Table, Uint16, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { ROOT, arrowTable, assertNoTemporaries, ensureBuilt, listTree, runCli, runOk, snapshot, toText, writeParquetFile, type Column } from './helpers/cli';
 import { PROPS, RELS, checkDataset, idsFor, makeFixture } from './helpers/cli-data';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
@@ -414,4 +414,44 @@ describe('degenerate geometry still exports and indexes every annotation', { con
       assert.deepEqual(seen.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), ids, 'every annotation in exactly one spatial level');
     });
   }
+});
+
+describe('property types from binary column types', () => {
+  it('Arrow: dictionary → enum in dictionary order, bool → uint8 false/true, int64 narrowed, int8/uint16 kept', async () => {
+    const d = caseDir('arrow-types');
+    const t = new Table({
+      x: vectorFromArray([1, 2, 3], new Float64()),
+      y: vectorFromArray([1, 2, 3], new Float64()),
+      z: vectorFromArray([1, 2, 3], new Float64()),
+      cat: vectorFromArray(['soma', 'axon', 'soma'], new Dictionary(new Utf8(), new Int32())),
+      flag: vectorFromArray([true, false, true], new Bool()),
+      wide: vectorFromArray([0n, 70000n, 5n], new Int64()),
+      small: vectorFromArray([-3, 0, 100], new Int8()),
+      mid: vectorFromArray([0, 1, 65535], new Uint16()),
+    });
+    const input = path.join(d, 't.arrow');
+    fs.writeFileSync(input, tableToIPC(t, 'file'));
+    const out = path.join(d, 'out');
+    await runOk(['export', input, '--type', 'point', '--properties', 'cat,flag,wide,small,mid', '--out', out, '--quiet']);
+    const ds = await readDatasetWithNeuroglancer(out);
+    const spec = Object.fromEntries(ds.properties.map((p, i) => [p.identifier, { ...p, i }]));
+    assert.deepEqual(spec.cat.enumLabels, ['soma', 'axon']);
+    assert.equal(spec.cat.type, 'uint8');
+    assert.deepEqual(spec.flag.enumLabels, ['false', 'true']);
+    assert.equal(spec.flag.type, 'uint8');
+    assert.equal(spec.wide.type, 'uint32');
+    assert.equal(spec.small.type, 'int8');
+    assert.equal(spec.mid.type, 'uint16');
+    const want = [
+      { cat: 'soma', flag: 'true', wide: 0, small: -3, mid: 0 },
+      { cat: 'axon', flag: 'false', wide: 70000, small: 0, mid: 1 },
+      { cat: 'soma', flag: 'true', wide: 5, small: 100, mid: 65535 },
+    ];
+    for (let r = 0; r < 3; r++) {
+      const a = (await ds.getById(BigInt(r)))!;
+      const got: Record<string, unknown> = {};
+      for (const [k, s] of Object.entries(spec)) got[k] = s.enumLabels ? s.enumLabels[s.enumValues!.indexOf(a.properties[s.i])] : a.properties[s.i];
+      assert.deepEqual(got, want[r], `row ${r + 1}`);
+    }
+  });
 });
