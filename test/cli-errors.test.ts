@@ -126,6 +126,17 @@ const CASES: Case[] = [
     message: [/a\.arrows/],
   },
   { name: 'unknown extension', files: { 'a.xlsx': 'x' }, args: ['@a.xlsx', ...type('point'), '--out', 'OUT'], code: 1, message: [/a\.xlsx/, /\.xlsx/] },
+  { name: 'empty file (no header)', files: { 'a.csv': '' }, args: ['@a.csv', ...type('point'), '--out', 'OUT'], code: 1, message: [/a\.csv/, /empty/] },
+  { name: 'random bytes named .parquet', files: { 'a.parquet': Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919) % 251)) }, args: ['@a.parquet', ...type('point'), '--out', 'OUT'], code: 1, message: [/a\.parquet/, /Parquet/] },
+  { name: 'random bytes named .feather', files: { 'a.feather': Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919) % 251)) }, args: ['@a.feather', ...type('point'), '--out', 'OUT'], code: 1, message: [/a\.feather/, /Arrow|Feather/] },
+  {
+    name: 'a folder given as the table file',
+    files: { 'a.csv': (p) => void fs.mkdirSync(p) },
+    args: ['@a.csv', ...type('point'), '--out', 'OUT'],
+    code: 1,
+    message: [/a\.csv/],
+    todo: 'io: the text reader reports "EISDIR: illegal operation on a directory, read" without the path',
+  },
   { name: 'missing input file', files: {}, args: ['@nope.csv', ...type('point'), '--out', 'OUT'], code: 1, message: [/nope\.csv/] },
   { name: 'empty CSV (header only)', files: { 'a.csv': 'annotation_id,x,y,z\n' }, args: ['@a.csv', ...type('point'), '--out', 'OUT'], code: 1, message: [/a\.csv|no rows|empty|annotations/i] },
   // polylines
