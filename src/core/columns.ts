@@ -66,6 +66,7 @@ function eachChunk(v: Vector, fn: (d: Data, start: number) => void): void {
  */
 export function numericColumn(v: Vector, name: string, what: string): Float64Array {
   const kind = columnKind(v.type);
+  if (kind === 'string') requireNumericText(v, name, what);
   if (kind !== 'int' && kind !== 'int64' && kind !== 'float') {
     throw new ExportError(`Column ${JSON.stringify(name)} (${what}) has type ${typeName(v.type)}; expected numbers`, {
       column: name,
@@ -86,6 +87,28 @@ export function numericColumn(v: Vector, name: string, what: string): Float64Arr
     }
   });
   return out;
+}
+
+/** A text column where numbers are needed: names the rows (and first value) that are not numbers. */
+function requireNumericText(v: Vector, name: string, what: string): void {
+  const rows: number[] = [];
+  let count = 0;
+  let first: string | null = null;
+  for (let i = 0; i < v.length; i++) {
+    const s = v.get(i) as string | null;
+    const t = s === null ? '' : s.trim();
+    if (t === '' || !Number.isFinite(Number(t))) {
+      if (rows.length < 5) rows.push(i);
+      if (count === 0) first = s;
+      count++;
+    }
+  }
+  if (count > 0) {
+    throw new ExportError(
+      `Column ${JSON.stringify(name)} (${what}) holds text: ${count} value(s) are not numbers (${describeRows(rows, count)}; first: ${JSON.stringify(first)})`,
+      { column: name, rows, value: first, expected: 'numbers' },
+    );
+  }
 }
 
 /** Throws naming the rows where `values` is not finite (null, NaN or ±Infinity). */
