@@ -116,6 +116,9 @@ describe('property inference (api.md §2)', () => {
     assert.deepEqual(rgba[0].spec, { id: 'c', type: 'rgba' });
     assert.deepEqual(colors(rgba[0]), [255, 128, 0, 64, 0, 0, 0, 255]);
     throwsExport(() => plan(table({ c: col.str(['#ff8000', null]) }), ['c']), /colors.*row 2/, { column: 'c', rows: [1] });
+    // an explicit colour type on text that is not all colours names the first bad row and value
+    throwsExport(() => plan(table({ c: col.str(['#ff0000', '#12345', 'red']) }), { c: { type: 'rgb' } }), /"c".*rows 2, 3; first: "#12345"/, { column: 'c', rows: [1, 2] });
+    throwsExport(() => plan(table({ c: col.str(['#ff000080', 'x']) }), { c: { type: 'rgba' } }), /row 2; first: "x"/, { column: 'c', rows: [1] });
   });
 
   test('_r/_g/_b columns make an rgb property, with _a an rgba one; channels must be integers 0..255', () => {
@@ -220,6 +223,15 @@ describe('property inference (api.md §2)', () => {
       h: col.i8([1]),
     });
     assert.deepEqual(specs(plan(t, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'])).map((s) => s.id), ['c', 'd', 'b', 'e', 'g', 'a', 'f', 'h']);
+  });
+});
+
+describe('geometry columns', () => {
+  test('a coordinate column holding text names the first rows that are not numbers, and the value', () => {
+    const t = table({ x: col.f64([1, 2, 3, 4]), y: col.str(['2', 'five', '8', '']) });
+    throwsExport(() => prepare(t, null, normalizeCoordSpace('xy'), 'point', {}, () => {}), /"y".*rows 2, 4; first: "five"/, { column: 'y', rows: [1, 3], value: 'five' });
+    const u = table({ x: col.f64([1]), y: col.bool([true]) });
+    throwsExport(() => prepare(u, null, normalizeCoordSpace('xy'), 'point', {}, () => {}), /"y".*Bool/, { column: 'y' });
   });
 });
 

@@ -321,8 +321,9 @@ function planProperty(table: Table, id: string, user: UserSpec | undefined, warn
     const strings = stringValues(column);
     const nonNull = strings.filter((s): s is string => s !== null);
     const allHex = nonNull.length > 0 && nonNull.every((s) => HEX6.test(s.trim()) || HEX8.test(s.trim()));
-    if (allHex && (userType === undefined || userType === 'rgb' || userType === 'rgba')) {
-      const anyAlpha = nonNull.some((s) => s.trim().length === 9);
+    // An explicit colour type parses every cell, so a malformed one is named with its row.
+    if ((allHex && userType === undefined) || userType === 'rgb' || userType === 'rgba') {
+      const anyAlpha = nonNull.some((s) => HEX8.test(s.trim()));
       colors = parseHexColors(strings, id, anyAlpha);
       inferred = { id, type: anyAlpha ? 'rgba' : 'rgb' };
     } else {
