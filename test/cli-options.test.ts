@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Bool, Dictionary, Float64, Int32, Int64, Int8, RecordBatch, Schema, Table, Uint16, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { CLI, ROOT, arrowTable, assertNoTemporaries, ensureBuilt, listTree, runCli, runOk, snapshot, toText, writeParquetFile, type Column } from './helpers/cli';
-import { PROPS, RELS, checkDataset, idsFor, makeFixture } from './helpers/cli-data';
+import { PROPS, RELS, checkDataset, idsFor, makeFixture, rng } from './helpers/cli-data';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
 import { compressedIpcTable } from './io-fixtures';
 import { version } from '../package.json';
@@ -472,5 +472,35 @@ describe('progress on a terminal', () => {
     const quiet = run(['--quiet']);
     assert.equal(quiet.status, 0, quiet.stdout);
     assert.equal(quiet.stdout, '');
+  });
+});
+
+describe('larger exports', () => {
+  it('300k points: worker threads (--threads 2) write the same bytes as one thread; many minishards decode', async () => {
+    const d = caseDir('large');
+    const n = 300_000; // 16-byte records: above the 4 MB where the writer starts worker threads
+    const r = rng(5);
+    const xs: number[] = [];
+    const lines = ['annotation_id,x,y,z,kind'];
+    for (let i = 0; i < n; i++) {
+      const p = [Math.round(r() * 1e6) / 100, Math.round(r() * 1e6) / 100, Math.round(r() * 1e4) / 100];
+      xs.push(...p);
+      lines.push(`${BigInt(i) * 48271n + 2n ** 60n},${p.join(',')},${i % 3 === 0 ? 'a' : 'b'}`);
+    }
+    const input = path.join(d, 'large.csv');
+    fs.writeFileSync(input, lines.join('\n') + '\n');
+    const run = (threads: string) => runOk(['export', input, '--type', 'point', '--properties', 'kind', '--seed', '11', '--threads', threads, '--out', path.join(d, `t${threads}`), '--json']);
+    await run('1');
+    const two = await run('2');
+    assert.equal(JSON.parse(two.stdout).annotations, n);
+    assert.deepEqual(snapshot(path.join(d, 't2')), snapshot(path.join(d, 't1')));
+    const ds = await readDatasetWithNeuroglancer(path.join(d, 't2'));
+    assert.ok(readInfo(path.join(d, 't2')).by_id.sharding.minishard_bits > 0, 'by_id has several minishards');
+    for (let k = 0; k < 300; k++) {
+      const i = Math.floor(r() * n);
+      const a = await ds.getById(BigInt(i) * 48271n + 2n ** 60n);
+      assert.deepEqual(a?.point, xs.slice(3 * i, 3 * i + 3).map(Math.fround), `row ${i + 1}`);
+      assert.equal(ds.properties[0].enumLabels![a!.properties[0]], i % 3 === 0 ? 'a' : 'b');
+    }
   });
 });
