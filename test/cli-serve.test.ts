@@ -25,8 +25,8 @@ before(async () => {
 });
 
 /** Starts `serve`, waits for its link on stdout, and returns what it printed plus a stop function. */
-async function startServe(dir: string): Promise<{ url: string; link: string; stdout: () => string; stop: () => Promise<{ code: number | null; stderr: string }> }> {
-  const child = spawn(process.execPath, [CLI, 'serve', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startServe(dir: string, extra: string[] = []): Promise<{ url: string; link: string; stdout: () => string; stop: () => Promise<{ code: number | null; stderr: string }> }> {
+  const child = spawn(process.execPath, [CLI, 'serve', dir, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
@@ -62,9 +62,11 @@ async function startServe(dir: string): Promise<{ url: string; link: string; std
 describe('serve', { concurrency: 2 }, () => {
   for (const [name, dir] of [['sharded', sharded], ['unsharded', unsharded]] as const) {
     it(`serves a ${name} dataset with CORS and Range, prints a neuroglancer link, exits 0 on SIGINT`, async () => {
-      const s = await startServe(dir);
+      // The neuroglancer base URL is an option (a self-hosted or offline viewer).
+      const base = name === 'sharded' ? 'https://neuroglancer-demo.appspot.com/' : 'http://localhost:9999/ng/';
+      const s = await startServe(dir, name === 'sharded' ? [] : ['--neuroglancer-url', base]);
       try {
-        assert.ok(s.link.startsWith('https://neuroglancer-demo.appspot.com/#!'), s.link);
+        assert.ok(s.link.startsWith(`${base}#!`), s.link);
         const state = urlSafeParse(decodeURIComponent(s.link.split('#!')[1])) as { layers: Array<{ type: string; source: unknown }> };
         assert.ok(JSON.stringify(state.layers).includes(`precomputed://${s.url}`), `the link's layer source is the served URL: ${JSON.stringify(state.layers)}`);
         assert.ok(state.layers.some((l) => l.type === 'annotation'));
@@ -135,6 +137,16 @@ describe('inspect', { concurrency: 2 }, () => {
     fs.rmSync(path.join(copy, 'by_id', String(fx.expected.ids[7])));
     const r = await runCli(['inspect', copy]);
     assert.equal(r.code, 1, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  });
+
+  it('--json gives a machine-readable report; --help and a missing folder argument', async () => {
+    const r = await runCli(['inspect', sharded, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(JSON.parse(r.stdout));
+    assert.equal((await runCli(['inspect', '--help'])).code, 0);
+    const u = await runCli(['inspect']);
+    assert.equal(u.code, 2);
+    assert.match(u.stderr, /usage/i);
   });
 
   it('fails (exit 1) on a folder without an info file', async () => {
