@@ -360,14 +360,25 @@ describe('pandas-style and compressed inputs', { concurrency: 4 }, () => {
     const d = caseDir('pandas-parquet');
     const input = path.join(d, 'df.parquet');
     const cols = [...small.main.filter((c) => c.name !== 'annotation_id'), { name: 'cell_id', kind: 'u64', values: ids } as Column];
-    await writeParquetFile(input, cols, { pandas: JSON.stringify({ index_columns: ['cell_id'], columns: [] }) });
+    await writeParquetFile(input, cols, { kvMetadata: { pandas: JSON.stringify({ index_columns: ['cell_id'], columns: [] }) } });
     await runOk(['export', input, '--type', 'point', '--out', path.join(d, 'out'), '--quiet']);
     await checkDataset(path.join(d, 'out'), { ...small.expected, ids });
     const both = path.join(d, 'both.parquet');
-    await writeParquetFile(both, [...small.main, { name: 'cell_id', kind: 'u64', values: ids }], { pandas: JSON.stringify({ index_columns: ['cell_id'], columns: [] }) });
+    await writeParquetFile(both, [...small.main, { name: 'cell_id', kind: 'u64', values: ids }], { kvMetadata: { pandas: JSON.stringify({ index_columns: ['cell_id'], columns: [] }) } });
     await runOk(['export', both, '--type', 'point', '--out', path.join(d, 'both'), '--quiet']);
     await checkDataset(path.join(d, 'both'), small.expected);
   });
+
+  for (const codec of ['uncompressed', 'snappy', 'gzip', 'zstd', 'brotli', 'lz4', 'lz4_raw']) {
+    it(`Parquet compressed with ${codec} (written by DuckDB)`, async () => {
+      const d = caseDir(`codec-${codec}`);
+      const input = path.join(d, 't.parquet');
+      await writeParquetFile(input, small.main, { codec });
+      const out = path.join(d, 'out');
+      await runOk(['export', input, '--type', 'point', '--properties', PROPS.join(','), '--relationships', RELS.join(','), '--out', out, '--quiet']);
+      await checkDataset(out, small.expected, { properties: PROPS, relationships: RELS });
+    });
+  }
 
   for (const fixture of ['lz4.feather', 'zstd.feather', 'zstd.arrows']) {
     it(`compressed Arrow IPC (${fixture}, compressed by the lz4/zstd tools)`, async () => {

@@ -162,7 +162,8 @@ function sqlValue(c: Column, v: unknown): string {
   }
 }
 
-export async function writeParquetFile(file: string, cols: Column[], kvMetadata?: Record<string, string>): Promise<void> {
+export async function writeParquetFile(file: string, cols: Column[], opts: { codec?: string; kvMetadata?: Record<string, string> } = {}): Promise<void> {
+  const { codec = 'zstd', kvMetadata } = opts;
   const q = (x: string) => x.replace(/'/g, "''");
   const n = cols[0].values.length;
   const rows: string[] = [];
@@ -170,7 +171,7 @@ export async function writeParquetFile(file: string, cols: Column[], kvMetadata?
   await duckdb(
     `CREATE TABLE t (${cols.map((c) => `"${c.name}" ${SQL_TYPE[c.kind]}`).join(', ')})`,
     `INSERT INTO t VALUES ${rows.join(',\n')}`,
-    `COPY t TO '${q(file)}' (FORMAT parquet, COMPRESSION 'zstd', ROW_GROUP_SIZE 16${
+    `COPY t TO '${q(file)}' (FORMAT parquet, COMPRESSION '${codec}', ROW_GROUP_SIZE 16${
       kvMetadata ? `, KV_METADATA {${Object.entries(kvMetadata).map(([k, v]) => `${k}: '${q(v)}'`).join(', ')}}` : ''
     })`,
   );
