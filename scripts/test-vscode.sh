@@ -39,7 +39,9 @@ if [ ! -f "$CS_DIR/.ok" ]; then
   rm -rf "$CS_DIR" && mkdir -p "$CS_DIR" && echo '{"private":true}' > "$CS_DIR/package.json"
   # npm must run under Node 24 (code-server's postinstall checks the user agent) and node-gyp must
   # build against Node 24's headers, not the nodedir from ~/.npmrc
-  (cd "$CS_DIR" && PATH="$NODE24_DIR/bin:$PATH" npm_config_nodedir="$NODE24_DIR" \
+  # (under `npm run`, the outer npm's npm_* variables, e.g. its Node 20 user agent, would leak in)
+  (cd "$CS_DIR" && for v in $(compgen -e | grep '^npm_' | grep -v -x -e npm_config_cache -e npm_config_registry); do unset "$v"; done &&
+     PATH="$NODE24_DIR/bin:$PATH" npm_config_nodedir="$NODE24_DIR" \
      npm install --no-audit --no-fund "code-server@$CODE_SERVER_VERSION" > install.log 2>&1) \
      || { tail -40 "$CS_DIR/install.log"; exit 1; }
   touch "$CS_DIR/.ok"

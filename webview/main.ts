@@ -5,7 +5,17 @@ import './form.css';
 import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec } from '../src/core/types';
 import type { Mapping } from '../src/mapping';
 import { emptyInPreview, geometryColumns, guessGeometry, propertyCandidates, PROPERTY_ID } from '../src/extension/guess';
-import { Endpoint, ReplyError, type ExportOutcome, type FormInit, type FormState, type HostSends, type Problem, type WebviewSends } from '../src/extension/protocol';
+import {
+  Endpoint,
+  ReplyError,
+  type ExportOutcome,
+  type FormInit,
+  type FormState,
+  type HostSends,
+  type Inspection,
+  type Problem,
+  type WebviewSends,
+} from '../src/extension/protocol';
 
 interface VsCodeApi {
   postMessage(m: unknown): void;
@@ -24,6 +34,8 @@ const app = document.getElementById('app')!;
 let init: FormInit | null = null;
 let state: FormState | null = null;
 let busy = false;
+/** From reading the whole table in the background (host `inspected` event): exact specs or errors. */
+let inspection: Inspection | null = null;
 
 const host = new Endpoint<WebviewSends, HostSends>((m) => vscode.postMessage(m), {
   requests: {},
@@ -42,6 +54,7 @@ const host = new Endpoint<WebviewSends, HostSends>((m) => vscode.postMessage(m),
       setText('status', `${progress.phase.replace(/_/g, ' ')}${progress.detail ? ` ${progress.detail}` : ''}: ${percent}%`);
     },
     exportFinished: (o) => showOutcome(o),
+    inspected: (i) => applyInspection(i),
   },
 });
 window.addEventListener('message', (e) => void host.receive(e.data));
@@ -98,7 +111,13 @@ function columnValues(name: string): string[] {
   const i = init?.preview?.columns.findIndex((c) => c.name === name) ?? -1;
   return i < 0 ? [] : (init?.preview?.rows ?? []).map((r) => r[i] ?? '').filter((v) => v !== '');
 }
-function inferredHint(name: string): { type: string; labels?: string[] } {
+function inferredHint(name: string): { type: string; labels?: string[]; more?: number; exact?: boolean; error?: string } {
+  const exact = inspection?.properties.find((p) => p.id === name);
+  if (exact?.error) return { type: '—', error: exact.error };
+  if (exact?.spec) {
+    const labels = exact.spec.enum_labels;
+    return { type: labels ? `${exact.spec.type} enum` : exact.spec.type, labels, more: exact.labelCount, exact: true };
+  }
   const cols = init?.preview?.columns ?? [];
   const col = cols.find((c) => c.name === name);
   if (!col) {
@@ -244,7 +263,10 @@ function columnsSection(): HTMLElement | null {
     const spec = props.get(name);
     const hint = inferredHint(name);
     const explicit = typeof spec === 'object' ? spec.type : '';
-    const labels = hint.labels?.length ? `labels: ${hint.labels.slice(0, 12).join(', ')}${hint.labels.length > 12 ? ', …' : ''} (from the first rows)` : '';
+    const count = hint.more ?? hint.labels?.length ?? 0;
+    const labels = hint.labels?.length
+      ? `labels: ${hint.labels.slice(0, 12).join(', ')}${count > 12 ? `, … (${count.toLocaleString('en-US')})` : ''}${hint.exact ? '' : ' (from the first rows)'}`
+      : '';
     const badName = !PROPERTY_ID.test(name);
     return h(
       'tr',
@@ -261,15 +283,17 @@ function columnsSection(): HTMLElement | null {
         { class: 'help' },
         badName && use !== 'relationship'
           ? 'not a valid property id (a lowercase letter, then letters, digits or _)'
-          : init!.preview && emptyInPreview(init!.preview, name)
-            ? 'empty in the first rows'
-            : labels,
+          : hint.error && use !== 'relationship'
+            ? h('span', { class: use === 'property' ? 'problem shown' : '' }, hint.error)
+            : init!.preview && emptyInPreview(init!.preview, name) && !hint.exact
+              ? 'empty in the first rows'
+              : labels,
       ),
     );
   });
   return h(
     'section',
-    {},
+    { id: 'columns-section', 'data-inspected': inspection ? String(inspection.rows) : undefined },
     h('h2', {}, 'Properties and relationships'),
     rows.length
       ? h('table', { class: 'columns' }, h('thead', {}, h('tr', {}, h('th', {}, 'Column'), h('th', {}, 'Use as'), h('th', {}, 'Type'), h('th', {}, ''))), h('tbody', {}, ...rows))
@@ -474,20 +498,63 @@ async function withProblems(f: () => Promise<unknown>): Promise<void> {
   }
 }
 
-function wire(): void {
-  const onChange = (ids: string[], f: () => void) => {
-    for (const id of ids) {
-      const el = document.getElementById(id);
-      el?.addEventListener('change', f);
-      if (el?.tagName === 'VSCODE-TEXTFIELD') el.addEventListener('input', f);
+/**
+ * The whole table has been read. Exact types replace the preview's guesses; a property the writer
+ * would refuse is marked, and taken out of a *guessed* mapping so that the defaults always export.
+ */
+function applyInspection(i: Inspection): void {
+  inspection = i;
+  if (!state || !init) return;
+  if (!init.remembered && state.mapping.properties) {
+    const bad = new Set(i.properties.filter((p) => p.error).map((p) => p.id));
+    const kept = state.mapping.properties.filter((p) => typeof p !== 'string' || !bad.has(p));
+    if (kept.length !== state.mapping.properties.length) {
+      if (kept.length) state.mapping.properties = kept;
+      else delete state.mapping.properties;
+      changed();
     }
-  };
+  }
+  renderColumns();
+  if (init.preview) {
+    const rows = document.querySelector('.file');
+    if (rows && init.preview.totalRows === undefined) rows.append(` · ${i.rows.toLocaleString('en-US')} rows`);
+  }
+}
+
+function renderColumns(): void {
+  const old = document.getElementById('columns-section');
+  const fresh = columnsSection();
+  if (!old || !fresh) return;
+  old.replaceWith(fresh);
+  wireColumns();
+}
+
+const onChange = (ids: string[], f: () => void) => {
+  for (const id of ids) {
+    const el = document.getElementById(id);
+    el?.addEventListener('change', f);
+    if (el?.tagName === 'VSCODE-TEXTFIELD') el.addEventListener('input', f);
+  }
+};
+
+function wireColumns(): void {
+  onChange(
+    (state?.propertyColumns ?? []).flatMap((_, i) => [`use-${i}`, `type-${i}`]),
+    () => {
+      collect();
+      changed();
+      renderColumns(); // the row's note depends on how the column is used
+    },
+  );
+}
+
+function wire(): void {
   const plain = ['units', 'scales', 'idColumn', 'points', 'output', 'sharded', 'shuffle', 'overwrite', 'spatialLevels', 'chunkLimit', 'seed', 'threads', 'gzipLevel', 'description'];
-  plain.push(...(state?.propertyColumns ?? []).flatMap((_, i) => [`use-${i}`, `type-${i}`]));
   onChange(plain, () => {
     collect();
     changed();
   });
+  wireColumns();
   // Type and coordinates decide which columns are geometry: re-render the column table.
   onChange(['annotationType'], () => {
     collect();

@@ -1,9 +1,13 @@
 // Runs in a worker_threads Worker started by the extension host (dist/exportWorker.js), so a long
 // export never blocks the extension host. It calls the core writer and reports progress back.
 import { parentPort } from 'node:worker_threads';
+import { planProperties } from '../core/properties';
 import { writePrecomputedAnnotations } from '../core/write';
+import { readTable } from '../io/index';
 import { mappingCoordSpace, mappingToWriteOptions } from '../mapping';
-import { Endpoint, type HostToWorker, type WorkerToHost } from './protocol';
+import { Endpoint, type HostToWorker, type InspectedProperty, type WorkerToHost } from './protocol';
+
+const MAX_LABELS = 50;
 
 const port = parentPort;
 if (!port) throw new Error('exportWorker.js must run in a worker thread');
@@ -23,6 +27,31 @@ const host: Endpoint<WorkerToHost, HostToWorker> = new Endpoint<WorkerToHost, Ho
       });
       abort = null;
       return summary;
+    },
+    inspect: async ({ input, columns, properties }) => {
+      // A property is one column, or colour channels <id>_r/_g/_b[/_a]; read only those.
+      const have = new Set(columns);
+      const sources = (id: string) => (have.has(id) ? [id] : ['_r', '_g', '_b', '_a'].map((c) => id + c).filter((c) => have.has(c)));
+      const needed = [...new Set(properties.flatMap(sources))];
+      abort = new AbortController();
+      const table = await readTable(input, { columns: needed, signal: abort.signal });
+      abort = null;
+      const out: InspectedProperty[] = properties.map((id) => {
+        try {
+          const [plan] = planProperties(table, [{ id }], () => {});
+          const spec = { ...plan!.spec };
+          const labels = spec.enum_labels?.length ?? 0;
+          if (labels > MAX_LABELS) {
+            spec.enum_labels = spec.enum_labels!.slice(0, MAX_LABELS);
+            delete spec.enum_values;
+            return { id, spec, labelCount: labels };
+          }
+          return { id, spec };
+        } catch (e) {
+          return { id, error: e instanceof Error ? e.message : String(e) };
+        }
+      });
+      return { rows: table.numRows, properties: out };
     },
   },
   events: {

@@ -6,12 +6,13 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { WriteSummary } from '../core/types';
 import { previewTable } from '../io/index';
-import { mappingToCommandLine, parseMapping, type Mapping } from '../mapping';
-import { fileStem, guessFormState } from './guess';
+import { mappingToCommandLine, type Mapping } from '../mapping';
+import { fileStem, guessFormState, PROPERTY_ID } from './guess';
 import { Endpoint, ReplyError, type ExportOutcome, type FormInit, type FormState, type HostSends, type TablePreview, type WebviewSends } from './protocol';
-import { ExportCancelled, exportWithProgress } from './runExport';
+import { ExportCancelled, exportWithProgress, inspectInWorker } from './runExport';
 import { readSettings, settingsDefaults } from './settings';
-import { checkMapping } from './validate';
+import { formHtml } from './html';
+import { checkMapping, parseFormState } from './validate';
 import type { Viewers } from './viewer';
 
 export const VIEW_TYPE = 'ngAnnotations.exportForm';
@@ -25,19 +26,7 @@ export interface PanelContext {
 
 const stateKey = (file: string) => `ngAnnotations.form:${file}`;
 
-/** Parses a remembered or webview-sent form state; null if it is not one. */
-export function parseFormState(v: unknown): FormState | null {
-  if (typeof v !== 'object' || v === null) return null;
-  const s = v as Record<string, unknown>;
-  try {
-    const mapping = parseMapping(s.mapping);
-    const cols = s.propertyColumns;
-    if (!Array.isArray(cols) || cols.length > 10000 || !cols.every((c) => typeof c === 'string' && c.length < 1024)) return null;
-    return { mapping, propertyColumns: cols as string[] };
-  } catch {
-    return null;
-  }
-}
+export { parseFormState };
 
 export class ExportPanel {
   private static readonly open = new Map<string, ExportPanel>();
@@ -70,6 +59,7 @@ export class ExportPanel {
   private readonly link: Endpoint<HostSends, WebviewSends>;
   private preview: TablePreview | null = null;
   private running: vscode.CancellationTokenSource | null = null;
+  private stopInspection: (() => void) | null = null;
   private readonly disposables: vscode.Disposable[] = [];
 
   private constructor(
@@ -145,6 +135,27 @@ export class ExportPanel {
       defaults: { outputDir },
     };
     this.link.emit('init', init);
+    this.inspect(state);
+  }
+
+  /** Reads the whole table in the background for exact property types (the preview saw only the first rows). */
+  private inspect(state: FormState): void {
+    this.stopInspection?.();
+    const columns = this.preview?.columns.map((c) => c.name) ?? [];
+    const properties = state.propertyColumns.filter((c) => PROPERTY_ID.test(c));
+    if (!this.preview || !state.mapping.input || properties.length === 0) return;
+    const started = Date.now();
+    const job = inspectInWorker(this.ctx.extension.extensionUri, { input: this.file, columns, properties });
+    this.stopInspection = job.stop;
+    job.result.then(
+      (inspection) => {
+        this.ctx.log.appendLine(`Read ${this.file}: ${inspection.rows} rows, property types checked in ${Date.now() - started} ms`);
+        this.link.emit('inspected', inspection);
+      },
+      (e) => {
+        if (!(e instanceof Error && e.message === 'stopped')) this.ctx.log.appendLine(`Could not read all of ${this.file}: ${e instanceof Error ? e.message : e}`);
+      },
+    );
   }
 
   private async runExport(raw: unknown): Promise<ExportOutcome> {
@@ -153,6 +164,8 @@ export class ExportPanel {
     if (!c.mapping || c.problems.length) return { ok: false, problems: c.problems };
     const mapping = c.mapping;
     const log = this.ctx.log;
+    // The export reads the table itself; do not read it twice at once.
+    this.stopInspection?.();
     log.appendLine(`[${new Date().toISOString()}] Export ${mapping.input ?? mapping.points} -> ${mapping.output}`);
     log.appendLine(`  ${mappingToCommandLine(mapping)}`);
     const cancel = new vscode.CancellationTokenSource();
@@ -210,41 +223,25 @@ export class ExportPanel {
     const dist = vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'dist');
     const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js'));
     const css = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css'));
-    // Scripts only with the nonce (no eval, nothing remote). Styles: our file plus the inline styles
-    // that the Lit-based elements set on their shadow roots.
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data:`,
-      `style-src ${webview.cspSource} 'unsafe-inline'`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="${vscode.env.language}">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}">
-<title>${escapeHtml(path.basename(this.file))}</title>
-</head>
-<body>
-<main id="app" data-file="${escapeHtml(this.file)}"><p class="muted">${escapeHtml(vscode.l10n.t('Reading {0}…', path.basename(this.file)))}</p></main>
-<script type="module" nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+    return formHtml({
+      cspSource: webview.cspSource,
+      nonce,
+      scriptUri: script.toString(),
+      cssUri: css.toString(),
+      lang: vscode.env.language,
+      file: this.file,
+      title: path.basename(this.file),
+      loading: vscode.l10n.t('Reading {0}…', path.basename(this.file)),
+    });
   }
 
   dispose(): void {
     ExportPanel.open.delete(this.file);
     this.running?.cancel();
+    this.stopInspection?.();
     this.link.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** The success notification and its three actions. */

@@ -41,6 +41,20 @@ export interface FormState {
   propertyColumns: string[];
 }
 
+/** What reading the whole table says about one property column: its exact spec, or why it cannot be one. */
+export interface InspectedProperty {
+  id: string;
+  spec?: PropertySpec;
+  /** Number of enum labels when `spec.enum_labels` was cut short for the message. */
+  labelCount?: number;
+  error?: string;
+}
+
+export interface Inspection {
+  rows: number;
+  properties: InspectedProperty[];
+}
+
 export interface ExportOutcome {
   ok: boolean;
   summary?: WriteSummary;
@@ -74,6 +88,8 @@ export interface HostSends {
     init: FormInit;
     progress: { progress: Progress; percent: number };
     exportFinished: ExportOutcome;
+    /** The whole table was read in the background: exact property types, or errors. */
+    inspected: Inspection;
   };
 }
 
@@ -82,6 +98,8 @@ export interface HostToWorker {
   requests: {
     /** Paths are absolute. */
     export: { req: { input: string | null; mapping: import('../mapping').Mapping }; res: WriteSummary };
+    /** Reads `input` (only the columns needed) and infers each property as the writer would. */
+    inspect: { req: { input: string; columns: string[]; properties: string[] }; res: Inspection };
   };
   events: { cancel: Record<string, never> };
 }

@@ -5,7 +5,8 @@ import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import type { Phase, Progress, WriteSummary } from '../core/types';
 import type { Mapping } from '../mapping';
-import { Endpoint, type HostToWorker, type WorkerToHost } from './protocol';
+import { removeThreadTemporaries } from '../core/storage';
+import { Endpoint, type HostToWorker, type Inspection, type WorkerToHost } from './protocol';
 
 const PHASES: Phase[] = ['reading', 'validating', 'by_id', 'by_relationship', 'spatial_assign', 'spatial', 'finishing'];
 const PHASE_LABEL: Record<Phase, string> = {
@@ -79,7 +80,11 @@ export async function exportInWorker(extensionUri: vscode.Uri, job: ExportJob, l
   } finally {
     sub?.dispose();
     link.dispose();
+    const thread = worker.threadId;
     await worker.terminate();
+    // A worker that died mid-export (out of memory, crash) could not remove its temporary folder,
+    // and this process's pid stays alive, so the next export would not see it as stale.
+    if (job.mapping.output) await removeThreadTemporaries(job.mapping.output, thread).catch(() => undefined);
   }
 }
 
@@ -120,4 +125,33 @@ export function exportWithProgress(
       },
     ),
   );
+}
+
+/**
+ * Reads the whole table in a worker and infers every property as the writer will, so the form can
+ * show exact types and problems before export. `stop` ends it at once (panel closed, export started).
+ */
+export function inspectInWorker(
+  extensionUri: vscode.Uri,
+  req: HostToWorker['requests']['inspect']['req'],
+): { result: Promise<Inspection>; stop: () => void } {
+  const worker = new Worker(vscode.Uri.joinPath(extensionUri, 'dist', 'exportWorker.js').fsPath);
+  const link = new Endpoint<HostToWorker, WorkerToHost>((m) => worker.postMessage(m), { requests: {}, events: {} });
+  worker.on('message', (m) => void link.receive(m));
+  let stopped = false;
+  const died = new Promise<never>((_, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(stopped ? 'stopped' : `the inspection worker stopped (exit code ${code})`)));
+  });
+  const result = Promise.race([link.request('inspect', req), died]).finally(() => {
+    link.dispose();
+    void worker.terminate();
+  });
+  return {
+    result,
+    stop: () => {
+      stopped = true;
+      void worker.terminate();
+    },
+  };
 }

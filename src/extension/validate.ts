@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MappingError, parseMapping, type Mapping } from '../mapping';
 import { geometryColumns, PROPERTY_ID } from './guess';
-import type { ColumnInfo, Problem } from './protocol';
+import type { ColumnInfo, FormState, Problem } from './protocol';
 
 export interface Checked {
   mapping: Mapping | null;
@@ -87,4 +87,18 @@ export function checkMapping(raw: unknown, input: string, columns: ColumnInfo[] 
     else if (!m.overwrite) problems.push({ field: 'output', message: 'a dataset exists here: tick "Replace existing output" (Advanced) or pick another folder' });
   }
   return { mapping: m, problems };
+}
+
+/** Parses a remembered or webview-sent form state; null if it is not one. */
+export function parseFormState(v: unknown): FormState | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const s = v as Record<string, unknown>;
+  try {
+    const mapping = parseMapping(s.mapping);
+    const cols = s.propertyColumns;
+    if (!Array.isArray(cols) || cols.length > 10000 || !cols.every((c) => typeof c === 'string' && c.length < 1024)) return null;
+    return { mapping, propertyColumns: cols as string[] };
+  } catch {
+    return null;
+  }
 }

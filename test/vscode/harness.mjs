@@ -109,15 +109,19 @@ export async function launchChromium(sb) {
   });
 }
 
-/** A table of `n` synapse-like points: ids, coordinates, an int, a float, a string enum and a colour. */
+/**
+ * A table of `n` synapse-like points: coordinates, an int, a float, a string enum, a colour, and a
+ * column `big` that looks like a small int in the first rows but holds -3e9 (fits no property type) at row 150.
+ */
 export function synapsesCsv(n, seed = 1) {
   let s = seed >>> 0;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
   const kinds = ['excitatory', 'inhibitory', 'unknown'];
-  const lines = ['x,y,z,score,confidence,kind,color'];
+  const lines = ['x,y,z,score,confidence,kind,color,big'];
   for (let i = 0; i < n; i++) {
     const c = ['#ff0000', '#00ff00', '#0000ff'][i % 3];
-    lines.push(`${(rnd() * 1000).toFixed(1)},${(rnd() * 800).toFixed(1)},${Math.floor(rnd() * 200)},${i % 250},${rnd().toFixed(3)},${kinds[i % 3]},${c}`);
+    const big = i === 150 ? -3_000_000_000 : i;
+    lines.push(`${(rnd() * 1000).toFixed(1)},${(rnd() * 800).toFixed(1)},${Math.floor(rnd() * 200)},${i % 250},${rnd().toFixed(3)},${kinds[i % 3]},${c},${big}`);
   }
   return lines.join('\n') + '\n';
 }
