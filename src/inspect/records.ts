@@ -33,18 +33,7 @@ export function recordExtent(buf: Buffer, r: RecordView, info: AnnotationInfo, l
   const { rank, type } = info;
   lo.fill(Infinity);
   hi.fill(-Infinity);
-  const take = (off: number) => {
-    for (let d = 0; d < rank; d++) {
-      const v = buf.readFloatLE(off + 4 * d);
-      if (v < lo[d]) lo[d] = v;
-      if (v > hi[d]) hi[d] = v;
-    }
-  };
-  if (type === 'point') take(r.start);
-  else if (type === 'line' || type === 'axis_aligned_bounding_box') {
-    take(r.start);
-    take(r.start + 4 * rank);
-  } else if (type === 'ellipsoid') {
+  if (type === 'ellipsoid') {
     for (let d = 0; d < rank; d++) {
       const c = buf.readFloatLE(r.start + 4 * d);
       const rad = Math.abs(buf.readFloatLE(r.start + 4 * (rank + d)));
@@ -52,8 +41,16 @@ export function recordExtent(buf: Buffer, r: RecordView, info: AnnotationInfo, l
       hi[d] = c + rad;
     }
   } else {
-    const n = buf.readUInt32LE(r.start);
-    for (let i = 0; i < n; i++) take(r.start + 4 + 4 * rank * i);
+    // Every vertex of the geometry: 1 for points, 2 for lines and boxes, N for polylines.
+    const first = type === 'polyline' ? r.start + 4 : r.start;
+    const n = type === 'point' ? 1 : type === 'polyline' ? buf.readUInt32LE(r.start) : 2;
+    for (let i = 0, off = first; i < n; i++) {
+      for (let d = 0; d < rank; d++, off += 4) {
+        const v = buf.readFloatLE(off);
+        if (v < lo[d]) lo[d] = v;
+        if (v > hi[d]) hi[d] = v;
+      }
+    }
   }
   for (let d = 0; d < rank; d++) if (!Number.isFinite(lo[d]) || !Number.isFinite(hi[d])) return false;
   return true;

@@ -7,6 +7,7 @@ import { murmurHash3X86_128Low64 } from '../core/murmur';
 import type { Sharding } from './info';
 
 const U32 = 0xffffffffn;
+const WHOLE_FILE_LIMIT = 256 * 1024 * 1024;
 
 /** `hash(key >> preshift)` split into `{ minishard, shard }` as in sharded.md. */
 export function shardOf(key: bigint, s: Sharding): { shard: bigint; minishard: bigint } {
@@ -77,7 +78,14 @@ export async function readShard(
       report(`truncated: ${size} bytes, shorter than its ${indexEnd}-byte shard index`);
       return stats;
     }
+    // Shards of ordinary size are read whole (one read instead of one per chunk: by_id shards hold
+    // ~10^5 chunks); only huge ones are read range by range.
+    const whole = size <= WHOLE_FILE_LIMIT ? await fh.readFile() : undefined;
     const readAt = async (start: number, length: number): Promise<Buffer> => {
+      if (whole) {
+        if (start + length > whole.length) throw new Error(`short read at ${start}`);
+        return whole.subarray(start, start + length);
+      }
       const b = Buffer.alloc(length);
       const { bytesRead } = await fh.read(b, 0, length, start);
       if (bytesRead !== length) throw new Error(`short read at ${start}`);
