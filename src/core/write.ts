@@ -336,6 +336,9 @@ export async function writePrecomputedAnnotations(
     signal: options.signal,
     progress,
   };
+  // Without relationship indexes the info lists no relationships, and neuroglancer then reads by_id
+  // values as bare records: they must not carry relationship lists either.
+  if (!(options.writeByRelationship ?? true)) p.relationships = [];
   try {
     // by_id
     let byIdInfo: { key: string; sharding?: ShardingSpec } = { key: 'by_id' };
