@@ -169,7 +169,7 @@ describe('atomic output', () => {
           const controller = new AbortController();
           let seen = false;
           await assert.rejects(
-            writePrecomputedAnnotations(pointInput(sharded ? 3000 : 300, 4).table, 'xyz', 'point', {
+            writePrecomputedAnnotations(pointInput(sharded ? 1500 : 300, 4).table, 'xyz', 'point', {
               ...OPTIONS,
               writeSharded: sharded,
               outputDir: dir,

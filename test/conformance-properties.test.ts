@@ -218,7 +218,7 @@ describe('coordinate spaces', () => {
         const names = rank === 2 ? ['x', 'y'] : ['x', 'y', 'z', 't'];
         const extent = rank === 2 ? [80, 30] : [40, 40, 10, 6];
         const rand = rng(rank * 10 + type.length);
-        const n = 400;
+        const n = 250;
         const cols: Record<string, number[]> = {};
         const push = (k: string, v: number) => (cols[k] ??= []).push(v);
         const expected: Expected[] = [];
