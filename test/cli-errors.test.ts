@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { tableToIPC } from 'apache-arrow';
+import { Table, makeVector, tableToIPC } from 'apache-arrow';
 import { CLI, arrowTable, ensureBuilt, runCli, snapshot, toText, writeParquetFile, type Column } from './helpers/cli';
 import { makeFixture } from './helpers/cli-data';
 import { duckdb } from './io-fixtures';
@@ -250,6 +250,27 @@ describe('export: bad input', { concurrency: 4 }, () => {
     assert.equal(await exited, 130, `stderr: ${stderr}`);
     assert.match(stderr, /cancelled; nothing was written/);
     assert.deepEqual(snapshot(dir), before);
+  });
+
+  it('Ctrl+C while the dataset is being written: exit 130, the temporary folder is removed', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'case-'));
+    const n = 1_000_000;
+    const [x, y, z] = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+    for (let i = 0; i < n; i++) [x[i], y[i], z[i]] = [i % 1000, (i * 7) % 1000, (i * 13) % 997];
+    fs.writeFileSync(path.join(dir, 'big.arrow'), tableToIPC(new Table({ x: makeVector(x), y: makeVector(y), z: makeVector(z) }), 'file'));
+    const before = snapshot(dir);
+    const child = spawn(process.execPath, [CLI, 'export', path.join(dir, 'big.arrow'), '--type', 'point', '--out', path.join(dir, 'out')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    let exitCode: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve((exitCode = code))));
+    // The hidden sibling appears when writing starts; interrupt then.
+    while (exitCode === undefined && !fs.readdirSync(dir).some((f) => f.startsWith('.out.ng-annotations-tmp-'))) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, `stderr: ${stderr}`);
+    assert.match(stderr, /cancelled; nothing was written/);
+    assert.deepEqual(snapshot(dir), before);
+    assert.deepEqual(fs.readdirSync(dir), ['big.arrow']);
   });
 
   it('existing non-empty output folder without --overwrite is refused and left untouched', async () => {
