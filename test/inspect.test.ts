@@ -499,6 +499,20 @@ describe("inspect on the writer's output", () => {
   const writerPath = path.resolve(__dirname, '../src/core/write.ts');
   const skip = existsSync(writerPath) ? false : 'the writer (src/core/write.ts) is not there yet';
 
+  for (const opts of [{ writeById: false }, { writeByRelationship: false }, { writeBySpatialChunk: false }]) {
+    test(`indexes left out on purpose (${JSON.stringify(opts)}): consistent`, { skip }, async () => {
+      const { writePrecomputedAnnotations } = await import('../src/core/write');
+      const n = 200;
+      const col = () => Float32Array.from({ length: n }, (_, i) => (i * 37) % 101);
+      const table = tableFromArrays({ x: col(), y: col(), z: col(), seg: BigUint64Array.from({ length: n }, (_, i) => BigInt(i % 7)) });
+      const out = path.join(base, `partial-${Object.keys(opts)[0]}`);
+      await writePrecomputedAnnotations(table, 'xyz', 'point', { outputDir: out, relationships: ['seg'], writeSharded: false, ...opts });
+      const r = await inspectDataset(out);
+      assert.deepEqual(r.problems.filter((p) => p.severity === 'error'), []);
+      assert.equal(r.ok, true);
+    });
+  }
+
   for (const type of ['point', 'line', 'axis_aligned_bounding_box', 'ellipsoid', 'polyline'] as const) {
     for (const sharded of [true, false]) {
       test(`${type}, ${sharded ? 'sharded' : 'unsharded'}: consistent`, { skip }, async () => {

@@ -470,6 +470,17 @@ describe('ng-annotations serve', () => {
     }
   });
 
+  test('port already in use → exit 1 saying so', async () => {
+    const busy = await startPreviewServer({ root: path.join(base, 'ds') });
+    try {
+      const r = await runCli([path.join(base, 'ds'), '--port', String(busy.port)]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`port ${busy.port} is already in use`));
+    } finally {
+      await busy.close();
+    }
+  });
+
   test('usage errors → exit 2', async () => {
     for (const argv of [[], ['a', 'b'], [path.join(base, 'ds'), '--port', 'x'], [path.join(base, 'ds'), '--port', '70000'], [path.join(base, 'ds'), '--bogus']]) {
       const r = await runCli(argv);

@@ -160,11 +160,13 @@ async function checkIndexes(dir: string, info: AnnotationInfo, problems: Problem
         }
       });
     });
-    if (byIdStats.missing && info.spatial.length > 0) {
-      problems.warn(info.byId.key, 'index folder is missing (an empty by_id index)', 'missing index folder');
+    if (byIdStats.missing) {
+      // Written with writeById: false (or deleted): neuroglancer still draws everything, but
+      // hovering or looking up an annotation finds nothing. Nothing to cross-check against.
+      problems.warn(info.byId.key, 'index folder is missing: annotations cannot be looked up by id', 'missing index folder');
     }
   }
-  const haveById = info.byId !== undefined;
+  const haveById = info.byId !== undefined && byIdStats?.missing === false;
 
   const sameRecord = (where: string, data: Buffer, r: RecordView, id: bigint, what: string) => {
     if (!haveById) return;
@@ -193,7 +195,7 @@ async function checkIndexes(dir: string, info: AnnotationInfo, problems: Problem
       }
       fromIndex.set(rid, Array.from(new Set(v.ids)));
     });
-    if (haveById && !byIdStats?.missing) {
+    if (haveById) {
       const want = relFromById[r];
       const rids = new Set([...want.keys(), ...fromIndex.keys()]);
       for (const rid of rids) {
