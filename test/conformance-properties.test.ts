@@ -22,6 +22,7 @@ import {
   checkById,
   checkByRelationship,
   checkSpatial,
+  checkGridsAndQuotas,
   f32,
   rng,
   tempRoot,
@@ -134,7 +135,7 @@ describe('property kinds', () => {
         }
       }
       await checkById(ds, expected);
-      await checkSpatial(ds, expected, 40);
+      checkGridsAndQuotas(ds, await checkSpatial(ds, expected, 40), 3, 40, n);
     }
   });
 
@@ -266,10 +267,44 @@ describe('coordinate spaces', () => {
         Array.from(cs.scales as Float64Array).forEach((s, d) => assert.ok(Math.abs(s - wantScales[d]!) <= 1e-12 * wantScales[d]!, `scale ${d}: ${s} vs ${wantScales[d]}`));
         assert.ok(ds.levels.length >= 3, `levels: ${ds.levels.length}`);
         await checkById(ds, expected);
-        await checkSpatial(ds, expected, 6);
+        checkGridsAndQuotas(ds, await checkSpatial(ds, expected, 6), 5, 6, n);
       });
     }
   }
+});
+
+describe('grids follow reference-behaviour.md (g) 1, in physical units', () => {
+  test('bounds [-3.5,2,7]–[12.25,3,7.5] with scales [8,8,40] nm', async () => {
+    const rand = rng(8);
+    const lo = [-3.5, 2, 7];
+    const hi = [12.25, 3, 7.5];
+    const pts = [lo, hi];
+    while (pts.length < 400) pts.push(lo.map((l, d) => l + rand() * (hi[d]! - l)));
+    const table = new Table(Object.fromEntries(['x', 'y', 'z'].map((nm, d) => [nm, f64(pts.map((p) => p[d]!))])));
+    const { ds } = await writeAndRead(tmp.dir('aniso'), table, { names: ['x', 'y', 'z'], units: ['nm', 'nm', 'nm'], scales: [8, 8, 40] }, 'point', {
+      numSpatialLevels: 7,
+      targetChunkLimit: 1,
+    });
+    assert.deepEqual(ds.levels.map((l) => l.gridShape), [[1, 1, 1], [2, 1, 1], [4, 1, 1], [8, 1, 1], [16, 1, 2], [32, 2, 4], [64, 4, 8]]);
+    assert.deepEqual(ds.levels[0]!.chunkSize, [15.75, 1, 0.5]);
+    assert.deepEqual(ds.levels[4]!.chunkSize, [0.984375, 1, 0.25]);
+    assert.deepEqual(ds.levels[5]!.chunkSize, [0.4921875, 0.5, 0.125]);
+    assert.deepEqual(ds.levels[6]!.chunkSize, [0.24609375, 0.25, 0.0625]);
+    const expected = pts.map((p, i) => ({ id: BigInt(i), geometry: { point: f32(p) }, properties: {}, relationships: [] }));
+    checkGridsAndQuotas(ds, await checkSpatial(ds, expected, 1), 7, 1, pts.length);
+  });
+
+  test('4-D bounds [0,0,0,0]–[10,10,10,1]', async () => {
+    const rand = rng(4);
+    const pts = [[0, 0, 0, 0], [10, 10, 10, 1]];
+    while (pts.length < 100) pts.push([rand() * 10, rand() * 10, rand() * 10, rand()]);
+    const names = ['x', 'y', 'z', 't'];
+    const table = new Table(Object.fromEntries(names.map((nm, d) => [nm, f64(pts.map((p) => p[d]!))])));
+    const { ds } = await writeAndRead(tmp.dir('4d'), table, names, 'point', { numSpatialLevels: 4, targetChunkLimit: 1 });
+    assert.deepEqual(ds.levels.map((l) => l.gridShape), [[1, 1, 1, 1], [2, 2, 2, 1], [4, 4, 4, 1], [8, 8, 8, 1]]);
+    const expected = pts.map((p, i) => ({ id: BigInt(i), geometry: { point: f32(p) }, properties: {}, relationships: [] }));
+    checkGridsAndQuotas(ds, await checkSpatial(ds, expected, 1), 4, 1, pts.length);
+  });
 });
 
 describe('annotation ids', () => {

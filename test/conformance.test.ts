@@ -10,6 +10,7 @@ import {
   checkById,
   checkByRelationship,
   checkSpatial,
+  checkGridsAndQuotas,
   f32,
   randomIds,
   rng,
@@ -151,7 +152,7 @@ describe('every annotation type round-trips through neuroglancer', () => {
         assert.ok(ds.levels.length >= 3, `expected several spatial levels, got ${ds.levels.length}`);
         await checkById(ds, input.expected);
         await checkByRelationship(ds, input.expected);
-        await checkSpatial(ds, input.expected, LIMIT);
+        checkGridsAndQuotas(ds, await checkSpatial(ds, input.expected, LIMIT), 6, LIMIT, n);
       });
     }
   });

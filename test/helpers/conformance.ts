@@ -354,6 +354,50 @@ export async function checkSpatial(
   return { placement, grids };
 }
 
+/**
+ * Grids and quotas as reference-behaviour.md (g) 1-2 describe them, computed here from the info's
+ * bounds and neuroglancer's parsed scales: level 0 is one cell; each next level halves the
+ * physically longest extent and every other one longer than 1.5 × the new size (zero extents count
+ * as one coordinate unit); chunk sizes are float32; level k holds min(cells × limit, what is left)
+ * annotations and the last level the rest. Levels that get no annotations are not listed.
+ */
+export function checkGridsAndQuotas(ds: NgDataset, result: SpatialResult, numSpatialLevels: number, targetChunkLimit: number, n: number): void {
+  const lower: number[] = ds.raw.lower_bound;
+  const upper: number[] = ds.raw.upper_bound;
+  const scales = Array.from(ds.metadata.coordinateSpace.scales as Float64Array);
+  const c = lower.map((lo, d) => (upper[d]! > lo ? upper[d]! - lo : 1) * scales[d]!);
+  const g = lower.map(() => 1);
+  const grids: Array<{ gridShape: number[]; chunkSize: number[] }> = [];
+  for (let k = 0; k < numSpatialLevels; k++) {
+    if (k > 0) {
+      const m = c.indexOf(Math.max(...c));
+      const t = c[m]! / 2;
+      for (let d = 0; d < c.length; d++) {
+        if (d === m || c[d]! / t > 1.5) {
+          c[d] = c[d]! / 2;
+          g[d] = g[d]! * 2;
+        }
+      }
+    }
+    grids.push({ gridShape: [...g], chunkSize: c.map((x, d) => Math.fround(x / scales[d]!)) });
+  }
+  let left = n;
+  const quotas = grids.map((grid, k) => {
+    const q = k === grids.length - 1 || targetChunkLimit === 0 ? left : Math.min(left, grid.gridShape.reduce((a, b) => a * b, 1) * targetChunkLimit);
+    left -= q;
+    return q;
+  });
+  const listed = quotas.map((q, k) => [q, k] as const).filter(([q]) => q > 0).map(([, k]) => k);
+  assert.deepEqual(ds.raw.spatial.map((s: { key: string }) => s.key), listed.map((k) => `by_spatial_level_${k}`), 'spatial levels listed');
+  const perLevel = ds.levels.map(() => 0);
+  for (const { level } of result.placement.values()) perLevel[level]!++;
+  listed.forEach((k, i) => {
+    assert.deepEqual(ds.levels[i]!.gridShape, grids[k]!.gridShape, `level ${k} grid_shape`);
+    assert.deepEqual(ds.levels[i]!.chunkSize, grids[k]!.chunkSize, `level ${k} chunk_size`);
+    assert.equal(perLevel[i], quotas[k], `level ${k}: annotations (quota)`);
+  });
+}
+
 // ---- files ---------------------------------------------------------------------------------
 
 /** Every file under dir (relative path → bytes). */
