@@ -56,6 +56,15 @@ describe('guessing the mapping from column names', () => {
     assert.deepEqual(s.mapping.properties, ['c', 'size']);
   });
 
+  test('axis names inside longer numeric column names', () => {
+    const f = ['Float64', 'Float64', 'Float64', 'Utf8'];
+    assert.deepEqual(guessGeometry(table('pos_x,pos_y,pos_z,x_label', f)).coords, ['pos_x', 'pos_y', 'pos_z']);
+    assert.deepEqual(guessGeometry(table('PositionX,PositionY,PositionZ,n', f)).coords, ['PositionX', 'PositionY', 'PositionZ']);
+    assert.deepEqual(guessGeometry(table('x_nm,y_nm,z_nm', f)).coords, ['x_nm', 'y_nm', 'z_nm']);
+    const s = guessFormState(table('pre_x,pre_y,pre_z,size', ['Float64', 'Float64', 'Float64', 'Uint8'], '1,2,3,4'), '/d/s.csv', '/d/s.precomputed');
+    assert.deepEqual([s.mapping.coords, s.mapping.properties], [['pre_x', 'pre_y', 'pre_z'], ['size']]);
+  });
+
   test('no conventional names: the first numeric columns', () => {
     assert.deepEqual(guessGeometry(table('a,b,c,d', ['Uint8', 'Uint8', 'Uint8', 'Utf8'])).coords, ['a', 'b', 'c']);
   });

@@ -8,6 +8,15 @@ import { GEOMETRY_SUFFIXES, type FormState, type TablePreview } from './protocol
 export const PROPERTY_ID = /^[a-z][a-zA-Z0-9_]*$/;
 const AXES = ['x', 'y', 'z', 't'];
 
+/** `pos_x` → [pos, x]; `PositionX` → [position, x]; `x_nm` → [x, nm]. */
+function splitWords(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
+}
+
 function findCoords(names: string[], has: (n: string) => boolean): string[] {
   // Prefer the conventional axes, case as written in the file; keep dimension order x, y, z, t.
   const out: string[] = [];
@@ -49,9 +58,16 @@ export function guessGeometry(preview: TablePreview): { type: AnnotationType; co
   const idCol = names.indexOf('annotation_id');
   if (idCol >= 0 && point.length > 0 && idRepeats(preview, idCol)) return { type: 'polyline', coords: point, polylineVertices: true };
   if (point.length > 0) return { type: 'point', coords: point, polylineVertices: false };
+  // Axis names inside longer numeric column names: `pos_x`, `x_nm`, `center.x`, `PositionX`…
+  const numericCols = preview.columns.filter((c) => /int|float|double|decimal/i.test(c.type)).map((c) => c.name);
+  const tokened: string[] = [];
+  for (const a of AXES) {
+    const n = numericCols.find((c) => splitWords(c).includes(a));
+    if (n !== undefined && !tokened.includes(n)) tokened.push(n);
+  }
+  if (tokened.length >= 2) return { type: 'point', coords: tokened, polylineVertices: false };
   // No conventional names: the first numeric columns, at most three.
-  const numeric = preview.columns.filter((c) => /int|float|double|decimal|number/i.test(c.type)).map((c) => c.name);
-  return { type: 'point', coords: numeric.slice(0, 3).length ? numeric.slice(0, 3) : names.slice(0, 1), polylineVertices: false };
+  return { type: 'point', coords: numericCols.slice(0, 3).length ? numericCols.slice(0, 3) : names.slice(0, 1), polylineVertices: false };
 }
 
 /** Color channel triples `<name>_r/_g/_b` (and `_a`) that the writer reads as one rgb/rgba property. */
