@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { murmurHash3_x86_128Hash64Bits_Bigint } from 'neuroglancer/unstable/util/hash.js';
+import { getPropertyOffsets } from 'neuroglancer/unstable/annotation/index.js';
 import { tableFromArrays } from 'apache-arrow';
 import { run } from '../src/cli/inspect';
 import { inspectDataset } from '../src/inspect/check';
@@ -236,9 +237,26 @@ describe('format primitives', () => {
       { type: 'float32' as const }, { type: 'uint32' as const }, { type: 'uint16' as const },
       { type: 'uint8' as const }, { type: 'rgb' as const }, { type: 'int8' as const },
     ];
-    assert.deepEqual(layoutProperties(props), { offsets: [0, 4, 8, 10, 11, 14], bytes: 16 });
-    assert.deepEqual(layoutProperties([{ type: 'uint8' }, { type: 'float32' }]), { offsets: [4, 0], bytes: 8 });
-    assert.deepEqual(layoutProperties([]), { offsets: [], bytes: 0 });
+    assert.deepEqual(layoutProperties(props, 12), { offsets: [0, 4, 8, 10, 11, 14], bytes: 16 });
+    assert.deepEqual(layoutProperties([{ type: 'uint8' }, { type: 'float32' }], 12), { offsets: [4, 0], bytes: 8 });
+    assert.deepEqual(layoutProperties([], 12), { offsets: [], bytes: 0 });
+  });
+
+  test("property layout equals neuroglancer's getPropertyOffsets, including >255-byte records split into groups", () => {
+    const types = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'rgb', 'rgba'] as const;
+    let s = 7;
+    const rnd = (n: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % n);
+    for (let trial = 0; trial < 300; trial++) {
+      const rank = 1 + rnd(4);
+      const geometry = [4 * rank, 8 * rank, 4 + 8 * rank][rnd(3)];
+      const props = Array.from({ length: rnd(trial < 150 ? 12 : 120) }, () => ({ type: types[rnd(types.length)] }));
+      const ng = getPropertyOffsets(rank, geometry, props as never);
+      const starts = [0];
+      for (const g of ng.propertyGroupBytes) starts.push(starts[starts.length - 1] + g);
+      const ours = layoutProperties(props, geometry);
+      assert.equal(ours.bytes, ng.serializedBytes - geometry, JSON.stringify(props));
+      assert.deepEqual(ours.offsets, ng.offsets.map((o) => starts[o.group] + o.offset - geometry), JSON.stringify(props));
+    }
   });
 });
 

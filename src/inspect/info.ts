@@ -32,7 +32,7 @@ export interface PropertyInfo {
   description?: string;
   enumValues?: number[];
   enumLabels?: string[];
-  /** Byte offset of the value within the properties part of a record. */
+  /** Byte offset of the value from the end of the geometry. */
   offset: number;
 }
 
@@ -65,7 +65,7 @@ export interface AnnotationInfo {
   upperBound: number[];
   type: GeometryType;
   properties: PropertyInfo[];
-  /** Bytes of all properties plus padding to 4. */
+  /** Bytes after the geometry: every property group, each padded to 4. */
   propertyBytes: number;
   relationships: RelationshipInfo[];
   byId?: IndexRef;
@@ -74,7 +74,7 @@ export interface AnnotationInfo {
 }
 
 const ID_RE = /^[a-z][a-zA-Z0-9_]*$/;
-// neuroglancer splits a record's properties into groups beyond this WebGL stride.
+// neuroglancer starts a new property group rather than exceed this WebGL stride.
 const MAX_STRIDE = 255;
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -87,19 +87,33 @@ export function fixedGeometryBytes(type: GeometryType, rank: number): number {
 }
 
 /**
- * Property offsets within the properties part of a record, and its size padded to 4. Order as
- * neuroglancer lays them out (annotation/index.ts getPropertyOffsets): a stable sort by alignment,
- * widest first — 4-byte types, then 2-byte, then 1-byte, rgb and rgba — with no gaps between them.
+ * Where each property sits, as neuroglancer's reader computes it (annotation/index.ts
+ * getPropertyOffsets): a stable sort by alignment, widest first; properties packed after the
+ * geometry until a record would exceed a 255-byte WebGL stride, then a new group starts, each group
+ * padded to 4 bytes. Offsets are from the end of the (nominal) geometry; `bytes` is the size of
+ * everything after the geometry.
  */
-export function layoutProperties(props: { type: PropType }[]): { offsets: number[]; bytes: number } {
+export function layoutProperties(props: { type: PropType }[], geometryBytes: number): { offsets: number[]; bytes: number } {
+  const pad4 = (n: number) => (4 - (n % 4)) % 4;
   const order = props.map((_, i) => i).sort((a, b) => PROP_ALIGN[props[b].type] - PROP_ALIGN[props[a].type]);
   const offsets = new Array<number>(props.length);
-  let at = 0;
+  let total = 0; // bytes of the groups already closed
+  let inGroup = geometryBytes; // bytes used in the open group (the first one holds the geometry)
   for (const i of order) {
-    offsets[i] = at;
-    at += PROP_BYTES[props[i].type];
+    const width = PROP_BYTES[props[i].type];
+    const align = PROP_ALIGN[props[i].type];
+    const pad = (align - (inGroup % align)) % align;
+    const end = inGroup + pad + width;
+    if (end + pad4(end) <= MAX_STRIDE) inGroup += pad;
+    else {
+      total += inGroup + pad4(inGroup);
+      inGroup = 0;
+    }
+    offsets[i] = total + inGroup - geometryBytes;
+    inGroup += width;
   }
-  return { offsets, bytes: at + ((4 - (at % 4)) % 4) };
+  total += inGroup + pad4(inGroup);
+  return { offsets, bytes: total - geometryBytes };
 }
 
 function parseSharding(v: unknown, where: string, problems: Problem[]): Sharding | undefined {
@@ -270,13 +284,8 @@ export function parseInfo(json: unknown, problems: Problem[]): AnnotationInfo | 
   const dup = keys.find((k, i) => keys.indexOf(k) !== i);
   if (dup !== undefined) err(`key ${JSON.stringify(dup)} is used by two indexes`);
   if (problems.slice(n0).some((p) => p.severity === 'error') || type === undefined) return undefined;
-  const { offsets, bytes } = layoutProperties(properties);
+  const { offsets, bytes } = layoutProperties(properties, fixedGeometryBytes(type, rank));
   properties.forEach((p, i) => (p.offset = offsets[i]));
-  if (fixedGeometryBytes(type, rank) + bytes > MAX_STRIDE) {
-    warn(
-      `records are ${fixedGeometryBytes(type, rank) + bytes} bytes (> ${MAX_STRIDE}): neuroglancer splits the properties into groups and may read them at other offsets than written`,
-    );
-  }
   const info: AnnotationInfo = {
     dimensions, rank, lowerBound, upperBound, type, properties, propertyBytes: bytes, relationships, byId, spatial,
   };
