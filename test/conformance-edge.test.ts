@@ -4,9 +4,10 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { Dictionary, Float32, Float64, Int32, Table, Utf8, makeVector, tableFromArrays, vectorFromArray } from 'apache-arrow';
+import { Dictionary, Float32, Float64, Int32, Table, Uint8, Utf8, makeVector, tableFromArrays, vectorFromArray } from 'apache-arrow';
 import { writePrecomputedAnnotations } from '../src/core/write';
 import { ExportError } from '../src/core/errors';
+import { ngColor } from './helpers/ngread';
 import { checkById, checkByRelationship, checkSpatial, f32, randomIds, rng, tempRoot, u64List, writeAndRead, type Expected } from './helpers/conformance';
 
 const tmp = tempRoot('edge');
@@ -160,6 +161,55 @@ describe('column kinds that are narrowed or converted', () => {
       { id: 2n ** 53n - 1n, geometry: { point: [1, 3] }, properties: {}, relationships: [] },
       { id: 17n, geometry: { point: [2, 4] }, properties: {}, relationships: [] },
     ]);
+  });
+});
+
+describe('explicit specs and other coordinate forms', () => {
+  test('description, user enum labels/values on a string column, rgba over r/g/b channels', async () => {
+    const table = new Table({
+      x: f64([1, 2, 3]),
+      y: f64([1, 2, 3]),
+      kind: vectorFromArray(['a', 'z', 'a'], new Utf8()),
+      c_r: vectorFromArray([1, 2, 3], new Uint8()),
+      c_g: vectorFromArray([4, 5, 6], new Uint8()),
+      c_b: vectorFromArray([7, 8, 9], new Uint8()),
+    });
+    const { ds } = await writeAndRead(tmp.dir('spec'), table, 'xy', 'point', {
+      properties: [
+        { id: 'kind', type: 'uint8', description: 'Kind of thing', enum_labels: ['z', 'a'], enum_values: [5, 7] },
+        { id: 'c', type: 'rgba', description: 'colour' },
+      ],
+    });
+    const [kind, c] = [ds.properties.find((p) => p.identifier === 'kind')!, ds.properties.find((p) => p.identifier === 'c')!];
+    assert.deepEqual([kind.type, kind.description, kind.enumValues, kind.enumLabels], ['uint8', 'Kind of thing', [5, 7], ['z', 'a']]);
+    assert.deepEqual([c.type, c.description], ['rgba', 'colour']);
+    const iKind = ds.properties.indexOf(kind);
+    const iC = ds.properties.indexOf(c);
+    const want = [[7, [1, 4, 7, 255]], [5, [2, 5, 8, 255]], [7, [3, 6, 9, 255]]];
+    for (let i = 0; i < 3; i++) {
+      const a = await ds.getById(BigInt(i));
+      assert.deepEqual([a!.properties[iKind], ngColor(a!.properties[iC]!, 4)], want[i]);
+    }
+  });
+
+  test("neuroglancer's JSON coordinate form {x: [8, 'nm'], y: [2, 'um']}", async () => {
+    const { ds } = await writeAndRead(tmp.dir('jsoncs'), tableFromArrays({ x: Float64Array.from([1, 2]), y: Float64Array.from([1, 2]) }), { x: [8, 'nm'], y: [2, 'um'] }, 'point');
+    assert.deepEqual(ds.metadata.coordinateSpace.names, ['x', 'y']);
+    assert.deepEqual(Array.from(ds.metadata.coordinateSpace.scales as Float64Array), [8e-9, 2e-6]);
+    assert.deepEqual(ds.metadata.coordinateSpace.units, ['m', 'm']);
+  });
+
+  test('coordinates far from the origin (float32 spacing comparable to the cells)', async () => {
+    const rand = rng(3);
+    const n = 300;
+    const a = Array.from({ length: n }, () => [1e6 + rand() * 100, -2e7 + rand() * 50, rand() * 3]);
+    const b = a.map((p) => [p[0]! + (rand() - 0.5) * 30, p[1]! + (rand() - 0.5) * 20, p[2]! + rand()]);
+    const names = ['x', 'y', 'z'];
+    const cols = Object.fromEntries(names.flatMap((nm, d) => [[nm + 'a', Float64Array.from(a.map((p) => p[d]!))], [nm + 'b', Float64Array.from(b.map((p) => p[d]!))]]));
+    const { ds } = await writeAndRead(tmp.dir('far'), tableFromArrays(cols), 'xyz', 'line', { numSpatialLevels: 5, targetChunkLimit: 4 });
+    const expected = a.map((p, i) => ({ id: BigInt(i), geometry: { pointA: f32(p), pointB: f32(b[i]!) }, properties: {}, relationships: [] }));
+    await checkById(ds, expected);
+    await checkSpatial(ds, expected, 4);
   });
 });
 

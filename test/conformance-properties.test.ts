@@ -91,6 +91,11 @@ describe('property kinds', () => {
     const names = ['p_u8', 'p_i8', 'p_u16', 'p_i16', 'p_u32', 'p_i32', 'p_f32', 'p_str', 'p_dict', 'p_bool', 'hexrgb', 'hexrgba', 'ch', 'cha'];
     for (const sharded of [true, false]) {
       const { ds, warnings } = await writeAndRead(tmp.dir('kinds'), table, 'xyz', 'point', { properties: names, writeSharded: sharded, targetChunkLimit: 40, numSpatialLevels: 3 });
+      // info order: the reference's stable width sort (float32/int32, then uint32, 16-bit, 8-bit/colours).
+      assert.deepEqual(
+        ds.raw.properties.map((p: { id: string }) => p.id),
+        ['p_i32', 'p_f32', 'p_u32', 'p_u16', 'p_i16', 'p_u8', 'p_i8', 'p_str', 'p_dict', 'p_bool', 'hexrgb', 'hexrgba', 'ch', 'cha'],
+      );
       const spec = new Map(ds.properties.map((p) => [p.identifier, p]));
       const types = Object.fromEntries(ds.properties.map((p) => [p.identifier, p.type]));
       assert.deepEqual(types, {

@@ -32,6 +32,10 @@ interface RandomInput {
   table: Table;
   points?: Table;
   expected: Expected[];
+  /** Per reference-behaviour.md (f): min/max of the float64 inputs (c ± r for ellipsoids; both
+   *  endpoints for lines and boxes), and of the float32 vertices for polylines. */
+  lower: number[];
+  upper: number[];
 }
 
 /**
@@ -119,7 +123,16 @@ function randomInput(type: AnnotationType, n: number, seed: number): RandomInput
     properties: { score: score[i]!, kind: kind[i]! },
     relationships: [partners[i] ?? [], owner[i] === null ? [] : [owner[i]!]],
   }));
-  return { table, points, expected };
+  const lower = NAMES.map(() => Infinity);
+  const upper = NAMES.map(() => -Infinity);
+  const extend = (d: number, v: number) => ((lower[d] = Math.min(lower[d]!, v)), (upper[d] = Math.max(upper[d]!, v)));
+  NAMES.forEach((nm, d) => {
+    if (type === 'point') columns[nm]!.forEach((v) => extend(d, v));
+    if (type === 'line' || type === 'axis_aligned_bounding_box') for (const v of [...columns[nm + 'a']!, ...columns[nm + 'b']!]) extend(d, v);
+    if (type === 'ellipsoid') columns[nm]!.forEach((c, i) => (extend(d, c - columns['r' + nm]![i]!), extend(d, c + columns['r' + nm]![i]!)));
+    if (type === 'polyline') for (const g of geometry) for (const p of g.points!) extend(d, p[d]!);
+  });
+  return { table, points, expected, lower, upper };
 }
 
 const TYPES: AnnotationType[] = ['point', 'line', 'axis_aligned_bounding_box', 'ellipsoid', 'polyline'];
@@ -141,6 +154,9 @@ describe('every annotation type round-trips through neuroglancer', () => {
           seed: 7,
         });
         assert.equal(ds.type, type);
+        assert.equal(ds.raw.annotation_type, type, 'lower-case type in info');
+        assert.deepEqual(ds.raw.lower_bound, input.lower, 'lower_bound');
+        assert.deepEqual(ds.raw.upper_bound, input.upper, 'upper_bound (inclusive maximum)');
         assert.equal(summary.annotations, n);
         assert.deepEqual(ds.relationships, ['partners', 'owner']);
         assert.deepEqual(
