@@ -3,7 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { planProperties } from '../core/properties';
 import { writePrecomputedAnnotations } from '../core/write';
-import { readTable } from '../io/index';
+import { previewTable, readTable } from '../io/index';
 import { mappingCoordSpace, mappingToWriteOptions } from '../mapping';
 import { Endpoint, type HostToWorker, type InspectedProperty, type WorkerToHost } from './protocol';
 
@@ -28,6 +28,7 @@ const host: Endpoint<WorkerToHost, HostToWorker> = new Endpoint<WorkerToHost, Ho
       abort = null;
       return summary;
     },
+    preview: ({ input, rows }) => previewTable(input, rows),
     inspect: async ({ input, columns, properties }) => {
       // A property is one column, or colour channels <id>_r/_g/_b[/_a]; read only those.
       const have = new Set(columns);

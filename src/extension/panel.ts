@@ -5,11 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { WriteSummary } from '../core/types';
-import { previewTable } from '../io/index';
 import { mappingToCommandLine, type Mapping } from '../mapping';
 import { fileStem, guessFormState, PROPERTY_ID } from './guess';
 import { Endpoint, ReplyError, type ExportOutcome, type FormInit, type FormState, type HostSends, type TablePreview, type WebviewSends } from './protocol';
-import { ExportCancelled, exportWithProgress, inspectInWorker } from './runExport';
+import { ExportCancelled, exportWithProgress, workerRequest } from './runExport';
 import { readSettings, settingsDefaults } from './settings';
 import { formHtml } from './html';
 import { checkMapping, parseFormState } from './validate';
@@ -59,7 +58,8 @@ export class ExportPanel {
   private readonly link: Endpoint<HostSends, WebviewSends>;
   private preview: TablePreview | null = null;
   private running: vscode.CancellationTokenSource | null = null;
-  private stopInspection: (() => void) | null = null;
+  /** Stops the background worker reading the table (preview, then inspection). */
+  private stopReading: (() => void) | null = null;
   private readonly disposables: vscode.Disposable[] = [];
 
   private constructor(
@@ -115,9 +115,12 @@ export class ExportPanel {
 
   private async sendInit(): Promise<void> {
     let previewError: string | undefined;
+    const job = workerRequest(this.ctx.extension.extensionUri, 'preview', { input: this.file, rows: PREVIEW_ROWS });
+    this.stopReading = job.stop;
     try {
-      this.preview = await previewTable(this.file, PREVIEW_ROWS);
+      this.preview = await job.result;
     } catch (e) {
+      if (e instanceof Error && e.message === 'stopped') return; // the panel was closed
       previewError = e instanceof Error ? e.message : String(e);
       this.ctx.log.appendLine(`Preview of ${this.file} failed: ${previewError}`);
     }
@@ -140,13 +143,13 @@ export class ExportPanel {
 
   /** Reads the whole table in the background for exact property types (the preview saw only the first rows). */
   private inspect(state: FormState): void {
-    this.stopInspection?.();
+    this.stopReading?.();
     const columns = this.preview?.columns.map((c) => c.name) ?? [];
     const properties = state.propertyColumns.filter((c) => PROPERTY_ID.test(c));
     if (!this.preview || !state.mapping.input || properties.length === 0) return;
     const started = Date.now();
-    const job = inspectInWorker(this.ctx.extension.extensionUri, { input: this.file, columns, properties });
-    this.stopInspection = job.stop;
+    const job = workerRequest(this.ctx.extension.extensionUri, 'inspect', { input: this.file, columns, properties });
+    this.stopReading = job.stop;
     job.result.then(
       (inspection) => {
         this.ctx.log.appendLine(`Read ${this.file}: ${inspection.rows} rows, property types checked in ${Date.now() - started} ms`);
@@ -165,7 +168,7 @@ export class ExportPanel {
     const mapping = c.mapping;
     const log = this.ctx.log;
     // The export reads the table itself; do not read it twice at once.
-    this.stopInspection?.();
+    this.stopReading?.();
     log.appendLine(`[${new Date().toISOString()}] Export ${mapping.input ?? mapping.points} -> ${mapping.output}`);
     log.appendLine(`  ${mappingToCommandLine(mapping)}`);
     const cancel = new vscode.CancellationTokenSource();
@@ -238,7 +241,7 @@ export class ExportPanel {
   dispose(): void {
     ExportPanel.open.delete(this.file);
     this.running?.cancel();
-    this.stopInspection?.();
+    this.stopReading?.();
     this.link.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }

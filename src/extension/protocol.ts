@@ -98,6 +98,8 @@ export interface HostToWorker {
   requests: {
     /** Paths are absolute. */
     export: { req: { input: string | null; mapping: import('../mapping').Mapping }; res: WriteSummary };
+    /** The first rows as display strings, and the column types. */
+    preview: { req: { input: string; rows: number }; res: TablePreview };
     /** Reads `input` (only the columns needed) and infers each property as the writer would. */
     inspect: { req: { input: string; columns: string[]; properties: string[] }; res: Inspection };
   };

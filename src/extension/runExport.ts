@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { Phase, Progress, WriteSummary } from '../core/types';
 import type { Mapping } from '../mapping';
 import { removeThreadTemporaries } from '../core/storage';
-import { Endpoint, type HostToWorker, type Inspection, type WorkerToHost } from './protocol';
+import { Endpoint, type HostToWorker, type WorkerToHost } from './protocol';
 
 const PHASES: Phase[] = ['reading', 'validating', 'by_id', 'by_relationship', 'spatial_assign', 'spatial', 'finishing'];
 const PHASE_LABEL: Record<Phase, string> = {
@@ -128,22 +128,23 @@ export function exportWithProgress(
 }
 
 /**
- * Reads the whole table in a worker and infers every property as the writer will, so the form can
- * show exact types and problems before export. `stop` ends it at once (panel closed, export started).
+ * One request to a fresh worker: previewing or inspecting a table (reading Parquet row groups or a
+ * whole CSV must not block the extension host). `stop` ends it at once (panel closed, export started).
  */
-export function inspectInWorker(
+export function workerRequest<K extends 'preview' | 'inspect'>(
   extensionUri: vscode.Uri,
-  req: HostToWorker['requests']['inspect']['req'],
-): { result: Promise<Inspection>; stop: () => void } {
+  type: K,
+  req: HostToWorker['requests'][K]['req'],
+): { result: Promise<HostToWorker['requests'][K]['res']>; stop: () => void } {
   const worker = new Worker(vscode.Uri.joinPath(extensionUri, 'dist', 'exportWorker.js').fsPath);
   const link = new Endpoint<HostToWorker, WorkerToHost>((m) => worker.postMessage(m), { requests: {}, events: {} });
   worker.on('message', (m) => void link.receive(m));
   let stopped = false;
   const died = new Promise<never>((_, reject) => {
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(stopped ? 'stopped' : `the inspection worker stopped (exit code ${code})`)));
+    worker.once('exit', (code) => reject(new Error(stopped ? 'stopped' : `the ${type} worker stopped (exit code ${code})`)));
   });
-  const result = Promise.race([link.request('inspect', req), died]).finally(() => {
+  const result = Promise.race([link.request(type, req), died]).finally(() => {
     link.dispose();
     void worker.terminate();
   });
