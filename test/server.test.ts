@@ -2,7 +2,7 @@
 // lines (HTTP clients would normalise `..` away before it ever reaches the server).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -449,10 +449,33 @@ describe('ng-annotations serve', () => {
     const url = /Source URL: precomputed:\/\/(http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
     assert.ok(url, stdout);
     assert.match(stdout, /Neuroglancer: http:\/\/localhost:8080\/#!%7B/);
+    if (existsSync(path.join(cwd, 'dist', 'viewer', 'index.html'))) {
+      assert.match(stdout, /^Offline viewer: http:\/\/127\.0\.0\.1:\d+\/viewer\/#!%7B/m);
+    }
     const res = await fetch(url + 'info');
     assert.equal(res.status, 200);
     assert.equal((await res.json())['@type'], 'neuroglancer_annotations_v1');
     p.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  });
+
+  const haveViewer = existsSync(path.join(cwd, 'dist', 'viewer', 'index.html'));
+  test('--viewer bundled: the link opens the viewer served from the same loopback origin', { skip: haveViewer ? false : 'no dist/viewer (run npm run build)' }, async () => {
+    const p = spawn(node, entry([path.join(base, 'ds'), '--viewer', 'bundled']), { cwd });
+    let stdout = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    const exited = new Promise<number | null>((r) => p.on('close', r));
+    while (!stdout.includes('Neuroglancer:') && p.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    const url = /Source URL: precomputed:\/\/(http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
+    assert.ok(url, stdout);
+    const link = /^Neuroglancer: (\S+)$/m.exec(stdout)![1];
+    assert.ok(link.startsWith(`${url}viewer/#!`), link);
+    assert.doesNotMatch(stdout, /Offline viewer:/);
+    const page = await fetch(url + 'viewer/');
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    await page.arrayBuffer();
+    p.kill('SIGINT');
     assert.equal(await exited, 0);
   });
 
@@ -482,7 +505,8 @@ describe('ng-annotations serve', () => {
   });
 
   test('usage errors → exit 2', async () => {
-    for (const argv of [[], ['a', 'b'], [path.join(base, 'ds'), '--port', 'x'], [path.join(base, 'ds'), '--port', '70000'], [path.join(base, 'ds'), '--bogus']]) {
+    const ds = path.join(base, 'ds');
+    for (const argv of [[], ['a', 'b'], [ds, '--port', 'x'], [ds, '--port', '70000'], [ds, '--bogus'], [ds, '--viewer', 'ftp://x/'], [ds, '--viewer', 'bundled', '--neuroglancer-url', 'http://x/']]) {
       const r = await runCli(argv);
       assert.equal(r.code, 2, JSON.stringify(argv));
       assert.match(r.stderr, /usage: ng-annotations serve/);

@@ -1,14 +1,23 @@
 // `ng-annotations serve <dir>`: serve a dataset on 127.0.0.1 and print a neuroglancer link for it.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startPreviewServer } from '../server/preview';
 import { DEFAULT_NEUROGLANCER_URL, neuroglancerLink, type AnnotationInfoLike } from '../server/state';
 
-const USAGE = 'usage: ng-annotations serve <dir> [--port N] [--neuroglancer-url URL]';
+const USAGE = 'usage: ng-annotations serve <dir> [--port N] [--viewer bundled|URL] (--neuroglancer-url URL = --viewer URL)';
+
+/** The offline viewer built into dist/viewer (next to dist/cli.js; or from a source checkout). */
+function bundledViewerDir(): string | undefined {
+  for (const dir of [path.join(__dirname, 'viewer'), path.resolve(__dirname, '..', '..', 'dist', 'viewer')]) {
+    if (existsSync(path.join(dir, 'index.html'))) return dir;
+  }
+  return undefined;
+}
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { port?: string; 'neuroglancer-url'?: string; help?: boolean };
+  let values: { port?: string; 'neuroglancer-url'?: string; viewer?: string; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -17,6 +26,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         port: { type: 'string' },
         'neuroglancer-url': { type: 'string' },
+        viewer: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -40,10 +50,20 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const baseUrl = values['neuroglancer-url'] ?? DEFAULT_NEUROGLANCER_URL;
-  if (!/^https?:\/\/[^\s]+$/i.test(baseUrl)) {
-    process.stderr.write(`ng-annotations serve: --neuroglancer-url must be an http(s) URL, got ${JSON.stringify(baseUrl)}\n${USAGE}\n`);
+  if (values.viewer !== undefined && values['neuroglancer-url'] !== undefined && values.viewer !== values['neuroglancer-url']) {
+    process.stderr.write(`ng-annotations serve: give either --viewer or --neuroglancer-url, not both\n${USAGE}\n`);
     return 2;
+  }
+  const choice = values.viewer ?? values['neuroglancer-url'] ?? DEFAULT_NEUROGLANCER_URL;
+  const wantBundled = choice.toLowerCase() === 'bundled';
+  if (!wantBundled && !/^https?:\/\/[^\s]+$/i.test(choice)) {
+    process.stderr.write(`ng-annotations serve: the viewer must be "bundled" or an http(s) URL, got ${JSON.stringify(choice)}\n${USAGE}\n`);
+    return 2;
+  }
+  const viewerDir = bundledViewerDir();
+  if (wantBundled && viewerDir === undefined) {
+    process.stderr.write('ng-annotations serve: this build has no bundled viewer (dist/viewer); use --viewer URL\n');
+    return 1;
   }
   const dir = path.resolve(positionals[0]);
   const info = await readAnnotationInfo(dir);
@@ -53,18 +73,22 @@ export async function run(argv: string[]): Promise<number> {
   }
   let server;
   try {
-    server = await startPreviewServer({ root: dir, port });
+    // The bundled viewer is always served under /viewer/ when present: an offline fallback.
+    server = await startPreviewServer({ root: dir, port, viewerDir });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'EADDRINUSE' ? `port ${port} is already in use on 127.0.0.1` : err.message;
     process.stderr.write(`ng-annotations serve: ${why}\n`);
     return 1;
   }
-  const link = neuroglancerLink({ baseUrl, sourceUrl: server.url, info, layerName: path.basename(dir) });
+  const layerName = path.basename(dir);
+  const offline = viewerDir && neuroglancerLink({ baseUrl: `${server.url}viewer/`, sourceUrl: server.url, info, layerName });
+  const link = wantBundled ? offline : neuroglancerLink({ baseUrl: choice, sourceUrl: server.url, info, layerName });
   process.stdout.write(
     `Serving ${dir} on ${server.url} (127.0.0.1 only; Ctrl+C to stop)\n` +
       `Source URL: precomputed://${server.url}\n` +
-      `Neuroglancer: ${link}\n`,
+      `Neuroglancer: ${link}\n` +
+      (offline && !wantBundled ? `Offline viewer: ${offline}\n` : ''),
   );
   await new Promise<void>((resolve) => {
     const stop = () => {
