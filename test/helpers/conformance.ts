@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Field, List, Table, Uint64, vectorFromArray, type Vector } from 'apache-arrow';
 import { writePrecomputedAnnotations } from '../../src/core/write';
-import type { AnnotationType, CoordSpaceInput, WriteOptions, WriteSummary } from '../../src/core/types';
+import type { AnnotationType, CoordSpaceInput, TableInput, WriteOptions, WriteSummary } from '../../src/core/types';
 import { readDatasetWithNeuroglancer, type NgAnnotation, type NgDataset } from './ngread';
 
 // ---- temp folders ----------------------------------------------------------------------------
@@ -117,7 +117,7 @@ export interface Written {
 
 export async function writeAndRead(
   dir: string,
-  table: Table | null,
+  table: TableInput,
   coords: CoordSpaceInput,
   type: AnnotationType,
   options: WriteOptions = {},
