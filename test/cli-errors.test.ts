@@ -178,6 +178,8 @@ const CASES: Case[] = [
   { name: '--units px (neuroglancer has no such unit)', files: { 'a.csv': pts(ok3) }, args: ['@a.csv', ...type('point'), '--out', 'OUT', '--units', 'px'], code: 2, message: [/--units/, /px/] },
   { name: '--coords with a repeated name', files: { 'a.csv': pts(ok3) }, args: ['@a.csv', ...type('point'), '--out', 'OUT', '--coords', 'x,x,y'], code: 2, message: [/--coords/, /"x"/] },
   { name: '--seed negative', files: { 'a.csv': pts(ok3) }, args: ['@a.csv', ...type('point'), '--out', 'OUT', '--seed', '-1'], code: 2, message: [/--seed/] },
+  { name: '--points with --type point', files: { 'a.csv': pts(ok3), 'v.csv': pts(['1,0,0,0', '1,1,1,1']) }, args: ['@a.csv', ...type('point'), '--points', '@v.csv', '--out', 'OUT'], code: 2, message: [/--points/, /polyline/] },
+  { name: 'polyline properties without a main table', files: { 'v.csv': pts(['1,0,0,0', '1,1,1,1']) }, args: ['@v.csv', ...type('polyline'), '--properties', 'x', '--out', 'OUT'], code: 2, message: [/--properties/, /--points/] },
   { name: 'two table files', files: { 'a.csv': pts(ok3) }, args: ['@a.csv', '@a.csv', ...type('point'), '--out', 'OUT'], code: 2, message: [/one table file/] },
   // mapping JSON
   { name: 'mapping with an unknown field', files: { 'a.csv': pts(ok3), 'm.json': JSON.stringify({ input: 'a.csv', annotationType: 'point', coords: ['x', 'y', 'z'], colour: 1 }) }, args: ['--config', '@m.json', '--out', 'OUT'], code: 2, message: [/m\.json/, /colour/] },

@@ -171,6 +171,12 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
     throw new UsageError(`--coords/--units/--scales: ${(e as Error).message}`);
   }
   // A contradiction between options is a usage mistake (exit 2), not an export error.
+  if (mapping.points !== undefined && mapping.annotationType !== 'polyline') {
+    throw new UsageError(`--points (polyline vertices) is only for --type polyline, not ${mapping.annotationType}`);
+  }
+  if (mapping.annotationType === 'polyline' && mapping.points === undefined && (mapping.properties?.length || mapping.relationships?.length)) {
+    throw new UsageError('--properties and --relationships need a main table: give it as the table file and the vertices with --points');
+  }
   if (mapping.chunkLimit === 0 && mapping.spatial !== false && (mapping.spatialLevels ?? 7) !== 1) {
     throw new UsageError(`--chunk-limit 0 (no subsampling) needs --spatial-levels 1, got ${mapping.spatialLevels ?? '7 (the default)'}`);
   }
