@@ -367,6 +367,30 @@ describe('pandas-style and compressed inputs', { concurrency: 4 }, () => {
     await checkDataset(path.join(d, 'both'), small.expected);
   });
 
+  it('signed int64 ids and relationships (as pandas writes them) from Parquet and Arrow', async () => {
+    const d = caseDir('int64');
+    // Same table, every uint64 value moved into int64's range (and still unique).
+    const signed = (x: bigint) => (x === 2n ** 63n ? 2n ** 62n : x & (2n ** 63n - 1n));
+    const cols: Column[] = small.main.map((c) =>
+      c.kind === 'u64'
+        ? { ...c, kind: 'i64', values: c.values.map((v) => (v === null ? null : signed(v as bigint))) }
+        : c.kind === 'u64list'
+          ? { ...c, kind: 'i64list', values: (c.values as bigint[][]).map((l) => l.map(signed)) }
+          : c,
+    );
+    const e = small.expected;
+    const expected = { ...e, ids: e.ids.map(signed), rels: Object.fromEntries(Object.entries(e.rels).map(([k, v]) => [k, v.map((l) => l.map(signed))])) };
+    const pq = path.join(d, 't.parquet');
+    await writeParquetFile(pq, cols);
+    const arrow = path.join(d, 't.arrow');
+    fs.writeFileSync(arrow, tableToIPC(arrowTable(cols), 'file'));
+    for (const input of [pq, arrow]) {
+      const out = `${input}.out`;
+      await runOk(['export', input, '--type', 'point', '--properties', PROPS.join(','), '--relationships', RELS.join(','), '--out', out, '--quiet']);
+      await checkDataset(out, expected, { properties: PROPS, relationships: RELS });
+    }
+  });
+
   for (const codec of ['uncompressed', 'snappy', 'gzip', 'zstd', 'brotli', 'lz4', 'lz4_raw']) {
     it(`Parquet compressed with ${codec} (written by DuckDB)`, async () => {
       const d = caseDir(`codec-${codec}`);

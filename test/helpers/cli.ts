@@ -9,6 +9,7 @@ import {
   Field,
   Float64,
   Int32,
+  Int64,
   List,
   Table,
   Uint64,
@@ -105,11 +106,11 @@ export function snapshot(dir: string): Map<string, Buffer> {
 // ---------------------------------------------------------------------------------------------
 // One logical table, written to every format.
 
-export type ColumnKind = 'f64' | 'u64' | 'i32' | 'str' | 'u64list';
+export type ColumnKind = 'f64' | 'u64' | 'i64' | 'i32' | 'str' | 'u64list' | 'i64list';
 export interface Column {
   name: string;
   kind: ColumnKind;
-  /** f64/i32: number; u64: bigint | null; str: string; u64list: bigint[] */
+  /** f64/i32: number; u64/i64: bigint | null; str: string; u64list/i64list: bigint[] */
   values: unknown[];
 }
 export type Format = 'csv' | 'tsv' | 'parquet' | 'arrow' | 'feather';
@@ -118,8 +119,10 @@ export const FORMATS: Format[] = ['csv', 'tsv', 'parquet', 'arrow', 'feather'];
 function textCell(c: Column, v: unknown, row: number): string {
   switch (c.kind) {
     case 'u64':
+    case 'i64':
       return v === null ? '' : String(v);
-    case 'u64list': {
+    case 'u64list':
+    case 'i64list': {
       // Every relationship cell form a user may write: `100`, `[10, 11]`, `10;11`, empty.
       const l = v as bigint[];
       if (l.length === 0) return '';
@@ -145,7 +148,7 @@ export function toText(cols: Column[], delimiter: ',' | '\t'): string {
   return lines.join('\n') + '\n';
 }
 
-const SQL_TYPE: Record<ColumnKind, string> = { f64: 'DOUBLE', u64: 'UBIGINT', i32: 'INTEGER', str: 'VARCHAR', u64list: 'UBIGINT[]' };
+const SQL_TYPE: Record<ColumnKind, string> = { f64: 'DOUBLE', u64: 'UBIGINT', i64: 'BIGINT', i32: 'INTEGER', str: 'VARCHAR', u64list: 'UBIGINT[]', i64list: 'BIGINT[]' };
 
 function sqlValue(c: Column, v: unknown): string {
   if (v === null) return 'NULL';
@@ -154,11 +157,13 @@ function sqlValue(c: Column, v: unknown): string {
       return Number.isFinite(v) ? String(v) : `'${v}'::DOUBLE`;
     case 'i32':
     case 'u64':
+    case 'i64':
       return String(v);
     case 'str':
       return `'${String(v).replace(/'/g, "''")}'`;
     case 'u64list':
-      return `[${(v as bigint[]).join(', ')}]::UBIGINT[]`;
+    case 'i64list':
+      return `[${(v as bigint[]).join(', ')}]::${SQL_TYPE[c.kind]}`;
   }
 }
 
@@ -193,10 +198,19 @@ export function arrowTable(cols: Column[]): Table {
       case 'str':
         vectors[c.name] = vectorFromArray(c.values as string[], new Utf8());
         break;
+      case 'i64':
+        vectors[c.name] = vectorFromArray(c.values as Array<bigint | null>, new Int64());
+        break;
       case 'u64list':
         vectors[c.name] = vectorFromArray(
           (c.values as bigint[][]).map((l) => BigUint64Array.from(l)),
           new List(new Field('item', new Uint64(), true)),
+        );
+        break;
+      case 'i64list':
+        vectors[c.name] = vectorFromArray(
+          (c.values as bigint[][]).map((l) => BigInt64Array.from(l)),
+          new List(new Field('item', new Int64(), true)),
         );
         break;
     }
