@@ -10,7 +10,7 @@ import { Bool, Dictionary, Float64, Int32, Int64, Int8, RecordBatch, Schema, Tab
 import { CLI, ROOT, arrowTable, assertNoTemporaries, ensureBuilt, listTree, runCli, runOk, snapshot, toText, writeParquetFile, type Column } from './helpers/cli';
 import { PROPS, RELS, checkDataset, idsFor, makeFixture, rng } from './helpers/cli-data';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
-import { compressedIpcTable } from './io-fixtures';
+import { compressedIpcTable, duckdb } from './io-fixtures';
 import { version } from '../package.json';
 
 const tmp = fs.mkdtempSync(path.join(tmpdir(), 'ng-cli-opt-'));
@@ -534,6 +534,36 @@ describe('larger exports', () => {
       const a = await ds.getById(BigInt(i) * 48271n + 2n ** 60n);
       assert.deepEqual(a?.point, xs.slice(3 * i, 3 * i + 3).map(Math.fround), `row ${i + 1}`);
       assert.equal(ds.properties[0].enumLabels![a!.properties[0]], i % 3 === 0 ? 'a' : 'b');
+    }
+  });
+});
+
+describe('property types from Parquet column types (DuckDB)', () => {
+  it('REAL, TINYINT, UTINYINT, SMALLINT, USMALLINT, INTEGER, UINTEGER keep their type; BOOLEAN → enum; BIGINT narrowed', async () => {
+    const d = caseDir('pq-types');
+    const input = path.join(d, 't.parquet');
+    await duckdb(
+      `COPY (SELECT * FROM (VALUES
+        (0::UBIGINT, 1.5::REAL, 2.25::REAL, 3::REAL, 0.1::REAL, (-128)::TINYINT, 255::UTINYINT, (-32768)::SMALLINT, 65535::USMALLINT, (-2147483648)::INTEGER, 4294967295::UINTEGER, true, 7::BIGINT, 'b'),
+        (1::UBIGINT, 4::REAL, 5::REAL, 6::REAL, -2.5::REAL, 127::TINYINT, 0::UTINYINT, 32767::SMALLINT, 0::USMALLINT, 2147483647::INTEGER, 0::UINTEGER, false, 300::BIGINT, 'a')
+      ) t(annotation_id, x, y, z, f, i8, u8, i16, u16, i32, u32, flag, big, s)) TO '${input}' (FORMAT parquet)`,
+    );
+    const out = path.join(d, 'out');
+    const props = ['f', 'i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'flag', 'big', 's'];
+    await runOk(['export', input, '--type', 'point', '--properties', props.join(','), '--out', out, '--quiet']);
+    const ds = await readDatasetWithNeuroglancer(out);
+    const types = Object.fromEntries(ds.properties.map((p) => [p.identifier, p.type]));
+    assert.deepEqual(types, { f: 'float32', i8: 'int8', u8: 'uint8', i16: 'int16', u16: 'uint16', i32: 'int32', u32: 'uint32', flag: 'uint8', big: 'uint16', s: 'uint8' });
+    const want = [
+      { f: Math.fround(0.1), i8: -128, u8: 255, i16: -32768, u16: 65535, i32: -2147483648, u32: 4294967295, flag: 'true', big: 7, s: 'b' },
+      { f: -2.5, i8: 127, u8: 0, i16: 32767, u16: 0, i32: 2147483647, u32: 0, flag: 'false', big: 300, s: 'a' },
+    ];
+    for (let r = 0; r < 2; r++) {
+      const a = (await ds.getById(BigInt(r)))!;
+      assert.deepEqual(a.point, [[1.5, 2.25, 3], [4, 5, 6]][r]);
+      const got: Record<string, unknown> = {};
+      ds.properties.forEach((p, i) => (got[p.identifier] = p.enumLabels ? p.enumLabels[p.enumValues!.indexOf(a.properties[i])] : a.properties[i]));
+      assert.deepEqual(got, want[r], `row ${r + 1}`);
     }
   });
 });
