@@ -28,7 +28,9 @@ export function overallPercent(p: Progress): number {
 
 export function describeProgress(p: Progress): string {
   const detail = p.detail ? ` ${p.detail}` : '';
-  return `${PHASE_LABEL[p.phase] ?? p.phase}${detail} (${p.done}/${p.total})`;
+  // counts only where they mean something (annotations, shards); reading and checking report 0/1, 1/1
+  const counts = p.total > 1 ? ` (${p.done.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')})` : '';
+  return `${PHASE_LABEL[p.phase] ?? p.phase}${detail}${counts}`;
 }
 
 export class ExportCancelled extends Error {

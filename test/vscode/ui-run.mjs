@@ -16,7 +16,8 @@ const DARK = 'Default Dark Modern';
 const LIGHT = 'Default Light Modern';
 const csvText = synapsesCsv(N);
 const badCsv = 'x,y,z\n1,2,3\n4,5,6\n7,nan,9\n';
-const sb = makeSandbox({ 'synapses.csv': csvText, 'bad.csv': badCsv, 'notes.txt': 'not a table\n' }, { 'workbench.colorTheme': DARK });
+const BIG = 400_000; // rows: an export that takes long enough to cancel from the notification
+const sb = makeSandbox({ 'synapses.csv': csvText, 'bad.csv': badCsv, 'big.csv': synapsesCsv(BIG, 7), 'notes.txt': 'not a table\n' }, { 'workbench.colorTheme': DARK });
 log(installVsix(sb, VSIX).replace(/\s+/g, ' '));
 const cs = await startCodeServer(sb, `${SHOTS}/code-server-ui.log`);
 log('code-server up on', cs.base);
@@ -204,7 +205,7 @@ try {
   const out = path.join(sb.dirs.ws, 'synapses.precomputed');
   assert.ok(fs.existsSync(path.join(out, 'info')), 'no info file');
   const siblings = fs.readdirSync(sb.dirs.ws).sort();
-  assert.deepEqual(siblings, ['bad.csv', 'notes.txt', 'synapses.csv', 'synapses.precomputed'], 'temporary folders left behind');
+  assert.deepEqual(siblings, ['bad.csv', 'big.csv', 'notes.txt', 'synapses.csv', 'synapses.precomputed'], 'temporary folders left behind');
   await checkDecodes(out);
 
   // 7. Save mapping…: the CLI's --config file, paths relative to it (code-server's simple save dialog: Enter)
@@ -235,6 +236,21 @@ try {
   await shot('error', { media: true });
   assert.ok(!fs.existsSync(path.join(sb.dirs.ws, 'bad.precomputed')));
   log('writer error shown:', formError);
+
+  // 9. cancel from the progress notification: phases and percentages shown, then nothing left behind
+  await runCommand('View: Close All Editors');
+  await exportFromExplorer('big.csv');
+  const bigForm = page.frameLocator('iframe.webview.ready[src*="extensionId=ng-annotations.ng-annotations"]').frameLocator('iframe#active-frame');
+  await page.locator('.tabs-container .tab.active', { hasText: 'Export: big.csv' }).waitFor();
+  await bigForm.locator('#export').click();
+  const progressToast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Exporting big.csv' });
+  await progressToast.filter({ hasText: /\d+%/ }).waitFor({ timeout: 60_000 });
+  log('progress:', (await progressToast.innerText()).replace(/\s+/g, ' '));
+  await shot('progress');
+  await progressToast.getByRole('button', { name: 'Cancel' }).click();
+  await bigForm.locator('#status', { hasText: 'Export cancelled; nothing was written.' }).waitFor({ timeout: 60_000 });
+  assert.deepEqual(fs.readdirSync(sb.dirs.ws).filter((f) => f.startsWith('big')), ['big.csv'], 'a cancelled export left something behind');
+  log('cancelled from the notification; nothing left behind');
 
   // everything except the one violation the probe above caused on purpose
   const cspErrors = consoleErrors.filter((t) => /Content Security Policy|Refused to/i.test(t));
