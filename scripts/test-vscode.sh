@@ -58,12 +58,15 @@ if [ "${SKIP_PACKAGE:-}" != 1 ]; then
 fi
 node test/vscode/build-suite.mjs
 
-if [ "${ONLY:-exthost}" = exthost ] || [ -z "${ONLY:-}" ]; then
+# both layers run even if the first fails; the exit status says whether both passed
+failed=0
+if [ -z "${ONLY:-}" ] || [ "$ONLY" = exthost ]; then
   step "extension-host tests (mocha inside code-server's Node extension host)"
-  node test/vscode/exthost-run.mjs
+  node test/vscode/exthost-run.mjs || failed=1
 fi
-if [ "${ONLY:-ui}" = ui ] || [ -z "${ONLY:-}" ]; then
+if [ -z "${ONLY:-}" ] || [ "$ONLY" = ui ]; then
   step "UI story (explorer -> form -> export -> notification -> dataset -> Open in Neuroglancer)"
-  node --import tsx test/vscode/ui-run.mjs
+  node --import tsx test/vscode/ui-run.mjs || failed=1
 fi
-step "done"
+step "done ($([ $failed = 0 ] && echo 'all passed' || echo 'FAILED'))"
+exit $failed
