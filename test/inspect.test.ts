@@ -587,3 +587,90 @@ describe("inspect on the writer's output", () => {
     }
   }
 });
+
+describe('inspect never crashes on damaged bytes (bounded fuzz)', () => {
+  let base: string;
+  before(() => {
+    base = mkdtempSync(path.join(tmpdir(), 'nginspectf-'));
+  });
+  after(() => rmSync(base, { recursive: true, force: true }));
+
+  test('random byte flips, truncations and extensions of shard and unsharded files', async () => {
+    let s = 99;
+    const rnd = (n: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % n);
+    const sharded = path.join(base, 'sharded');
+    const plain = path.join(base, 'plain');
+    writeDataset(sharded, contents(), SHARDED);
+    writeDataset(plain, contents());
+    const files = [
+      ...['by_id', 'by_rel_seg', 'by_spatial_level_0', 'by_spatial_level_1'].flatMap((k) =>
+        ['0.shard', '1.shard'].map((f) => path.join(sharded, k, f)).filter((f) => existsSync(f)),
+      ),
+      path.join(plain, 'by_id', '3'),
+      path.join(plain, 'by_rel_seg', '200'),
+      path.join(plain, 'by_spatial_level_0', '0_0_0'),
+    ];
+    const originals = new Map(files.map((f) => [f, readFileSync(f)]));
+    let broken = 0;
+    let changed = 0;
+    for (let i = 0; i < 150; i++) {
+      const f = files[rnd(files.length)];
+      const b = Buffer.from(originals.get(f)!);
+      let mutated: Buffer;
+      switch (rnd(4)) {
+        case 0: // flip a few bytes
+          for (let k = 0; k <= rnd(4); k++) b[rnd(b.length)] ^= 1 << rnd(8);
+          mutated = b;
+          break;
+        case 1: {
+          // huge values where counts and offsets live
+          const at = rnd(b.length);
+          b.fill(0xff, at, Math.min(b.length, at + 8));
+          mutated = b;
+          break;
+        }
+        case 2:
+          mutated = b.subarray(0, rnd(b.length));
+          break;
+        default:
+          mutated = Buffer.concat([b, Buffer.alloc(1 + rnd(30), rnd(256))]);
+      }
+      if (mutated.equals(originals.get(f)!)) continue;
+      changed++;
+      writeFileSync(f, mutated);
+      const dir = f.startsWith(sharded) ? sharded : plain;
+      const r = await inspectDataset(dir); // must resolve, never throw
+      if (!r.ok) broken++;
+      assert.ok(r.ok || r.problems.some((p) => p.severity === 'error'));
+      writeFileSync(f, originals.get(f)!);
+    }
+    assert.ok(broken > 0.8 * changed, `most mutations are detected (${broken}/${changed})`);
+  });
+
+  test('random damage to info values', async () => {
+    const dir = path.join(base, 'info');
+    writeDataset(dir, contents(), SHARDED);
+    const good = info(SHARDED) as Record<string, unknown>;
+    const junk = [null, -1, 0, 1.5, 'x', [], {}, [1], { key: 1 }, 2 ** 70, true];
+    let s = 5;
+    const rnd = (n: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % n);
+    const keys = Object.keys(good);
+    for (let i = 0; i < 100; i++) {
+      const bad = structuredClone(good);
+      const k = keys[rnd(keys.length)];
+      const v = bad[k];
+      if (Array.isArray(v) && v.length && typeof v[0] === 'object' && rnd(2)) {
+        const item = v[rnd(v.length)] as Record<string, unknown>;
+        const ik = Object.keys(item);
+        const sub = ik[rnd(ik.length)];
+        if (sub === 'sharding' && rnd(2)) {
+          const sh = item.sharding as Record<string, unknown>;
+          const sk = Object.keys(sh);
+          sh[sk[rnd(sk.length)]] = junk[rnd(junk.length)];
+        } else item[sub] = junk[rnd(junk.length)];
+      } else bad[k] = junk[rnd(junk.length)];
+      writeFileSync(path.join(dir, 'info'), JSON.stringify(bad));
+      await inspectDataset(dir); // must resolve
+    }
+  });
+});

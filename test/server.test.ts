@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { urlSafeParse } from 'neuroglancer/unstable/util/json.js';
 import { decideRange } from '../src/server/range';
+import { splitRequestPath } from '../src/server/paths';
 import { startPreviewServer, type PreviewServer } from '../src/server/preview';
 import { buildNeuroglancerState, neuroglancerLink } from '../src/server/state';
 
@@ -177,6 +178,28 @@ describe('preview server', () => {
       assert.ok(!r.body.toString().includes('SECRET'));
     });
   }
+
+  test('bounded fuzz: random targets built from traversal tokens never reach outside the folder', async () => {
+    const tokens = ['..', '.', '/', '%2e', '%2E', '%2f', '%5c', '%25', '%252e', '\\', 'secret', 'outside', 'file', 'dataset', 'info', 'link_out', 'dir_out', 'by_id', '0.shard', '%00', ':', 'C:', '%c0%ae', '?', '#', '~', '%'];
+    let s = 3;
+    const rnd = (n: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % n);
+    const root = path.resolve(base, 'dataset');
+    let served = 0;
+    for (let i = 0; i < 300; i++) {
+      let target = '/';
+      for (let k = 0, n = 1 + rnd(8); k < n; k++) target += tokens[rnd(tokens.length)];
+      const split = splitRequestPath(target);
+      if (Array.isArray(split)) {
+        const joined = path.join(root, ...split);
+        assert.ok(joined === root || joined.startsWith(root + path.sep), `${target} → ${joined}`);
+        for (const seg of split) assert.ok(!/^\.|[\\/\0:]|^$/.test(seg), `${target}: segment ${JSON.stringify(seg)}`);
+      }
+      const r = await get(port, target);
+      assert.ok(!r.body.toString().includes('SECRET'), target);
+      if (r.status === 200) served++;
+    }
+    assert.ok(served > 0, 'some random targets name real files (the fuzz reaches the file-serving path)');
+  });
 
   test('refuses a raw NUL byte in the path', async () => {
     const r = await raw(port, 'GET /info\0 HTTP/1.1');

@@ -40,8 +40,11 @@ export function parseShardFileName(name: string, s: Sharding): bigint | undefine
   return shardFileName(n, s) === name ? n : undefined;
 }
 
+// A damaged or hostile dataset must not make inspect decompress without bound.
+const MAX_DECODED = 1024 * 1024 * 1024;
+
 function decode(buf: Buffer, encoding: 'raw' | 'gzip'): Buffer {
-  return encoding === 'gzip' ? gunzipSync(buf) : buf;
+  return encoding === 'gzip' ? gunzipSync(buf, { maxOutputLength: MAX_DECODED }) : buf;
 }
 
 export interface ShardVisit {
