@@ -3,6 +3,7 @@
 import type { Table } from 'apache-arrow';
 import { ExportError, describeRows } from './errors';
 import { getColumn, uint64Column } from './columns';
+import { argsortU64, words } from './radix';
 
 export interface ResolvedIds {
   ids: BigUint64Array;
@@ -64,16 +65,18 @@ export function resolveIds(table: Table | null, n: number, idColumn: string | un
 
 /** Throws naming the rows of the first duplicated ids. */
 export function requireUniqueIds(ids: BigUint64Array, column: string | undefined): void {
-  const sorted = ids.slice().sort();
-  const dupValues = new Set<bigint>();
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i] === sorted[i - 1]) {
-      dupValues.add(sorted[i]);
-      if (dupValues.size >= 3) break;
+  const order = argsortU64(ids);
+  const w = words(ids);
+  let first: bigint | undefined;
+  for (let t = 1; t < order.length; t++) {
+    const a = order[t - 1];
+    const b = order[t];
+    if (w[2 * a] === w[2 * b] && w[2 * a + 1] === w[2 * b + 1]) {
+      first = ids[b];
+      break;
     }
   }
-  if (dupValues.size === 0) return;
-  const first = [...dupValues][0];
+  if (first === undefined) return;
   const rows: number[] = [];
   for (let i = 0; i < ids.length && rows.length < 5; i++) if (ids[i] === first) rows.push(i);
   throw new ExportError(
