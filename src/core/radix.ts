@@ -70,13 +70,3 @@ export function stableSortBySmallKey(order: Uint32Array, key: (i: number) => num
   }
   return radixPasses(order, [(i) => key(i) & 0xffff, (i) => key(i) >>> 16]);
 }
-
-/** Compares two uint64 keys given as word arrays (for the rare comparison-based paths). */
-export function compareU64(w: Uint32Array, a: number, b: number): number {
-  const ha = w[2 * a + 1];
-  const hb = w[2 * b + 1];
-  if (ha !== hb) return ha < hb ? -1 : 1;
-  const la = w[2 * a];
-  const lb = w[2 * b];
-  return la < lb ? -1 : la > lb ? 1 : 0;
-}
