@@ -31,7 +31,7 @@ export interface ColumnContext {
 }
 
 const INT = /^[+-]?\d+$/;
-const FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const NONFINITE = /^[+-]?(?:nan|inf|infinity)$/i;
 const BOOL = /^(?:true|false)$/i;
 const BRACKET_LIST = /^\[\s*(?:\d+\s*(?:,\s*\d+\s*)*)?\]$/;

@@ -24,7 +24,7 @@ export function sourceRow(table: Table, index: number): { row: number; line?: nu
   return { row, line: lines ? lines[index] : index + 2 };
 }
 
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?(?:nan|inf|infinity)$/i;
+const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?(?:nan|inf|infinity)$/i;
 
 /**
  * For a text column the core expected to be numeric (e.g. a coordinate read as Utf8 because one
