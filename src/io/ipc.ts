@@ -1,6 +1,6 @@
 // Arrow IPC file ("Feather v2") and stream formats via apache-arrow, one record batch at a time
 // from a file handle so a large file is never held in memory as a whole.
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { RecordBatch, RecordBatchReader, Schema, Table } from 'apache-arrow';
 import { registerIpcCodecs } from './codecs.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
@@ -36,7 +36,7 @@ export async function* readIpcBatches(path: string, opts: IpcReadOptions = {}): 
     }
     let reader;
     try {
-      reader = await RecordBatchReader.from(handle);
+      reader = await RecordBatchReader.from(guarded(handle, path));
       await reader.open();
     } catch (e) {
       throw corrupt(path, e);
@@ -87,7 +87,7 @@ export async function readIpcTable(path: string, opts: IpcReadOptions = {}): Pro
 async function readIpcSchema(path: string): Promise<Schema> {
   const handle = await open(path, 'r');
   try {
-    const reader = await RecordBatchReader.from(handle);
+    const reader = await RecordBatchReader.from(guarded(handle, path));
     await reader.open();
     return reader.schema;
   } catch (e) {
@@ -95,6 +95,25 @@ async function readIpcSchema(path: string): Promise<Schema> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The file handle as apache-arrow sees it, except that a read hitting the end of the file early is an
+ * error: arrow's reader loops forever on zero-byte reads when the file shrinks while it is read.
+ */
+function guarded(handle: FileHandle, file: string): FileHandle {
+  return {
+    fd: handle.fd,
+    stat: () => handle.stat(),
+    close: () => handle.close(),
+    async read(buffer: Uint8Array, offset: number, length: number, position: number) {
+      const r = await handle.read(buffer, offset, length, position);
+      if (r.bytesRead === 0 && length > 0) {
+        throw new InputError(`the file ended early at byte ${position} (was it truncated or changed while being read?)`, { file });
+      }
+      return r;
+    },
+  } as unknown as FileHandle;
 }
 
 function columnIndexes(schema: Schema, wanted: string[], file: string): number[] {
