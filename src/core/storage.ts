@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
 import { ExportError } from './errors';
 
 export interface Storage {
@@ -60,6 +61,37 @@ async function removeStaleTemporaries(parent: string, base: string): Promise<voi
   }
 }
 
+/**
+ * Removes the temporary folders for `outputDir` that one worker thread of this process left behind
+ * (the thread was terminated mid-export, so it could not clean up and its pid is still alive).
+ */
+export async function removeThreadTemporaries(outputDir: string, thread: number): Promise<void> {
+  const abs = path.resolve(outputDir);
+  const prefix = `.${path.basename(abs)}${TMP_MARK}${process.pid}-t${thread}-`;
+  let names: string[];
+  try {
+    names = await fsp.readdir(path.dirname(abs));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix)) await fsp.rm(path.join(path.dirname(abs), name), { recursive: true, force: true });
+  }
+}
+
+/** A write failure as one clear line: which file, in which folder, and why (disk full, read-only, gone). */
+function writeError(what: string, folder: string, e: unknown): ExportError {
+  const err = e as NodeJS.ErrnoException;
+  const why =
+    err.code === 'ENOSPC' ? 'the disk is full' :
+    err.code === 'EDQUOT' ? 'the disk quota is exceeded' :
+    err.code === 'EROFS' ? 'the file system is read-only' :
+    err.code === 'ENOENT' ? 'the temporary output folder was removed while writing' :
+    err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' :
+    err.message;
+  return new ExportError(`Cannot write ${what} in ${folder}: ${why} (${err.code ?? err.message}); nothing was written to the output folder`);
+}
+
 /** Checks the target before any work: refuses non-empty folders (unless overwrite and a dataset), files. */
 export function checkOutputDir(outputDir: string, overwrite: boolean): void {
   let st: fs.Stats;
@@ -101,7 +133,8 @@ export class LocalDirectoryStorage implements Storage {
   ) {
     const parent = path.dirname(outputDir);
     const base = path.basename(outputDir);
-    this.tempDir = path.join(parent, `.${base}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+        // pid first (stale check), then the thread: a terminated worker's leftovers are found by its host.
+    this.tempDir = path.join(parent, `.${base}${TMP_MARK}${process.pid}-t${threadId}-${randomBytes(4).toString('hex')}`);
   }
 
   static async create(outputDir: string, options: LocalStorageOptions): Promise<LocalDirectoryStorage> {
@@ -126,13 +159,24 @@ export class LocalDirectoryStorage implements Storage {
 
   async write(relPath: string, data: Uint8Array | string): Promise<void> {
     if (this.done) throw new Error('storage already committed or aborted');
-    const full = path.join(this.tempDir, ...relPath.split('/'));
-    const dir = path.dirname(full);
-    if (!this.madeDirs.has(dir)) {
-      await fsp.mkdir(dir, { recursive: true });
-      this.madeDirs.add(dir);
+    const parts = relPath.split('/');
+    const full = path.join(this.tempDir, ...parts);
+    try {
+      // Folders one level at a time below the temporary folder, never `recursive`: if someone removed
+      // the temporary folder, recreating it would let a partial dataset be renamed into place.
+      let dir = this.tempDir;
+      for (const part of parts.slice(0, -1)) {
+        dir = path.join(dir, part);
+        if (this.madeDirs.has(dir)) continue;
+        await fsp.mkdir(dir).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EEXIST') throw e;
+        });
+        this.madeDirs.add(dir);
+      }
+      await fsp.writeFile(full, data);
+    } catch (e) {
+      throw writeError(relPath, this.tempDir, e);
     }
-    await fsp.writeFile(full, data);
     this.bytesWritten += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     this.filesWritten++;
   }
@@ -154,7 +198,7 @@ export class LocalDirectoryStorage implements Storage {
       await fsp.rename(this.tempDir, target);
     } catch (e) {
       if (old) await fsp.rename(old, target).catch(() => undefined);
-      throw e;
+      throw writeError('the finished dataset', target, e);
     }
     this.done = true;
     if (old) await fsp.rm(old, { recursive: true, force: true });
