@@ -337,6 +337,27 @@ describe('inspect on hand-made datasets', () => {
     assert.match(c.out, /spatial\[1\]: needs grid_shape/);
   });
 
+  test("info that neuroglancer's reader refuses: missing arrays, by_id without key, unknown unit → exit 1", async () => {
+    const dir = fresh();
+    writeDataset(dir, contents());
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ properties: undefined }, /"properties" must be an array \(neuroglancer requires it/],
+      [{ relationships: undefined }, /"relationships" must be an array/],
+      [{ spatial: undefined }, /"spatial" must be an array/],
+      [{ by_id: {} }, /"by_id" must be an object with a "key"/],
+      [{ dimensions: { x: [8, 'nm'], y: [8, 'nanometer'], z: [40, 'nm'] } }, /does not know the unit "nanometer"/],
+    ];
+    for (const [patch, re] of cases) {
+      writeFileSync(path.join(dir, 'info'), JSON.stringify({ ...info(), ...patch }));
+      const c = await cli([dir]);
+      assert.equal(c.code, 1, JSON.stringify(patch));
+      assert.match(c.out, re);
+    }
+    // Units neuroglancer accepts: SI prefixes (also u for micro) on m, s, Hz, rad/s, or none.
+    writeFileSync(path.join(dir, 'info'), JSON.stringify({ ...info(), dimensions: { x: [1, 'um'], y: [2, ''], z: [3, 'ms'] } }));
+    assert.equal((await cli([dir])).code, 0);
+  });
+
   test('truncated shard → exit 1', async () => {
     const dir = fresh();
     writeDataset(dir, contents(), SHARDED);

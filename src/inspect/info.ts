@@ -74,6 +74,9 @@ export interface AnnotationInfo {
 }
 
 const ID_RE = /^[a-z][a-zA-Z0-9_]*$/;
+// Units neuroglancer accepts (util/si_units.ts): '' or an SI prefix on m, s, Hz or rad/s.
+const SI_PREFIXES = ['Y', 'Z', 'E', 'P', 'T', 'G', 'M', 'k', 'h', 'da', '', 'd', 'c', 'm', 'u', 'µ', 'n', 'p', 'f', 'a', 'z', 'y'];
+const UNITS = new Set(['', ...SI_PREFIXES.flatMap((p) => ['m', 's', 'Hz', 'rad/s'].map((u) => p + u))]);
 // neuroglancer starts a new property group rather than exceed this WebGL stride.
 const MAX_STRIDE = 255;
 
@@ -171,7 +174,6 @@ export function parseInfo(json: unknown, problems: Problem[]): AnnotationInfo | 
   const where = 'info';
   const n0 = problems.length;
   const err = (message: string) => problems.push({ severity: 'error', where, message });
-  const warn = (message: string) => problems.push({ severity: 'warning', where, message });
   if (!isObj(json)) return err('must be a JSON object'), undefined;
   if (json['@type'] !== 'neuroglancer_annotations_v1') {
     return err(`"@type" is ${JSON.stringify(json['@type'])}, expected "neuroglancer_annotations_v1"`), undefined;
@@ -183,6 +185,8 @@ export function parseInfo(json: unknown, problems: Problem[]): AnnotationInfo | 
   for (const [name, v] of Object.entries(json.dimensions)) {
     if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'number' || !(v[0] > 0) || !Number.isFinite(v[0]) || typeof v[1] !== 'string') {
       err(`dimension ${JSON.stringify(name)} must be [positive scale, unit], got ${JSON.stringify(v)}`);
+    } else if (!UNITS.has(v[1])) {
+      err(`dimension ${JSON.stringify(name)}: neuroglancer does not know the unit ${JSON.stringify(v[1])} (use '' or an SI prefix on m, s, Hz, rad/s)`);
     } else dimensions.push([name, v[0], v[1]]);
   }
   const rank = Object.keys(json.dimensions).length;
@@ -205,8 +209,9 @@ export function parseInfo(json: unknown, problems: Problem[]): AnnotationInfo | 
     err(`"annotation_type" is ${JSON.stringify(rawType)}, expected one of ${TYPES.map((t) => t.toUpperCase()).join(', ')}`);
   }
   const properties: PropertyInfo[] = [];
-  const rawProps = json.properties ?? [];
-  if (!Array.isArray(rawProps)) err('"properties" must be an array');
+  // neuroglancer's reader requires properties, relationships and spatial, even when empty.
+  const rawProps = json.properties;
+  if (!Array.isArray(rawProps)) err(`"properties" must be an array (neuroglancer requires it, even empty); got ${JSON.stringify(rawProps)}`);
   else {
     const seen = new Set<string>();
     rawProps.forEach((p, i) => {
@@ -241,8 +246,8 @@ export function parseInfo(json: unknown, problems: Problem[]): AnnotationInfo | 
     });
   }
   const relationships: RelationshipInfo[] = [];
-  const rawRels = json.relationships ?? [];
-  if (!Array.isArray(rawRels)) err('"relationships" must be an array');
+  const rawRels = json.relationships;
+  if (!Array.isArray(rawRels)) err(`"relationships" must be an array (neuroglancer requires it, even empty); got ${JSON.stringify(rawRels)}`);
   else {
     rawRels.forEach((r, i) => {
       if (!isObj(r)) return err(`relationship ${i} must be an object`);
@@ -252,13 +257,12 @@ export function parseInfo(json: unknown, problems: Problem[]): AnnotationInfo | 
     });
   }
   let byId: IndexRef | undefined;
-  if (!isObj(json.by_id)) err('"by_id" must be an object with a "key"');
-  else if (json.by_id.key === undefined && Object.keys(json.by_id).length === 0) {
-    warn('"by_id" is empty: neuroglancer requires by_id.key and will not load this dataset');
+  if (!isObj(json.by_id) || json.by_id.key === undefined) {
+    err(`"by_id" must be an object with a "key" (neuroglancer will not load the dataset without it); got ${JSON.stringify(json.by_id)}`);
   } else byId = parseKey(json.by_id, 'info by_id', problems);
   const spatial: SpatialInfo[] = [];
-  const rawSpatial = json.spatial ?? [];
-  if (!Array.isArray(rawSpatial)) err('"spatial" must be an array');
+  const rawSpatial = json.spatial;
+  if (!Array.isArray(rawSpatial)) err(`"spatial" must be an array (neuroglancer requires it, even empty); got ${JSON.stringify(rawSpatial)}`);
   else {
     rawSpatial.forEach((s, i) => {
       const sw = `info spatial[${i}]`;

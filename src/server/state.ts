@@ -27,8 +27,8 @@ export const DEFAULT_NEUROGLANCER_URL = 'https://neuroglancer-demo.appspot.com/'
 
 // Neuroglancer's unit table (util/si_units.ts): prefix exponents for the units it accepts.
 const PREFIX_EXP: Record<string, number> = {
-  Y: 24, Z: 21, E: 18, P: 15, T: 12, G: 9, M: 6, k: 3, h: 2, '': 0,
-  c: -2, m: -3, u: -6, µ: -6, n: -9, p: -12, f: -15, a: -18, z: -21, y: -24,
+  Y: 24, Z: 21, E: 18, P: 15, T: 12, G: 9, M: 6, k: 3, h: 2, da: 1, '': 0,
+  d: -1, c: -2, m: -3, u: -6, µ: -6, n: -9, p: -12, f: -15, a: -18, z: -21, y: -24,
 };
 
 /** Scale of one coordinate unit in the base SI unit (`[8, 'nm']` → 8e-9); unknown units → as is. */
