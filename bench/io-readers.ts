@@ -4,6 +4,7 @@
 // Each read runs in a fresh child process; prints a Markdown table.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 // Static import: a dynamic import() would load apache-arrow's ESM build, a second copy whose
 // writer does not recognise tables made by the CJS copy the readers use.
@@ -35,9 +36,12 @@ async function makeFiles(rows: number): Promise<string[]> {
 async function child(path: string): Promise<void> {
   const { readTable } = await import('../src/io/index.js');
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const t = await readTable(path);
   const ms = performance.now() - t0;
-  process.stdout.write(JSON.stringify({ ms, maxRssMB: process.resourceUsage().maxRSS / 1024, rows: t.numRows }));
+  const c = process.cpuUsage(c0);
+  const cpuMs = (c.user + c.system) / 1000;
+  process.stdout.write(JSON.stringify({ ms, cpuMs, maxRssMB: process.resourceUsage().maxRSS / 1024, rows: t.numRows }));
 }
 
 async function main(): Promise<void> {
@@ -46,14 +50,17 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const files = await makeFiles(rows);
   console.log(`readTable() on ${rows} rows, Node ${process.version}, median of 3 fresh processes\n`);
-  console.log('| file | size | time | peak RSS |');
-  console.log('|---|---|---|---|');
+  console.log(`(load average at start: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores; CPU time is the less load-sensitive figure)\n`);
+  console.log('| file | size | wall time | CPU time | peak RSS |');
+  console.log('|---|---|---|---|---|');
   for (const f of files) {
     const runs = [0, 1, 2].map(() =>
       JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', __filename, '--child', f], { cwd: join(__dirname, '..') }).toString()),
     );
-    const med = (k: 'ms' | 'maxRssMB') => runs.map((r) => r[k] as number).sort((a, b) => a - b)[1];
-    console.log(`| ${f.split('.').pop()} | ${(statSync(f).size / 1e6).toFixed(0)} MB | ${(med('ms') / 1000).toFixed(2)} s | ${med('maxRssMB').toFixed(0)} MB |`);
+    const med = (k: 'ms' | 'cpuMs' | 'maxRssMB') => runs.map((r) => r[k] as number).sort((a, b) => a - b)[1];
+    console.log(
+      `| ${f.split('.').pop()} | ${(statSync(f).size / 1e6).toFixed(0)} MB | ${(med('ms') / 1000).toFixed(2)} s | ${(med('cpuMs') / 1000).toFixed(2)} s | ${med('maxRssMB').toFixed(0)} MB |`,
+    );
   }
 }
 

@@ -4,6 +4,7 @@
 // Each reader runs in a fresh child process so its peak RSS is its own. Output: a Markdown table.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Table } from 'apache-arrow';
 
@@ -39,6 +40,7 @@ function checksum(t: Table): string {
 
 async function child(reader: string, path: string): Promise<void> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let table: Table;
   if (reader === 'hyparquet') {
     const { readTable } = await import('../src/io/index.js');
@@ -50,9 +52,11 @@ async function child(reader: string, path: string): Promise<void> {
     table = tableFromIPC(wasmTable.intoIPCStream());
   }
   const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  const cpuMs = (c.user + c.system) / 1000;
   const sum = checksum(table);
   const maxRssMB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ ms, maxRssMB, sum }));
+  process.stdout.write(JSON.stringify({ ms, cpuMs, maxRssMB, sum }));
 }
 
 function bundleSize(entrySource: string): number {
@@ -78,7 +82,7 @@ async function main(): Promise<void> {
   const codec = process.argv[3] ?? 'snappy';
   mkdirSync(outDir, { recursive: true });
   const path = await makeFile(rows, codec);
-  const results: Record<string, { ms: number; maxRssMB: number; sum: string }[]> = {};
+  const results: Record<string, { ms: number; cpuMs: number; maxRssMB: number; sum: string }[]> = {};
   for (let round = 0; round < 3; round++) {
     for (const reader of ['hyparquet', 'parquet-wasm']) {
       const out = execFileSync(process.execPath, ['--import', 'tsx', __filename, '--child', reader, path], {
@@ -95,17 +99,19 @@ async function main(): Promise<void> {
   const wasm = statSync(join(root, 'node_modules/parquet-wasm/node/parquet_wasm_bg.wasm')).size;
   const size = statSync(path).size;
   console.log(`File: ${rows} rows, ${codec}, ${(size / 1e6).toFixed(1)} MB (DuckDB, default row groups). Node ${process.version}, ${results.hyparquet.length} runs each, fresh process per run.\n`);
-  console.log('| reader | time (median) | peak RSS (median) | bundle (min, JS) | extra files | checksum |');
-  console.log('|---|---|---|---|---|---|');
+  console.log(`(load average at start: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores; CPU time is the less load-sensitive figure)\n`);
+  console.log('| reader | wall time | CPU time | peak RSS | bundle (min, JS) | extra files | checksum |');
+  console.log('|---|---|---|---|---|---|---|');
   for (const reader of ['hyparquet', 'parquet-wasm']) {
     const r = results[reader];
     const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const ms = med(r.map((x) => x.ms));
     const rss = med(r.map((x) => x.maxRssMB));
+    const cpu = med(r.map((x) => x.cpuMs));
     const js = reader === 'hyparquet' ? hyBundle : pwBundle;
     const extra = reader === 'hyparquet' ? 'none' : `${(wasm / 1e6).toFixed(2)} MB .wasm`;
     console.log(
-      `| ${reader} | ${(ms / 1000).toFixed(2)} s | ${rss.toFixed(0)} MB | ${(js / 1e3).toFixed(0)} kB (${((js - arrowOnly) / 1e3).toFixed(0)} kB beyond apache-arrow) | ${extra} | ${r[0].sum === results['hyparquet'][0].sum ? 'same' : 'DIFFERENT'} |`,
+      `| ${reader} | ${(ms / 1000).toFixed(2)} s | ${(cpu / 1000).toFixed(2)} s | ${rss.toFixed(0)} MB | ${(js / 1e3).toFixed(0)} kB (${((js - arrowOnly) / 1e3).toFixed(0)} kB beyond apache-arrow) | ${extra} | ${r[0].sum === results['hyparquet'][0].sum ? 'same' : 'DIFFERENT'} |`,
     );
   }
 }
