@@ -56,6 +56,8 @@ const exportFromExplorer = async (name) => {
     await row.click({ button: 'right' });
     try {
       await item.waitFor({ timeout: 2000 });
+      // the tree may re-render under the pointer (a new file appears): the menu must be for our row
+      if (!(await row.evaluate((el) => el.classList.contains('focused')))) throw new Error('menu opened on another row');
       log(`menu item found on attempt ${attempt}`);
       break;
     } catch {}
@@ -222,6 +224,7 @@ try {
 
   // 8. a writer error: shown in the form and as a notification, with the exact reason; nothing left behind
   await runCommand('View: Close All Editors');
+  for (const f of ['synapses.precomputed', 'synapses.mapping.json']) await page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${f}"]`).waitFor();
   await exportFromExplorer('bad.csv');
   const badForm = page.frameLocator('iframe.webview.ready[src*="extensionId=ng-annotations.ng-annotations"]').frameLocator('iframe#active-frame');
   await page.locator('.tabs-container .tab.active', { hasText: 'Export: bad.csv' }).waitFor();
