@@ -134,12 +134,15 @@ function parseSharding(v: unknown, where: string, problems: Problem[]): Sharding
     ints[k] = n;
   }
   if (ints.minishard_bits + ints.shard_bits > 64) return err('sharding: minishard_bits + shard_bits exceeds 64'), undefined;
-  if (v.hash !== 'identity' && v.hash !== 'murmurhash3_x86_128') {
+  // neuroglancer reads these enums case-insensitively (verifyEnumString).
+  const hash = typeof v.hash === 'string' ? v.hash.toLowerCase() : v.hash;
+  if (hash !== 'identity' && hash !== 'murmurhash3_x86_128') {
     return err(`sharding "hash" is ${JSON.stringify(v.hash)}, expected "identity" or "murmurhash3_x86_128"`), undefined;
   }
   const enc = (k: string): 'raw' | 'gzip' | undefined => {
-    const e = v[k] ?? 'raw';
-    if (e !== 'raw' && e !== 'gzip') return err(`sharding "${k}" is ${JSON.stringify(e)}, expected "raw" or "gzip"`), undefined;
+    const raw = v[k] ?? 'raw';
+    const e = typeof raw === 'string' ? raw.toLowerCase() : raw;
+    if (e !== 'raw' && e !== 'gzip') return err(`sharding "${k}" is ${JSON.stringify(raw)}, expected "raw" or "gzip"`), undefined;
     return e;
   };
   const mie = enc('minishard_index_encoding');
@@ -147,7 +150,7 @@ function parseSharding(v: unknown, where: string, problems: Problem[]): Sharding
   if (mie === undefined || de === undefined) return undefined;
   return {
     preshiftBits: ints.preshift_bits,
-    hash: v.hash,
+    hash,
     minishardBits: ints.minishard_bits,
     shardBits: ints.shard_bits,
     minishardIndexEncoding: mie,
