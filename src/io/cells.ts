@@ -29,13 +29,22 @@ export class CellColumn implements Cells {
       grown.set(this.offsets);
       this.offsets = grown;
     }
-    let n: number;
-    if (this.ascii && isAscii(s)) n = this.bytes.write(s, this.used, 'latin1');
-    else {
-      this.ascii = false;
-      n = this.bytes.write(s, this.used, 'utf8');
+    const start = this.used;
+    let end = start;
+    if (this.ascii) {
+      // A plain loop beats Buffer#write for the short strings cells usually are.
+      const bytes = this.bytes;
+      for (let j = 0; j < s.length; j++) {
+        const c = s.charCodeAt(j);
+        if (c > 0x7f) {
+          this.ascii = false; // earlier cells are ASCII, hence valid UTF-8 too
+          break;
+        }
+        bytes[end++] = c;
+      }
     }
-    this.used += n;
+    if (!this.ascii) end = start + this.bytes.write(s, start, 'utf8');
+    this.used = end;
     this.offsets[++this.length] = this.used;
   }
 
@@ -69,9 +78,4 @@ export class CellColumn implements Cells {
     this.bytes.copy(grown, 0, 0, this.used);
     this.bytes = grown;
   }
-}
-
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
 }
