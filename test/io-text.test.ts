@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { Table } from 'apache-arrow';
+import { type Table, makeVector } from 'apache-arrow';
 import { InputError, detectFormat, previewTable, readTable } from '../src/io/index';
 import { tempDir } from './io-fixtures';
 
@@ -296,6 +296,18 @@ describe('source rows', () => {
     const shifted = await readTable(file('a,b\n1,"x\ny"\n\n2,z\n'));
     assert.deepEqual(sourceRow(shifted, 0), { row: 1, line: 2 });
     assert.deepEqual(sourceRow(shifted, 1), { row: 2, line: 5 });
+  });
+});
+
+describe('cell storage', () => {
+  it('keeps ASCII and then non-ASCII cells exact, and hands them to Arrow as Utf8', async () => {
+    const { CellColumn } = await import('../src/io/cells');
+    const c = new CellColumn();
+    const values = ['abc', '', 'x'.repeat(70_000), 'é€😀', 'plain', ''];
+    for (const v of values) c.push(v);
+    assert.deepEqual(values.map((_, i) => c.get(i)), values);
+    const data = c.toUtf8();
+    assert.deepEqual([...makeVector(data)], values.map((v) => v || null));
   });
 });
 
