@@ -117,6 +117,17 @@ describe('parquet reader', () => {
     assert.ok(seen[0] > 0 && seen[0] < 1);
   });
 
+  it('reads a file with no rows as an empty table with its columns', async () => {
+    const p = at('empty.parquet');
+    await writeParquet(p, `SELECT 1::UBIGINT AS id, 2.5 AS x WHERE false`);
+    const t = await readTable(p);
+    assert.equal(t.numRows, 0);
+    assert.deepEqual(t.schema.fields.map((f) => `${f.name}:${f.type}`), ['id:Uint64', 'x:Float64']);
+    const pv = await previewTable(p, 5);
+    assert.equal(pv.totalRows, 0);
+    assert.deepEqual(pv.rows, []);
+  });
+
   it('reads only the requested columns and names a missing one', async () => {
     const p = at('cols.parquet');
     await writeParquet(p, SAMPLE);
