@@ -213,6 +213,57 @@ describe('explicit specs and other coordinate forms', () => {
   });
 });
 
+describe('spatial order (reference-behaviour.md (g) 3 and 6)', () => {
+  const rand = rng(44);
+  const n = 400;
+  const pts = Array.from({ length: n }, () => [rand() * 20, rand() * 20]);
+  const ids = randomIds(n, rand);
+  const table = new Table({
+    annotation_id: makeVector(BigUint64Array.from(ids)),
+    x: f64(pts.map((p) => p[0]!)),
+    y: f64(pts.map((p) => p[1]!)),
+  });
+  const row = new Map(ids.map((id, i) => [id, i]));
+
+  test('with shuffling, a chunk lists its annotations in random order (neuroglancer draws a prefix)', async () => {
+    const orders: bigint[][] = [];
+    for (const seed of [1, 2]) {
+      const { ds } = await writeAndRead(tmp.dir('order'), table, 'xy', 'point', { numSpatialLevels: 1, targetChunkLimit: 10_000, seed });
+      const chunk = (await ds.getSpatialChunk(0, [0, 0]))!.map((a) => a.id);
+      assert.deepEqual([...chunk].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      const rows = chunk.map((id) => row.get(id)!);
+      // Far from input order: fewer than 60% of neighbours ascending (input order gives 100%).
+      const ascending = rows.slice(1).filter((r, k) => r > rows[k]!).length;
+      assert.ok(ascending < 0.6 * n && ascending > 0.4 * n, `${ascending} of ${n - 1} neighbours ascending`);
+      orders.push(chunk);
+    }
+    assert.notDeepEqual(orders[0], orders[1], 'another seed, another order');
+  });
+
+  test('without shuffling, rows fill the levels in input order and chunks keep input order', async () => {
+    for (const sharded of [true, false]) {
+      const { ds } = await writeAndRead(tmp.dir('noshuffle'), table, 'xy', 'point', {
+        numSpatialLevels: 4,
+        targetChunkLimit: 3,
+        shuffleBeforeAssigningSpatialLevels: false,
+        writeSharded: sharded,
+      });
+      const expected = ids.map((id, i) => ({ id, geometry: { point: f32(pts[i]!) }, properties: {}, relationships: [] }));
+      const result = await checkSpatial(ds, expected, 3);
+      // Level of each row, in row order, never decreases.
+      const levels = ids.map((id) => result.placement.get(id)!.level);
+      assert.ok(levels.every((l, i) => i === 0 || l >= levels[i - 1]!), 'levels in row order');
+      assert.ok(new Set(levels).size >= 3);
+      for (const level of ds.levels) {
+        for (const [cell, list] of await ds.allSpatial(level.index)) {
+          const rows = list.map((a) => row.get(a.id)!);
+          assert.deepEqual(rows, [...rows].sort((a, b) => a - b), `level ${level.index} cell ${cell}: input order`);
+        }
+      }
+    }
+  });
+});
+
 describe('options that leave indexes out', () => {
   test('targetChunkLimit 0 with one level: one chunk with everything, limit 1 (neuroglancer rejects 0)', async () => {
     const n = 50;
