@@ -311,6 +311,14 @@ describe('inspect on hand-made datasets', () => {
     assert.deepEqual((await inspectDataset(b)).problems, []);
   });
 
+  test('progress: each index announced in reading order', async () => {
+    const dir = fresh();
+    writeDataset(dir, contents(), SHARDED);
+    const seen: string[] = [];
+    await inspectDataset(dir, { onProgress: ({ index, values }) => values === 0 && seen.push(index) });
+    assert.deepEqual(seen, ['by_id', 'by_rel_seg', 'by_spatial_level_0', 'by_spatial_level_1']);
+  });
+
   test('missing info → exit 1', async () => {
     const dir = fresh();
     writeDataset(dir, contents(), undefined, null);

@@ -34,7 +34,12 @@ export async function run(argv: string[], io: Io = STD): Promise<number> {
     io.err(`ng-annotations inspect: expected one dataset folder\n${USAGE}\n`);
     return 2;
   }
-  const report = await inspectDataset(path.resolve(positionals[0]));
+  // A progress line on a terminal only; pipes and tests get clean output.
+  const tty = io === STD && process.stderr.isTTY;
+  const report = await inspectDataset(path.resolve(positionals[0]), {
+    onProgress: tty ? ({ index, values }) => process.stderr.write(`\r\x1b[Kreading ${index}/ … ${values} values`) : undefined,
+  });
+  if (tty) process.stderr.write('\r\x1b[K');
   if (values.json) {
     io.out(JSON.stringify(report, null, 2) + '\n');
   } else {

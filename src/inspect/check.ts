@@ -84,7 +84,12 @@ async function du(dir: string): Promise<{ files: number; bytes: number }> {
   return { files, bytes };
 }
 
-export async function inspectDataset(dir: string): Promise<InspectReport> {
+export interface InspectOptions {
+  /** Called when an index starts and every 10 000 values read: big datasets take a while. */
+  onProgress?: (p: { index: string; values: number }) => void;
+}
+
+export async function inspectDataset(dir: string, options: InspectOptions = {}): Promise<InspectReport> {
   const problems = new Problems();
   const done = (summary?: InspectSummary): InspectReport => ({ dir, ok: problems.errorCount === 0, summary, problems: problems.finish() });
   let text: string;
@@ -106,10 +111,20 @@ export async function inspectDataset(dir: string): Promise<InspectReport> {
   const info = parseInfo(json, infoProblems);
   for (const p of infoProblems) problems.add(p.severity, p.where, p.message);
   if (info === undefined) return done();
-  return done(await checkIndexes(dir, info, problems));
+  return done(await checkIndexes(dir, info, problems, options));
 }
 
-async function checkIndexes(dir: string, info: AnnotationInfo, problems: Problems): Promise<InspectSummary> {
+async function checkIndexes(dir: string, info: AnnotationInfo, problems: Problems, options: InspectOptions): Promise<InspectSummary> {
+  const walk: typeof walkIndex = (root, ref, spatialInfo, probs, onChunk) => {
+    const report = options.onProgress;
+    if (!report) return walkIndex(root, ref, spatialInfo, probs, onChunk);
+    let values = 0;
+    report({ index: ref.key, values });
+    return walkIndex(root, ref, spatialInfo, probs, (...args) => {
+      if (++values % 10_000 === 0) report({ index: ref.key, values });
+      onChunk(...args);
+    });
+  };
   const { rank } = info;
   const lo = new Float64Array(rank);
   const hi = new Float64Array(rank);
@@ -140,7 +155,7 @@ async function checkIndexes(dir: string, info: AnnotationInfo, problems: Problem
   const relFromById = info.relationships.map(() => new Map<bigint, bigint[]>());
   let byIdStats: IndexStats | undefined;
   if (info.byId) {
-    byIdStats = await walkIndex(dir, info.byId, undefined, problems, (where, data, key) => {
+    byIdStats = await walk(dir, info.byId, undefined, problems, (where, data, key) => {
       const id = key!;
       const v = decodeSingle(data, info);
       if (typeof v === 'string') return problems.error(where, `by_id value of ${id}: ${v}`, 'by_id value size');
@@ -182,7 +197,7 @@ async function checkIndexes(dir: string, info: AnnotationInfo, problems: Problem
   for (const [r, rel] of info.relationships.entries()) {
     const fromIndex = new Map<bigint, bigint[]>();
     let entries = 0;
-    const st = await walkIndex(dir, rel, undefined, problems, (where, data, key) => {
+    const st = await walk(dir, rel, undefined, problems, (where, data, key) => {
       const rid = key!;
       const v = decodeMulti(data, info);
       if (typeof v === 'string') return problems.error(where, `related id ${rid}: ${v}`, `by_rel value size`);
@@ -226,7 +241,7 @@ async function checkIndexes(dir: string, info: AnnotationInfo, problems: Problem
         problems.warn(`info spatial[${level}]`, `grid covers ${info.dimensions[d][0]} only up to ${cover}, below upper_bound ${info.upperBound[d]}`);
       }
     }
-    const st = await walkIndex(dir, sp, sp, problems, (where, data, _key, cell) => {
+    const st = await walk(dir, sp, sp, problems, (where, data, _key, cell) => {
       const v = decodeMulti(data, info);
       if (typeof v === 'string') return problems.error(where, `cell ${cell!.join('_')}: ${v}`, 'spatial value size');
       entries += v.ids.length;
