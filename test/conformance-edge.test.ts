@@ -155,6 +155,26 @@ describe('column kinds that are narrowed or converted', () => {
     assert.deepEqual(byName(got[2]), { d: -3, i: 300, u: 3, cat: 0, maybe: 2 });
   });
 
+  test('geometry from int32, float32, int64, uint8, int16 and uint64 columns', async () => {
+    const table = tableFromArrays({
+      x: Int32Array.from([1, -2, 3]),
+      y: Float32Array.from([0.1, 2.5, 3]),
+      z: BigInt64Array.from([5n, -6n, 7n]),
+      rx: Uint8Array.from([1, 2, 3]),
+      ry: Int16Array.from([1, 0, 3]),
+      rz: BigUint64Array.from([1n, 2n, 3n]),
+    });
+    const { ds } = await writeAndRead(tmp.dir('geomtypes'), table, 'xyz', 'ellipsoid');
+    const expected = [0, 1, 2].map((i) => ({
+      id: BigInt(i),
+      geometry: { center: f32([[1, -2, 3][i]!, [0.1, 2.5, 3][i]!, [5, -6, 7][i]!]), radii: [[1, 2, 3][i]!, [1, 0, 3][i]!, [1, 2, 3][i]!] },
+      properties: {},
+      relationships: [],
+    }));
+    await checkById(ds, expected);
+    await checkSpatial(ds, expected, 10_000);
+  });
+
   test('integer ids in a float64 column are accepted exactly', async () => {
     const { ds } = await writeAndRead(tmp.dir('fid'), tableFromArrays({ x: Float64Array.from([1, 2]), y: Float64Array.from([3, 4]), annotation_id: Float64Array.from([2 ** 53 - 1, 17]) }), 'xy', 'point');
     await checkById(ds, [
@@ -335,6 +355,7 @@ describe('input errors name the column and row, and write nothing', () => {
     ['int64 property beyond 32 bits', tableFromArrays({ ...xy, v: BigInt64Array.from([1n, 2n ** 40n, 3n]) }), { properties: ['v'] }, /"v"[\s\S]*64-bit/],
     ['value that does not fit an explicit type', tableFromArrays({ ...xy, v: Int32Array.from([1, 300, 3]) }), { properties: [{ id: 'v', type: 'uint8' }] }, /"v"[\s\S]*row 2[\s\S]*300/],
     ['missing geometry column', tableFromArrays({ x: xy.x }), {}, /"y"/],
+    ['geometry beyond float32', tableFromArrays({ x: Float64Array.from([1, 2, 1e39]), y: xy.y }), {}, /"x"[\s\S]*float32[\s\S]*row 3/],
   ];
   for (const [what, table, options, message] of cases) {
     test(what, async () => {
