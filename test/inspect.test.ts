@@ -52,7 +52,12 @@ function hashOf(key: bigint, p: ShardingParams): bigint {
 }
 
 /** sharded.md: shard index, then per minishard its chunks and its (delta-encoded) index. */
-function buildShards(entries: Map<bigint, Buffer>, p: ShardingParams, misplace?: bigint): Map<string, Buffer> {
+function buildShards(
+  entries: Map<bigint, Buffer>,
+  p: ShardingParams,
+  misplace?: bigint,
+  order: (keys: bigint[]) => bigint[] = (k) => k,
+): Map<string, Buffer> {
   const byShard = new Map<bigint, Map<bigint, bigint[]>>();
   for (const key of [...entries.keys()].sort((a, b) => (a < b ? -1 : 1))) {
     const h = hashOf(key, p);
@@ -72,8 +77,9 @@ function buildShards(entries: Map<bigint, Buffer>, p: ShardingParams, misplace?:
     const body: Buffer[] = [];
     let at = 0;
     for (let ms = 0; ms < n; ms++) {
-      const keys = minishards.get(BigInt(ms));
-      if (!keys) continue;
+      const listed = minishards.get(BigInt(ms));
+      if (!listed) continue;
+      const keys = order(listed);
       const ids: bigint[] = [];
       const starts: bigint[] = [];
       const sizes: bigint[] = [];
@@ -81,7 +87,7 @@ function buildShards(entries: Map<bigint, Buffer>, p: ShardingParams, misplace?:
       let prevEnd = 0;
       for (const k of keys) {
         const data = enc(entries.get(k)!);
-        ids.push(k - prevKey);
+        ids.push(BigInt.asUintN(64, k - prevKey)); // wraps for unsorted ids, as uint64 deltas do
         starts.push(BigInt(at - prevEnd));
         sizes.push(BigInt(data.length));
         body.push(data);
@@ -401,6 +407,23 @@ describe('inspect on hand-made datasets', () => {
     const c = await cli([dir]);
     assert.equal(c.code, 1);
     assert.match(c.out, /key 3: stored in shard \d minishard (\d), but its hash puts it in shard \d minishard (?!\1)\d; neuroglancer will not find it/);
+  });
+
+  test('minishard ids out of order → warning only; a key stored twice → exit 1', async () => {
+    const one: ShardingParams = { preshift_bits: 0, shard_bits: 0, minishard_bits: 0, hash: 'murmurhash3_x86_128', gzip: false };
+    const c = contents();
+    const dir = fresh();
+    mkdirSync(path.join(dir, 'by_id'), { recursive: true });
+    writeDataset(dir, c, one);
+    const put = (files: Map<string, Buffer>) => writeFileSync(path.join(dir, 'by_id', '0.shard'), files.get('0.shard')!);
+    put(buildShards(c.byId, one, undefined, (k) => [...k].reverse()));
+    const r = await cli([dir]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /warning: by_id\/0\.shard: minishard 0, key \d+: chunk ids not in increasing order/);
+    put(buildShards(c.byId, one, undefined, (k) => [k[0], ...k]));
+    const d = await cli([dir]);
+    assert.equal(d.code, 1);
+    assert.match(d.out, /key 1: key appears twice in this shard; neuroglancer reads only the first/);
   });
 
   test('record size mismatch in by_id, by_rel and spatial → exit 1', async () => {

@@ -77,6 +77,7 @@ export async function walkIndex(
           onChunk(`${where} key ${key}`, data, spatial ? undefined : key, cell);
         },
         (message) => problems.error(where, message, `shard: ${message.replace(/\d+/g, 'N')}`),
+        (message) => problems.warn(where, message, `shard: ${message.replace(/\d+/g, 'N')}`),
       );
       stats.bytes += s.bytes;
       stats.chunks += s.chunks;
