@@ -201,6 +201,34 @@ describe('reference defects we fix (reference-behaviour.md (n))', () => {
       test(`zero-length and axis-parallel lines (${sharded ? 'sharded' : 'unsharded'})`, () => checkFlat('line', sharded));
     }
 
+    test('ellipsoids flat on a plane (a zero radius) and a point-like one on a grid corner', async () => {
+      // Row 0 sets the bounds to [0,1]^3; rows 1-8 are small ellipsoids, one per octant (level 1).
+      const rows: Array<[number[], number[]]> = [[[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]];
+      for (let i = 0; i < 8; i++) rows.push([[0.2 + (i & 1) * 0.5, 0.2 + ((i >> 1) & 1) * 0.5, 0.2 + (i >> 2) * 0.5], [0.05, 0.04, 0.03]]);
+      const flatOnes: Array<[number[], number[]]> = [
+        [[0.4, 0.6, 0.5], [0.2, 0.1, 0]], // flat on the interior plane z = 0.5
+        [[0.3, 0.6, 0], [0.15, 0.05, 0]], // flat on z = lower bound
+        [[0.5, 0.25, 0.75], [0, 0, 0]], // a point on a grid corner
+      ];
+      rows.push(...flatOnes);
+      const cols: Record<string, number[]> = {};
+      for (const [c, r] of rows) ['x', 'y', 'z'].forEach((nm, d) => ((cols[nm] ??= []).push(c[d]!), (cols['r' + nm] ??= []).push(r[d]!)));
+      const { ds } = await writeAndRead(tmp.dir('flat-ell'), new Table(Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, f64(v)]))), 'xyz', 'ellipsoid', opts);
+      assert.deepEqual(ds.levels.map((l) => l.gridShape), [[1, 1, 1], [2, 2, 2], [4, 4, 4]]);
+      const grid = gridOf(ds, 2);
+      for (let k = 0; k < flatOnes.length; k++) {
+        const [c, r] = flatOnes[k]!;
+        const cells = await cellsOf(ds, 2, BigInt(9 + k));
+        assert.ok(cells.length > 0, `flat ellipsoid ${k}: in no cell`);
+        const lo = c.map((x, d) => x - r[d]!);
+        const hi = c.map((x, d) => x + r[d]!);
+        for (const cell of cells) assert.ok(boxTouchesCell(cell, lo, hi, grid), `flat ellipsoid ${k}: cell ${cell}`);
+      }
+      // The one on z = 0: x in [0.15,0.45] → cells 0 and 1, y in [0.55,0.65] → 2, z → 0.
+      assert.deepEqual(await cellsOf(ds, 2, 10n), ['0_2_0', '1_2_0']);
+      await checkSpatial(ds, rows.map(([c, r], i) => ({ id: BigInt(i), geometry: { center: f32(c), radii: f32(r) }, properties: {}, relationships: [] })), 1, false);
+    });
+
     test('polyline flat along z on the plane z = 0.5 and along x on x = 0', async () => {
       const lines = [
         ...filler.map(([a, b]) => [a, b]),
