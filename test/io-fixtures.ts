@@ -62,3 +62,20 @@ export function compressedIpcTable(): Table {
     kind: vectorFromArray(names, new Utf8()),
   });
 }
+
+/**
+ * Deterministic inputs of the LZ4 frame fixtures: 100 kB of text that repeats a 2 kB passage with
+ * small changes (long matches, also across 64 kB blocks), and 5 kB of noise (stored blocks).
+ */
+export function lz4FixtureData(): { text: Uint8Array; noise: Uint8Array } {
+  let seed = 12345;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const words = ['soma', 'axon', 'dendrite', '123456', 'synapse', '\n', ',', '0.25'];
+  let passage = '';
+  while (passage.length < 2000) passage += words[Math.floor(rnd() * words.length)];
+  let s = '';
+  for (let k = 0; s.length < 100_000; k++) s += passage + k;
+  const noise = new Uint8Array(5000);
+  for (let i = 0; i < noise.length; i++) noise[i] = Math.floor(rnd() * 256);
+  return { text: new TextEncoder().encode(s.slice(0, 100_000)), noise };
+}

@@ -1,9 +1,10 @@
 // Arrow IPC body compression: apache-arrow ships a registry but no codecs. pandas/pyarrow write
 // LZ4-frame Feather by default; ZSTD is the other codec the format allows. Both decoders are pure
-// JS so every bundle (Node, worker, webview) can read compressed files.
+// JS so every bundle (Node, worker, webview) can read compressed files: our own LZ4 frame decoder
+// (lz4.ts) and fzstd.
 import { CompressionType, compressionRegistry } from 'apache-arrow';
 import { decompress as zstdDecompress } from 'fzstd';
-import * as lz4 from 'lz4js';
+import { decompressLz4Frames } from './lz4.js';
 
 let registered = false;
 
@@ -12,7 +13,7 @@ export function registerIpcCodecs(): void {
   registered = true;
   // Only decoders: we never write compressed IPC, and apache-arrow validates encoders eagerly.
   if (!compressionRegistry.get(CompressionType.LZ4_FRAME)) {
-    compressionRegistry.set(CompressionType.LZ4_FRAME, { decode: (data) => lz4.decompress(data) as Uint8Array });
+    compressionRegistry.set(CompressionType.LZ4_FRAME, { decode: decompressLz4Frames });
   }
   if (!compressionRegistry.get(CompressionType.ZSTD)) {
     compressionRegistry.set(CompressionType.ZSTD, { decode: (data) => zstdDecompress(data) });
