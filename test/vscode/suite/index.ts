@@ -101,6 +101,17 @@ export function run(): Promise<void> {
     assert.equal((await r.text()).length, 10);
   });
 
+  add('exports polylines from a vertices file alone (no main table)', async () => {
+    const a = await api();
+    const dir = fs.mkdtempSync(path.join(workspace(), 'poly-'));
+    const points = path.join(dir, 'paths.csv');
+    fs.writeFileSync(points, 'annotation_id,x,y,z\n7,0,0,0\n7,1,1,1\n7,2,0,1\n9,5,5,5\n9,6,6,6\n');
+    const output = path.join(dir, 'paths.precomputed');
+    const summary = await a.exportInWorker({ version: 1, points, output, annotationType: 'polyline', coords: ['x', 'y', 'z'] });
+    assert.equal(summary.annotations, 2);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(output, 'info'), 'utf8')).annotation_type.toLowerCase(), 'polyline');
+  });
+
   add('cancelling an export leaves nothing behind', async () => {
     const a = await api();
     const dir = fs.mkdtempSync(path.join(workspace(), 'cancel-'));
