@@ -3,7 +3,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 
 export function tempDir(prefix = 'ng-io-'): { dir: string; cleanup: () => void } {
@@ -13,6 +12,8 @@ export function tempDir(prefix = 'ng-io-'): { dir: string; cleanup: () => void }
 
 /** Runs DuckDB statements in order (an in-memory database). */
 export async function duckdb(...sql: string[]): Promise<void> {
+  // Loaded on first use: the native module is large and most reader tests do not need it.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   try {
