@@ -255,6 +255,14 @@ try {
   assert.deepEqual(fs.readdirSync(sb.dirs.ws).filter((f) => f.startsWith('big')), ['big.csv'], 'a cancelled export left something behind');
   log('cancelled from the notification; nothing left behind');
 
+  // 10. the mapping is remembered per file: closing the form and opening it again keeps the edit
+  await runCommand('View: Close All Editors');
+  await exportFromExplorer('synapses.csv');
+  const again = page.frameLocator('iframe.webview.ready[src*="extensionId=ng-annotations.ng-annotations"]').frameLocator('iframe#active-frame');
+  await again.locator('.badge', { hasText: 'remembered mapping' }).waitFor();
+  assert.equal(await again.locator('#scales').evaluate((el) => el.value), '8, 8, 40');
+  log('mapping remembered for synapses.csv');
+
   // everything except the one violation the probe above caused on purpose
   const cspErrors = consoleErrors.filter((t) => /Content Security Policy|Refused to/i.test(t));
   const probeIndex = cspErrors.findIndex((t) => /Executing inline script violates/.test(t));
