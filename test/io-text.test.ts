@@ -321,3 +321,32 @@ describe('diagnostics for the core', () => {
     assert.equal(firstNonNumericCell(numeric, 'x'), null); // Float64, not text
   });
 });
+
+describe('text written by another tool', () => {
+  it('reads a CSV and a TSV written by DuckDB to the same values as the Parquet copy of the table', async () => {
+    const { duckdb } = await import('./io-fixtures');
+    const base = join(tmp.dir, 'duck');
+    await duckdb(
+      `CREATE TABLE t AS SELECT * FROM (VALUES
+        (0::UBIGINT, 'plain', -1.5::DOUBLE, (-9223372036854775807 - 1)::BIGINT),
+        (18446744073709551615::UBIGINT, 'comma, "quote" and' || chr(10) || 'newline', 2.25::DOUBLE, 9223372036854775807::BIGINT),
+        (9007199254740993::UBIGINT, 'ünïcödé ✓', NULL, 0::BIGINT),
+        (5::UBIGINT, NULL, 1e300::DOUBLE, -5::BIGINT)
+      ) v(id, label, x, s)`,
+      `COPY t TO '${base}.csv' (HEADER)`,
+      `COPY t TO '${base}.tsv' (HEADER, DELIMITER '\t')`,
+      `COPY t TO '${base}.parquet' (FORMAT parquet)`,
+    );
+    const reference = await readTable(`${base}.parquet`);
+    for (const ext of ['csv', 'tsv']) {
+      const t = await readTable(`${base}.${ext}`);
+      assert.equal(t.numRows, 4);
+      for (const name of ['id', 'label', 'x', 's']) {
+        const norm = (v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+        assert.deepEqual(col(t, name).map(norm), col(reference, name).map(norm), `${ext} ${name}`);
+      }
+      assert.equal(typeOf(t, 'id'), 'Uint64');
+      assert.equal(typeOf(t, 's'), 'Int64');
+    }
+  });
+});
