@@ -21,8 +21,14 @@ import {
 import { duckdb } from '../io-fixtures';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
-/** NG_ANNOTATIONS_CLI points the tests at another build of the CLI (e.g. while dist cannot be built). */
-export const CLI = process.env.NG_ANNOTATIONS_CLI ?? path.join(ROOT, 'dist', 'cli.js');
+/**
+ * The CLI the tests run: a private copy of dist/cli.js (with the files it finds next to itself), taken
+ * once by ensureBuilt(), so a rebuild of dist/ while the tests run (another `npm run build`) cannot
+ * hand a half-written bundle to a spawned process. NG_ANNOTATIONS_CLI points at another build instead.
+ */
+const SNAPSHOT = process.env.NG_ANNOTATIONS_CLI ? '' : fs.mkdtempSync(path.join(tmpdir(), 'ng-cli-bin-'));
+if (SNAPSHOT) process.on('exit', () => fs.rmSync(SNAPSHOT, { recursive: true, force: true }));
+export const CLI = process.env.NG_ANNOTATIONS_CLI ?? path.join(SNAPSHOT, 'dist', 'cli.js');
 
 // Runs under flock so test files starting side by side do not rebuild (and rewrite dist/cli.js) at once;
 // the staleness check is inside the lock, so only the first one builds.
@@ -36,13 +42,27 @@ const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'inhe
 process.exit(r.status ?? 1);
 `;
 
-/** Builds dist/ once when dist/cli.js is missing or older than the sources (`npm test` builds first). */
+/** Builds dist/ when dist/cli.js is missing or older than the sources (`npm test` builds first), then copies it. */
 export function ensureBuilt(): void {
-  if (process.env.NG_ANNOTATIONS_CLI) return;
-  const node = [process.execPath, '-e', BUILD_IF_STALE, ROOT, CLI];
+  if (!SNAPSHOT || fs.existsSync(CLI)) return;
+  const built = path.join(ROOT, 'dist', 'cli.js');
+  const node = [process.execPath, '-e', BUILD_IF_STALE, ROOT, built];
   let r = spawnSync('flock', [path.join(tmpdir(), 'ng-annotations-cli-build.lock'), ...node], { encoding: 'utf8' });
   if (r.error) r = spawnSync(node[0], node.slice(1), { encoding: 'utf8' }); // no flock(1) on this system
   assert.equal(r.status, 0, `building the CLI failed:\n${r.stderr}`);
+  // Copy what the bundle loads from its own folder (shard worker) and link what it finds beside it
+  // (examples/ for demo, dist/viewer for serve); check the copy runs, retrying if a build was mid-write.
+  for (let attempt = 0; ; attempt++) {
+    fs.mkdirSync(path.join(SNAPSHOT, 'dist'), { recursive: true });
+    for (const f of ['cli.js', 'shardWorker.js']) fs.copyFileSync(path.join(ROOT, 'dist', f), path.join(SNAPSHOT, 'dist', f));
+    for (const [link, target] of [['dist/viewer', 'dist/viewer'], ['examples', 'examples']]) {
+      if (fs.existsSync(path.join(ROOT, target)) && !fs.existsSync(path.join(SNAPSHOT, link))) fs.symlinkSync(path.join(ROOT, target), path.join(SNAPSHOT, link));
+    }
+    const v = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' });
+    if (v.status === 0 && /^\d+\.\d+\.\d+/.test(v.stdout)) return;
+    if (attempt >= 20) assert.fail(`the copied CLI does not run: ${v.stderr}`);
+    spawnSync('sleep', ['0.5']);
+  }
 }
 
 export interface CliResult {
