@@ -24,6 +24,8 @@ export interface PanelContext {
 }
 
 const stateKey = (file: string) => `ngAnnotations.form:${file}`;
+/** Output folders being written now (an export outlives its form, which may be opened again). */
+const exporting = new Set<string>();
 
 export { parseFormState };
 
@@ -61,6 +63,7 @@ export class ExportPanel {
   /** Stops the background worker reading the table (preview, then inspection). */
   private stopReading: (() => void) | null = null;
   private readonly disposables: vscode.Disposable[] = [];
+  private disposed = false;
 
   private constructor(
     private readonly ctx: PanelContext,
@@ -68,7 +71,8 @@ export class ExportPanel {
     readonly file: string,
   ) {
     ExportPanel.open.set(file, this);
-    this.link = new Endpoint<HostSends, WebviewSends>((m) => void panel.webview.postMessage(m), {
+    // (an export keeps running, under its notification, after the form is closed: post nothing then)
+    this.link = new Endpoint<HostSends, WebviewSends>((m) => void (this.disposed || panel.webview.postMessage(m)), {
       requests: {
         validate: ({ mapping }) => {
           const c = checkMapping(mapping, this.file, this.preview?.columns ?? null);
@@ -166,6 +170,8 @@ export class ExportPanel {
     const c = checkMapping(raw, this.file, this.preview?.columns ?? null);
     if (!c.mapping || c.problems.length) return { ok: false, problems: c.problems };
     const mapping = c.mapping;
+    if (exporting.has(mapping.output!)) return { ok: false, problems: [{ field: 'output', message: 'an export to this folder is running' }] };
+    exporting.add(mapping.output!);
     const log = this.ctx.log;
     // The export reads the table itself; do not read it twice at once.
     this.stopReading?.();
@@ -196,6 +202,7 @@ export class ExportPanel {
         outcome = { ok: false, error: message };
       }
     } finally {
+      exporting.delete(mapping.output!);
       this.running = null;
       cancel.dispose();
     }
@@ -239,8 +246,8 @@ export class ExportPanel {
   }
 
   dispose(): void {
+    this.disposed = true;
     ExportPanel.open.delete(this.file);
-    this.running?.cancel();
     this.stopReading?.();
     this.link.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
