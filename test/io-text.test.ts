@@ -127,18 +127,20 @@ describe('text reader: column typing', () => {
     assert.equal(typeOf(ok, 'id'), 'Uint8'); // plain integers stay a scalar column
   });
 
-  it('keeps integers beyond uint64 as Float64 (magnitude kept, so range checks can name the row)', async () => {
-    const t = await readTable(file('id\n1\n18446744073709551616\n'));
-    assert.equal(typeOf(t, 'id'), 'Float64');
-    assert.deepEqual(col(t, 'id'), [1, 2 ** 64]);
+  it('keeps integers beyond uint64 (or below int64) as their exact text, so checks can quote them', async () => {
+    const t = await readTable(file('id,s\n1,-9223372036854775809\n18446744073709551616,1\n'));
+    assert.equal(typeOf(t, 'id'), 'Utf8');
+    assert.deepEqual(col(t, 'id'), ['1', '18446744073709551616']);
+    assert.equal(typeOf(t, 's'), 'Utf8');
+    assert.deepEqual(col(t, 's'), ['-9223372036854775809', '1']);
   });
 
-  it('mixes long integers with decimals, and negatives with values past int64, as Float64', async () => {
+  it('mixes long integers with decimals as Float64; negatives with values past int64 as text', async () => {
     const t = await readTable(file('a,b,c\n123456789012345678,-5,0\n1.5,9223372036854775808,0.0\n,,-0\n'));
     assert.equal(typeOf(t, 'a'), 'Float64');
     assert.deepEqual(col(t, 'a'), [123456789012345678, 1.5, null]);
-    assert.equal(typeOf(t, 'b'), 'Float64');
-    assert.deepEqual(col(t, 'b'), [-5, 2 ** 63, null]);
+    assert.equal(typeOf(t, 'b'), 'Utf8');
+    assert.deepEqual(col(t, 'b'), ['-5', '9223372036854775808', null]);
     assert.equal(typeOf(t, 'c'), 'Float64');
     assert.deepEqual(col(t, 'c'), [0, 0, -0]);
   });

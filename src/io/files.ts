@@ -5,7 +5,7 @@ import { InputError, describeCause } from './errors.js';
 export async function statOrThrow(path: string) {
   try {
     const s = await fsp.stat(path);
-    if (!s.isFile()) throw new InputError('not a file', { file: path });
+    if (!s.isFile()) throw new InputError(s.isDirectory() ? 'this is a folder, not a file' : 'not a regular file', { file: path });
     return s;
   } catch (e) {
     if (e instanceof InputError) throw e;

@@ -50,7 +50,12 @@ function sniffTextDelimiter(path: string): 'csv' | 'tsv' {
   }
   try {
     const buf = Buffer.alloc(64 * 1024);
-    const n = readSync(fd, buf, 0, buf.length, 0);
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, 0);
+    } catch {
+      return 'csv'; // e.g. a folder: the reader names the problem
+    }
     const text = buf.subarray(0, n).toString('utf8');
     const nl = text.search(/\r?\n/);
     const firstLine = nl < 0 ? text : text.slice(0, nl);

@@ -1,6 +1,7 @@
 // Types one text column once all its cells are known (see README "Column typing"):
-//   empty everywhere → Float64 of nulls (as pandas reads it); all integers → smallest int type (exact, BigInt past 2^53);
-//   integers beyond int64/uint64 and other numbers (decimals, exponents, nan, inf) → Float64;
+//   empty everywhere → Float64 of nulls (as pandas reads it);
+//   all integers → smallest int type (exact, BigInt past 2^53); beyond int64/uint64 → Utf8 (exact text);
+//   other numbers (decimals, exponents, nan, inf) → Float64;
 //   true/false → Bool; relationship cells (ints mixed with `[1, 2]` / `1;2`) → List<Uint64>;
 //   anything else → Utf8, including list columns with a malformed cell (the core's relationship
 //   parser then names the row; with `relationship: true` we name it here, with its file line).
@@ -117,9 +118,13 @@ export function typeTextColumn(cells: Cells, ctx: ColumnContext): Data {
     }
     return boolData(flags);
   }
+  return textColumn(cells);
+}
+
+function textColumn(cells: Cells): Data {
   if (cells instanceof CellColumn) return cells.toUtf8();
-  const strings = new Array<string | null>(n);
-  for (let i = 0; i < n; i++) strings[i] = cells.get(i) || null;
+  const strings = new Array<string | null>(cells.length);
+  for (let i = 0; i < cells.length; i++) strings[i] = cells.get(i) || null;
   return utf8Data(strings);
 }
 
@@ -190,10 +195,9 @@ function integerColumn(
   };
   if (low >= 0n && high <= UINT64_MAX) return numericData(new Uint64(), fill(new BigUint64Array(n)) as BigUint64Array, valid);
   if (low >= INT64_MIN && high <= INT64_MAX) return numericData(new Int64(), fill(new BigInt64Array(n)) as BigInt64Array, valid);
-  // Beyond 64 bits: keep the magnitude as a float so range checks downstream can name the row.
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) if (valid(i)) out[i] = big?.[i] !== null && big?.[i] !== undefined ? Number(big[i]) : nums[i];
-  return numericData(new Float64(), out, valid);
+  // Beyond 64 bits (or negatives mixed with values above int64): keep the exact text, so an id or
+  // relationship check downstream can quote the value as written.
+  return textColumn(cells);
 }
 
 function parseFloatCell(c: string): number {
