@@ -138,12 +138,17 @@ export async function writeAndRead(
 
 /** by_id: every annotation decodes to its input record and relationship lists. */
 export async function checkById(ds: NgDataset, expected: Expected[]): Promise<void> {
-  for (const exp of expected) {
+  await inBatches(expected, async (exp) => {
     const got = await ds.getById(exp.id);
     assert.ok(got, `by_id has no entry for id ${exp.id}`);
     assertRecord(ds, got, exp, 'by_id');
     assert.deepEqual(got.relationships, exp.relationships, `by_id relationships of id ${exp.id}`);
-  }
+  });
+}
+
+/** Runs the lookups a few at a time: neuroglancer's reader is async, so file reads overlap. */
+async function inBatches<T>(items: T[], fn: (item: T) => Promise<void>, size = 16): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
 }
 
 /**
@@ -160,7 +165,7 @@ export async function checkByRelationship(ds: NgDataset, expected: Expected[]): 
         members.get(rel)!.push(exp);
       }
     }
-    for (const [rel, list] of members) {
+    await inBatches([...members], async ([rel, list]) => {
       list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const got = await ds.getByRelationship(name, rel);
       assert.ok(got, `by_rel_${name} has no entry for ${rel}`);
@@ -170,7 +175,7 @@ export async function checkByRelationship(ds: NgDataset, expected: Expected[]): 
         `by_rel_${name}/${rel}: annotation ids`,
       );
       got.forEach((a, i) => assertRecord(ds, a, list[i]!, `by_rel_${name}/${rel}`));
-    }
+    });
     // An id that no annotation lists.
     let absent = 123456789n;
     while (members.has(absent)) absent++;
@@ -287,6 +292,16 @@ export function cellContains(cellKey: string, p: number[], grid: Grid): boolean 
 
 // ---- spatial invariants ----------------------------------------------------------------------
 
+/** Like ds.allSpatial (every stored cell, keyed i_j_k), with the reads overlapped. */
+export async function allChunks(ds: NgDataset, level: number): Promise<Map<string, NgAnnotation[]>> {
+  const found: Array<[string, NgAnnotation[]]> = [];
+  await inBatches([...allCells(ds.levels[level]!.gridShape)], async (cell) => {
+    const list = await ds.getSpatialChunk(level, cell);
+    if (list !== undefined) found.push([key(cell), list]);
+  }, 64);
+  return new Map(found.sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+}
+
 export interface SpatialResult {
   /** id → [info level index, set of cell keys] */
   placement: Map<bigint, { level: number; cells: Set<string> }>;
@@ -312,7 +327,7 @@ export async function checkSpatial(
   for (const level of ds.levels) {
     const grid: Grid = { lower: ds.raw.lower_bound, chunkSize: level.chunkSize, gridShape: level.gridShape };
     grids.push(grid);
-    const chunks = await ds.allSpatial(level.index);
+    const chunks = await allChunks(ds, level.index);
     let maxCount = 0;
     const distinct = new Set<bigint>();
     for (const [cell, list] of chunks) {
