@@ -475,6 +475,10 @@ describe('reference defects we fix (reference-behaviour.md (n))', () => {
       return true;
     });
     assert.equal(fs.existsSync(dir), false);
+    // The same with a main table.
+    const main = new Table({ annotation_id: makeVector(BigUint64Array.from([2n ** 64n - 1n, 4n])), w: vectorFromArray([1, 2], new Uint8()) });
+    await assert.rejects(writePrecomputedAnnotations(main, 'xy', 'polyline', { outputDir: dir, polylinePoints: points, properties: ['w'] }), /only one vertex[\s\S]*18446744073709551615/);
+    assert.equal(fs.existsSync(dir), false);
   });
 
   test('#21 the int8 warning is emitted once (and only when a property is int8)', async () => {
