@@ -144,7 +144,7 @@ describe('every annotation type round-trips through neuroglancer', () => {
       test(`${type}, ${sharded ? 'sharded' : 'unsharded'}`, async () => {
         const n = type === 'point' ? 600 : 350;
         const input = randomInput(type, n, 1000 + t);
-        const { ds, summary } = await writeAndRead(tmp.dir(type), input.points ? input.table : input.table, { names: NAMES, units: ['nm', 'nm', 'nm'], scales: [1, 1, 1] }, type, {
+        const { ds, summary } = await writeAndRead(tmp.dir(type), input.table, { names: NAMES, units: ['nm', 'nm', 'nm'], scales: [1, 1, 1] }, type, {
           properties: ['score', 'kind'],
           relationships: ['partners', 'owner'],
           writeSharded: sharded,

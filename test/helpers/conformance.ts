@@ -217,7 +217,7 @@ export function segmentCells(a: number[], b: number[], grid: Grid, out = new Set
   }
   ts.sort((x, y) => x - y);
   for (let k = 0; k + 1 < ts.length; k++) {
-    if (ts[k + 1] === ts[k] && ts.length > 2) continue;
+    if (ts[k + 1] === ts[k]) continue; // two planes crossed at once (a corner)
     const t = (ts[k]! + ts[k + 1]!) / 2;
     out.add(key(pointCell(a.map((x, d) => x + t * (b[d]! - x)), grid)));
   }
