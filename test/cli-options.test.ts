@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Bool, Dictionary, Float64, Int32, Int64, Int8, RecordBatch, Schema, Table, Uint16, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { CLI, ROOT, arrowTable, assertNoTemporaries, ensureBuilt, listTree, runCli, runOk, snapshot, toText, writeParquetFile, type Column } from './helpers/cli';
-import { PROPS, RELS, checkDataset, idsFor, makeFixture, rng } from './helpers/cli-data';
+import { PROPS, RELS, checkDataset, idsFor, makeFixture, rng, type AnnType } from './helpers/cli-data';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
 import { compressedIpcTable, duckdb } from './io-fixtures';
 import { version } from '../package.json';
@@ -566,4 +566,48 @@ describe('property types from Parquet column types (DuckDB)', () => {
       assert.deepEqual(got, want[r], `row ${r + 1}`);
     }
   });
+});
+
+describe('other ranks', { concurrency: 4 }, () => {
+  // Geometry columns follow the coordinate names: <c>a/<c>b for lines and boxes, <c> and r<c> for ellipsoids.
+  const rankCases: Array<[string, string[]]> = [
+    ['point', ['t', 'x', 'y', 'z']],
+    ['line', ['u', 'v']],
+    ['axis_aligned_bounding_box', ['t', 'x', 'y', 'z']],
+    ['ellipsoid', ['u', 'v']],
+    ['polyline', ['t', 'x', 'y', 'z']],
+    ['point', ['w']],
+  ];
+  for (const [type, coords] of rankCases) {
+    it(`${type} in ${coords.length}-D (--coords ${coords.join(',')})`, async () => {
+      const d = caseDir(`rank-${type}`);
+      const r = rng(coords.length * 31 + type.length);
+      const n = 25;
+      const v = () => Math.round(r() * 10000) / 100;
+      const names = type === 'point' || type === 'polyline' ? coords : type === 'ellipsoid' ? [...coords, ...coords.map((c) => `r${c}`)] : [...coords.map((c) => `${c}a`), ...coords.map((c) => `${c}b`)];
+      const rows: number[][] = [];
+      const lines = [(type === 'polyline' ? ['annotation_id', ...names] : names).join(',')];
+      const geometry: Array<Record<string, number[] | number[][]>> = [];
+      for (let i = 0; i < n; i++) {
+        if (type === 'polyline') {
+          const pts = Array.from({ length: 2 + (i % 3) }, () => coords.map(v));
+          for (const p of pts) lines.push([i, ...p].join(','));
+          geometry.push({ points: pts });
+          continue;
+        }
+        const row = names.map((nm) => (nm.startsWith('r') && type === 'ellipsoid' ? 1 + v() / 10 : v()));
+        rows.push(row);
+        lines.push(row.join(','));
+        const k = coords.length;
+        geometry.push(type === 'point' ? { point: row } : type === 'ellipsoid' ? { center: row.slice(0, k), radii: row.slice(k) } : { pointA: row.slice(0, k), pointB: row.slice(k) });
+      }
+      const input = path.join(d, 't.csv');
+      fs.writeFileSync(input, lines.join('\n') + '\n');
+      const out = path.join(d, 'out');
+      const units = coords.map((c) => (c === 't' ? 's' : 'nm')).join(',');
+      await runOk(['export', input, '--type', type, '--coords', coords.join(','), '--units', units, '--out', out, '--quiet']);
+      await checkDataset(out, { type: type as AnnType, ids: geometry.map((_, i) => BigInt(i)), geometry, props: {}, rels: {} }, { rank: coords.length });
+      assert.deepEqual(Object.keys(readInfo(out).dimensions), coords);
+    });
+  }
 });

@@ -180,6 +180,7 @@ export interface CheckOptions {
   relationships?: string[];
   byRelationship?: boolean;
   spatial?: boolean;
+  rank?: number;
 }
 
 /**
@@ -192,7 +193,7 @@ export async function checkDataset(dir: string, e: Expected, o: CheckOptions = {
   const props = o.properties ?? [];
   const rels = o.relationships ?? [];
   assert.equal(ds.type, e.type);
-  assert.equal(ds.rank, 3);
+  assert.equal(ds.rank, o.rank ?? 3);
   // The info lists properties stable-sorted by width (4-byte, uint32, 16-bit, 8-bit), as the reference writer does.
   const width = (t: string) => ({ float32: 4, int32: 4, uint32: 3, uint16: 2, int16: 2 })[t] ?? 1;
   const typeOf = new Map(ds.properties.map((p) => [p.identifier, p.type]));
