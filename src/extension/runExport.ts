@@ -33,6 +33,9 @@ export function describeProgress(p: Progress): string {
   return `${PHASE_LABEL[p.phase] ?? p.phase}${detail}${counts}`;
 }
 
+/** How long a cancelled writer may take to stop by itself before its thread is terminated. */
+const CANCEL_GRACE_MS = 10_000;
+
 export class ExportCancelled extends Error {
   constructor() {
     super('Export cancelled');
@@ -64,10 +67,14 @@ export async function exportInWorker(extensionUri: vscode.Uri, job: ExportJob, l
   });
   worker.on('message', (m) => void link.receive(m));
   let cancelled = false;
+  let stopTimer: ReturnType<typeof setTimeout> | undefined;
   const sub = job.token?.onCancellationRequested(() => {
     cancelled = true;
     log.appendLine('  cancel requested');
     link.emit('cancel', {});
+    // The writer checks its signal between steps; if one step runs on, stop the thread (the finally
+    // below then removes what it left).
+    stopTimer = setTimeout(() => void worker.terminate(), CANCEL_GRACE_MS);
   });
   const died = new Promise<never>((_, reject) => {
     worker.once('error', (e) => reject(e));
@@ -80,6 +87,7 @@ export async function exportInWorker(extensionUri: vscode.Uri, job: ExportJob, l
     if (cancelled) throw new ExportCancelled();
     throw e;
   } finally {
+    clearTimeout(stopTimer);
     sub?.dispose();
     link.dispose();
     const thread = worker.threadId;
