@@ -15,8 +15,10 @@ export function cellsOf(values: ArrayLike<string | null | undefined>): Cells {
 }
 
 export class CellColumn implements Cells {
-  private bytes = Buffer.allocUnsafe(1 << 16);
-  private offsets = new Int32Array(1 << 12);
+  // Small to start (they double as cells arrive): a CSV with 100k columns would otherwise reserve
+  // 80 kB per column, 8 GB before the first row.
+  private bytes = Buffer.allocUnsafe(256);
+  private offsets = new Int32Array(64);
   private used = 0;
   private ascii = true;
   length = 0;
