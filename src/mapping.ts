@@ -3,6 +3,7 @@
 // and names the one that is wrong.
 import * as path from 'node:path';
 import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type WriteOptions } from './core/types';
+import { shortenLongRuns } from './core/errors';
 
 export interface Mapping {
   /** Schema version; 1 for now. */
@@ -41,7 +42,8 @@ export class MappingError extends Error {
     readonly field: string,
     message: string,
   ) {
-    super(`${field}: ${message}`);
+    // Messages quote the offending value; a huge one (a 100 kB string) is shortened.
+    super(`${field}: ${shortenLongRuns(message)}`);
     this.name = 'MappingError';
   }
 }

@@ -1,11 +1,21 @@
 // Errors that carry what a user needs to fix their input: which column, which rows, which value.
 
+/**
+ * Shortens any run of 200+ non-space characters (a quoted cell or value), and the whole message to
+ * about 4000 characters, so one bad multi-megabyte cell cannot make a multi-megabyte message; the
+ * full value stays in `details.value`.
+ */
+export function shortenLongRuns(message: string): string {
+  const m = message.replace(/\S{200,}/g, (t) => `${t.slice(0, 80)}…[${t.length} characters]`);
+  return m.length > 4000 ? `${m.slice(0, 3900)}… [message shortened from ${m.length} characters]` : m;
+}
+
 export class ExportError extends Error {
   constructor(
     message: string,
     readonly details: { column?: string; rows?: number[]; value?: unknown; expected?: string } = {},
   ) {
-    super(message);
+    super(shortenLongRuns(message));
     this.name = 'ExportError';
   }
 }
