@@ -2,7 +2,16 @@
 // Pure (no vscode, no node) so the webview can re-guess when the user changes the annotation type.
 import type { AnnotationType } from '../core/types';
 import type { Mapping } from '../mapping';
-import { GEOMETRY_SUFFIXES, type FormState, type TablePreview } from './protocol';
+import type { FormState, TablePreview } from './protocol';
+
+/** Annotation types the form offers, with the geometry columns each needs per coordinate name. */
+const GEOMETRY_SUFFIXES: Record<AnnotationType, (c: string) => string[]> = {
+  point: (c) => [c],
+  line: (c) => [`${c}a`, `${c}b`],
+  axis_aligned_bounding_box: (c) => [`${c}a`, `${c}b`],
+  ellipsoid: (c) => [c, `r${c}`],
+  polyline: () => [],
+};
 
 /** Property ids neuroglancer accepts (the writer rejects others). */
 export const PROPERTY_ID = /^[a-z][a-zA-Z0-9_]*$/;

@@ -3,7 +3,7 @@
 // forget). One `Endpoint` class drives all three links. Nothing here imports vscode or node, so the
 // webview bundle can share it. Messages arriving at the host from the webview are untrusted: the
 // envelope is checked by `parseEnvelope` and every body by the handler (mappings by `parseMapping`).
-import type { AnnotationType, Progress, PropertySpec, WriteSummary } from '../core/types';
+import type { Progress, PropertySpec, WriteSummary } from '../core/types';
 
 /** A problem the form shows next to a field (`field` is a mapping key such as `coords` or `properties[2]`). */
 export interface Problem {
@@ -228,12 +228,3 @@ export class Endpoint<Out extends Side, In extends Side> {
     }
   }
 }
-
-/** Annotation types the form offers, with the geometry columns each needs per coordinate name. */
-export const GEOMETRY_SUFFIXES: Record<AnnotationType, (c: string) => string[]> = {
-  point: (c) => [c],
-  line: (c) => [`${c}a`, `${c}b`],
-  axis_aligned_bounding_box: (c) => [`${c}a`, `${c}b`],
-  ellipsoid: (c) => [c, `r${c}`],
-  polyline: () => [],
-};
