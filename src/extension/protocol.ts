@@ -154,7 +154,8 @@ export function parseEnvelope(m: unknown): Envelope | null {
       kind: 'reply',
       id: m.id as number,
       ok: false,
-      error: { message: String(e.message ?? 'unknown error'), problems: Array.isArray(e.problems) ? (e.problems as Problem[]) : undefined },
+      // (a message that is not a string, e.g. {"toString": 1}, would make String() throw)
+      error: { message: typeof e.message === 'string' ? e.message.slice(0, 10000) : 'unknown error', problems: Array.isArray(e.problems) ? (e.problems as Problem[]) : undefined },
     };
   }
   return null;
