@@ -171,7 +171,7 @@ describe('kill -9 and worker termination mid-export', () => {
     const [, target] = freshTarget('kill9-replace');
     await writePrecomputedAnnotations(pointTable(50, 2), 'xyz', 'point', { outputDir: target, seed: 1 });
     const before = readTree(target);
-    const child = spawn(process.execPath, [path.join(DIST, 'cli.js'), ...exportArgs(target, ['--overwrite'])], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [path.join(DIST, 'cli.js'), ...exportArgs(target, ['--overwrite'], midCsv)], { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     await waitFor(() => siblings(target).length > 0, 30_000, 'the temporary folder');
     child.kill('SIGKILL');

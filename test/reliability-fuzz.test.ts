@@ -203,14 +203,14 @@ describe('CSV/TSV reader', () => {
   });
 
   test(
-    'a CSV with 100k columns is read within 10 s',
+    'a CSV with 100k columns is read within 5 s',
     { todo: "apache-arrow 21.2.0: new RecordBatch(schema, data) merges fields by name (Schema.assign) in O(columns²): 20k columns take ~1.5 s, 100k about a minute" },
     () => {
       const file = path.join(tmp.root, 'wide100k.csv');
       fs.writeFileSync(file, wideCsv(100_000));
       const script = `require('./src/io/index').readTable(${JSON.stringify(file)}).then((t) => console.log(t.numCols))`;
       // In a child with a time limit, so the slow read does not keep running in this process.
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8', timeout: 10_000 });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8', timeout: 5_000 });
       assert.equal(r.stdout.trim(), '100000', `${r.signal ?? r.status}: ${r.stderr.slice(-500)}`);
     },
   );
