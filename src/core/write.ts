@@ -35,13 +35,14 @@ async function resolveTable(
   what: string,
   signal?: AbortSignal,
   relationships?: string[],
+  onBytes?: (done: number, total: number) => void,
 ): Promise<Table | null> {
   if (input === null || input === undefined) return null;
   if (input instanceof TableHandle) return input.take();
   if (typeof input === 'string') {
     const io = await import('../io/index');
     // Relationship columns of text files are parsed strictly, so a bad cell is named by its line.
-    return io.readTable(input, { signal, relationships });
+    return io.readTable(input, { signal, relationships, onProgress: onBytes });
   }
   if (typeof input === 'object' && typeof (input as Table).getChild === 'function' && typeof (input as Table).numRows === 'number') {
     return input as Table;
@@ -297,7 +298,8 @@ export async function writePrecomputedAnnotations(
 
   progress('reading', 0, 1);
   const relationshipColumns = typeof options.relationships === 'string' ? [options.relationships] : options.relationships;
-  let mainTable = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns);
+  const readingBytes = (done: number, total: number) => progress('reading', done, total);
+  let mainTable = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns, readingBytes);
   let pointsTable: Table | null = null;
   if (type === 'polyline') {
     if (options.polylinePoints === undefined || options.polylinePoints === null) {
@@ -305,7 +307,7 @@ export async function writePrecomputedAnnotations(
       pointsTable = mainTable;
       mainTable = null;
     } else {
-      pointsTable = await resolveTable(options.polylinePoints, 'the polyline vertices', options.signal);
+      pointsTable = await resolveTable(options.polylinePoints, 'the polyline vertices', options.signal, undefined, readingBytes);
     }
   } else if (!mainTable) {
     throw new ExportError(`A table is needed for ${type} annotations (null is only allowed for polylines)`);
