@@ -129,7 +129,14 @@ describe('cancellation in every phase, from onProgress, with a dataset to replac
 /** Polls until `pred` holds (or throws after `ms`). */
 async function waitFor(pred: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
-  while (!pred()) {
+  const holds = () => {
+    try {
+      return pred();
+    } catch {
+      return false; // e.g. the folder was renamed between listing and reading it
+    }
+  };
+  while (!holds()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
