@@ -1,6 +1,6 @@
 // Annotation ids: an explicit id column, else `annotation_id`, else the pandas index recorded in the
 // file's metadata, else row numbers. Always exact uint64 (BigUint64Array), unique.
-import type { Table } from 'apache-arrow';
+import type { Schema, Table } from 'apache-arrow';
 import { ExportError, describeRows } from './errors';
 import { getColumn, uint64Column } from './columns';
 import { argsortU64, words } from './radix';
@@ -12,25 +12,41 @@ export interface ResolvedIds {
   source: 'idColumn' | 'annotation_id' | 'pandas index' | 'pandas range index' | 'row numbers';
 }
 
-/** The pandas index recorded in Parquet/Feather schema metadata, if any. */
-export function pandasIndex(table: Table): { column?: string; range?: { start: bigint; step: bigint } } | null {
-  const raw = table.schema.metadata.get('pandas');
+export interface PandasIndexInfo {
+  /** Column holding the index (a named index, or `__index_level_0__`). */
+  column?: string;
+  /** A RangeIndex stored only as a descriptor: id of row i = start + i*step. */
+  range?: { start: bigint; step: bigint };
+}
+
+interface PandasMetadata {
+  index_columns?: Array<string | { kind?: string; name?: string | null; start?: number; stop?: number; step?: number }>;
+}
+
+/**
+ * The single-level pandas index of `table`, or null when there is none, it is a MultiIndex, or
+ * the metadata does not parse. A named index column must exist in the table.
+ */
+export function pandasIndex(table: Table | Schema): PandasIndexInfo | null {
+  const schema = 'schema' in table ? table.schema : table;
+  const raw = schema.metadata.get('pandas');
   if (!raw) return null;
-  let meta: unknown;
+  let meta: PandasMetadata;
   try {
-    meta = JSON.parse(raw);
+    meta = JSON.parse(raw) as PandasMetadata;
   } catch {
     return null;
   }
-  const cols = (meta as { index_columns?: unknown }).index_columns;
-  if (!Array.isArray(cols) || cols.length !== 1) return null; // a MultiIndex cannot be one id
-  const c = cols[0];
-  if (typeof c === 'string') return table.getChild(c) ? { column: c } : null;
-  if (typeof c === 'object' && c !== null && (c as { kind?: unknown }).kind === 'range') {
-    const { start, step } = c as { start?: unknown; step?: unknown };
-    if (typeof start === 'number' && typeof step === 'number' && Number.isSafeInteger(start) && Number.isSafeInteger(step)) {
-      return { range: { start: BigInt(start), step: BigInt(step) } };
-    }
+  const idx = meta.index_columns;
+  if (!Array.isArray(idx) || idx.length !== 1) return null;
+  const only = idx[0];
+  if (typeof only === 'string') {
+    return schema.fields.some((f) => f.name === only) ? { column: only } : null;
+  }
+  if (only && typeof only === 'object' && only.kind === 'range') {
+    const start = Number.isSafeInteger(only.start) ? BigInt(only.start!) : 0n;
+    const step = Number.isSafeInteger(only.step) ? BigInt(only.step!) : 1n;
+    return { range: { start, step } };
   }
   return null;
 }
