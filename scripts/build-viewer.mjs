@@ -35,21 +35,19 @@ const conditions = [
   'neuroglancer/kvstore/gzip:enabled',
 ];
 
-// Output name (no extension) -> entry module inside neuroglancer's lib/.
+// Output name (no extension) -> entry module. The main entry is ours (see viewer/main.mjs); the
+// workers are neuroglancer's own entry modules, unchanged.
+const mainEntry = path.join(root, 'viewer', 'main.mjs');
 const entries = {
-  'main.bundle': 'main.bundle.js',
-  'chunk_worker.bundle': 'chunk_worker.bundle.js',
-  'async_computation.bundle': 'async_computation.bundle.js',
+  'main.bundle': mainEntry,
+  'chunk_worker.bundle': path.join(libDir, 'chunk_worker.bundle.js'),
+  'async_computation.bundle': path.join(libDir, 'async_computation.bundle.js'),
 };
+const workerFiles = new Set([entries['chunk_worker.bundle'], entries['async_computation.bundle']]);
+
 // Decoders left out: JPEG XL volume chunks are rare and its decoder alone would double the download.
 // A jxl-encoded image layer then fails to decode with a 404 for this file; annotations are unaffected.
 const skippedWasm = new Set(['jxl_decoder.wasm']);
-
-const workerFiles = new Set(
-  Object.values(entries)
-    .filter((f) => f !== 'main.bundle.js')
-    .map((f) => path.join(libDir, f)),
-);
 
 const indexHtml = `<!doctype html>
 <html lang="en">
@@ -68,6 +66,7 @@ const indexHtml = `<!doctype html>
 function buildKey(sourcemap) {
   const h = createHash('sha256');
   h.update(readFileSync(fileURLToPath(import.meta.url)));
+  h.update(readFileSync(mainEntry));
   h.update(JSON.stringify({ ng: ngPackage.version, esbuild: esbuild.version, sourcemap }));
   return h.digest('hex').slice(0, 16);
 }
@@ -82,19 +81,6 @@ const iconStandIns = {
     text:
       '<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24" viewBox="0 0 24 24">' +
       '<path d="M8 7l-5 5 5 5M16 7l5 5-5 5M14 4l-4 16"/></svg>',
-  },
-};
-
-/** Modules replaced by an empty one: the tag manager would load a script from the internet if a
- * deployment defined NEUROGLANCER_GOOGLE_TAG_MANAGER; an offline viewer has no use for it. */
-const emptyModulesPlugin = {
-  name: 'empty-modules',
-  setup(build) {
-    build.onResolve({ filter: /^#src\/util\/google_tag_manager\.js$/ }, (args) => ({
-      path: args.path,
-      namespace: 'empty-module',
-    }));
-    build.onLoad({ filter: /.*/, namespace: 'empty-module' }, () => ({ contents: '', loader: 'js' }));
   },
 };
 
@@ -188,7 +174,7 @@ export async function buildViewer({ sourcemap = false } = {}) {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const result = await esbuild.build({
-    entryPoints: Object.entries(entries).map(([out, file]) => ({ out, in: path.join(libDir, file) })),
+    entryPoints: Object.entries(entries).map(([out, file]) => ({ out, in: file })),
     outdir: outDir,
     bundle: true,
     splitting: true,
@@ -203,7 +189,7 @@ export async function buildViewer({ sourcemap = false } = {}) {
     assetNames: '[name]-[hash]',
     logLevel: 'warning',
     metafile: true,
-    plugins: [emptyModulesPlugin, rawTextPlugin(substituted), workerUrlPlugin(assets, unknown)],
+    plugins: [rawTextPlugin(substituted), workerUrlPlugin(assets, unknown)],
   });
 
   // Copy only the decoders some output still refers to.
