@@ -41,6 +41,31 @@ function isProcessAlive(pid: number): boolean {
   }
 }
 
+/**
+ * A run killed between moving the previous dataset aside and renaming the new one into place leaves
+ * no target and an `-old-` folder of a dead process: put that dataset back before anything else, so
+ * the stale sweep below never deletes the user's only copy.
+ */
+async function restoreInterruptedReplacement(target: string): Promise<void> {
+  const parent = path.dirname(target);
+  const prefix = `.${path.basename(target)}${OLD_MARK}`;
+  if (fs.existsSync(target)) return;
+  let names: string[];
+  try {
+    names = await fsp.readdir(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isProcessAlive(pid)) continue;
+    if (!looksLikeDataset(path.join(parent, name))) continue;
+    await fsp.rename(path.join(parent, name), target).catch(() => undefined);
+    return;
+  }
+}
+
 /** Removes temporary folders left by earlier runs for the same target whose process is gone. */
 async function removeStaleTemporaries(parent: string, base: string): Promise<void> {
   let names: string[];
@@ -139,6 +164,7 @@ export class LocalDirectoryStorage implements Storage {
 
   static async create(outputDir: string, options: LocalStorageOptions): Promise<LocalDirectoryStorage> {
     const abs = path.resolve(outputDir);
+    await restoreInterruptedReplacement(abs);
     checkOutputDir(abs, options.overwrite);
     const parent = path.dirname(abs);
     try {
