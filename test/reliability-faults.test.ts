@@ -186,6 +186,25 @@ describe('kill -9 and worker termination mid-export', () => {
     assertSameTree(before, readTree(target), 'the previous dataset');
   });
 
+  test('killed between the two renames of a replacement: the next run puts the previous dataset back, never deletes it', async () => {
+    const [parent, target] = freshTarget('kill-commit');
+    await writePrecomputedAnnotations(pointTable(50, 2), 'xyz', 'point', { outputDir: target, seed: 1 });
+    const before = readTree(target);
+    // The state a kill between rename(target -> old) and rename(temporary -> target) leaves, named
+    // after a process that is gone.
+    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+    const pid = Number(dead.stdout.trim());
+    fs.renameSync(target, path.join(parent, `.out.ng-annotations-old-${pid}-0123abcd`));
+    fs.mkdirSync(path.join(parent, `.out.ng-annotations-tmp-${pid}-t0-89abcdef`, 'by_id'), { recursive: true });
+    // Without overwrite the next export refuses, with the previous dataset back in place and intact.
+    await assert.rejects(writePrecomputedAnnotations(pointTable(60, 3), 'xyz', 'point', { outputDir: target, seed: 1 }), ExportError);
+    assertSameTree(before, readTree(target), 'the previous dataset');
+    // With overwrite it is replaced as usual, and no leftovers remain.
+    await writePrecomputedAnnotations(pointTable(60, 3), 'xyz', 'point', { outputDir: target, overwrite: true, seed: 1 });
+    assert.deepEqual(siblings(target), []);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(target, 'info'), 'utf8'))['@type'], 'neuroglancer_annotations_v1');
+  });
+
   test('the VS Code export worker terminated mid-export: no info; the host removes its temporary folder; the next export succeeds', async () => {
     const [, target] = freshTarget('worker');
     // Started as src/extension/runExport.ts does: dist/exportWorker.js, the same message protocol.
