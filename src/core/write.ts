@@ -197,22 +197,30 @@ async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: S
     // Gather shard s on this thread while workers encode earlier ones; at most `inFlight` shards
     // are held in memory at once.
     const inFlight: Array<Promise<void>> = [];
-    for (let s = 0; s < plan.shards.length; s++) {
-      throwIfAborted(ctx.signal);
-      const members = plan.order.subarray(plan.shardStart[s], plan.shardStart[s + 1]);
-      const chunks = collectShard(idx.keys, members, plan.minishard, idx.values);
-      const name = `${idx.key}/${shardFileName(plan.shards[s], spec.shard_bits)}`;
-      const count = members.length;
-      inFlight.push(
-        ctx.encoder.encode(spec, level, chunks).then(async (bytes) => {
+    try {
+      for (let s = 0; s < plan.shards.length; s++) {
+        throwIfAborted(ctx.signal);
+        const members = plan.order.subarray(plan.shardStart[s], plan.shardStart[s + 1]);
+        const chunks = collectShard(idx.keys, members, plan.minishard, idx.values);
+        const name = `${idx.key}/${shardFileName(plan.shards[s], spec.shard_bits)}`;
+        const count = members.length;
+        const job = ctx.encoder.encode(spec, level, chunks).then(async (bytes) => {
           await ctx.storage.write(name, bytes);
           done += count;
           ctx.progress(idx.phase, done, n, idx.detail);
-        }),
-      );
-      if (inFlight.length >= ctx.maxShardsInFlight) await inFlight.shift();
+        });
+        // Observed now, awaited below: a shard that fails while an earlier one is awaited is not an
+        // unhandled rejection.
+        job.catch(() => undefined);
+        inFlight.push(job);
+        if (inFlight.length >= ctx.maxShardsInFlight) await inFlight.shift();
+      }
+      for (const job of inFlight) await job;
+    } catch (e) {
+      // Let every shard still in flight finish or fail before the caller removes the folder.
+      await Promise.allSettled(inFlight);
+      throw e;
     }
-    for (const p of inFlight) await p;
   } else if (n > 0) {
     let done = 0;
     await runLimited(ctx.concurrency, n, async (i) => {
@@ -299,17 +307,25 @@ export async function writePrecomputedAnnotations(
   progress('reading', 0, 1);
   const relationshipColumns = typeof options.relationships === 'string' ? [options.relationships] : options.relationships;
   const readingBytes = (done: number, total: number) => progress('reading', done, total);
-  let mainTable = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns, readingBytes);
+  let mainTable: Table | null;
   let pointsTable: Table | null = null;
-  if (type === 'polyline') {
-    if (options.polylinePoints === undefined || options.polylinePoints === null) {
-      // The vertices alone, passed as the first argument.
-      pointsTable = mainTable;
-      mainTable = null;
-    } else {
-      pointsTable = await resolveTable(options.polylinePoints, 'the polyline vertices', options.signal, undefined, readingBytes);
+  try {
+    mainTable = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns, readingBytes);
+    if (type === 'polyline') {
+      if (options.polylinePoints === undefined || options.polylinePoints === null) {
+        // The vertices alone, passed as the first argument.
+        pointsTable = mainTable;
+        mainTable = null;
+      } else {
+        pointsTable = await resolveTable(options.polylinePoints, 'the polyline vertices', options.signal, undefined, readingBytes);
+      }
     }
-  } else if (!mainTable) {
+  } catch (e) {
+    // The readers abort with a DOMException; callers see one AbortError whatever the phase.
+    if (options.signal?.aborted || (e as Error)?.name === 'AbortError') throw new AbortError();
+    throw e;
+  }
+  if (type !== 'polyline' && !mainTable) {
     throw new ExportError(`A table is needed for ${type} annotations (null is only allowed for polylines)`);
   }
   progress('reading', 1, 1);
