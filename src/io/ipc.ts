@@ -2,6 +2,9 @@
 // from a file handle so a large file is never held in memory as a whole.
 import { open, type FileHandle } from 'node:fs/promises';
 import { RecordBatch, RecordBatchReader, Schema, Table } from 'apache-arrow';
+import { Footer } from 'apache-arrow/fb/footer';
+import type { Field as FbField } from 'apache-arrow/fb/field';
+import { ByteBuffer } from 'flatbuffers';
 import { registerIpcCodecs } from './codecs.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
 import { statOrThrow } from './files.js';
@@ -33,6 +36,7 @@ export async function* readIpcBatches(path: string, opts: IpcReadOptions = {}): 
       if (tail.toString('latin1') !== FILE_MAGIC) {
         throw new InputError('truncated Arrow IPC/Feather file (no footer at the end; was it copied completely?)', { file: path });
       }
+      await checkFooter(handle, size, path);
     }
     let reader;
     try {
@@ -94,6 +98,43 @@ async function readIpcSchema(path: string): Promise<Schema> {
     throw corrupt(path, e);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Refuses a footer whose vector lengths are larger than the footer itself: apache-arrow would loop
+ * over such a length (billions of fields or blocks) until the process runs out of memory.
+ */
+async function checkFooter(handle: FileHandle, size: number, file: string): Promise<void> {
+  const lenBuf = Buffer.alloc(4);
+  await handle.read(lenBuf, 0, 4, size - 10);
+  const length = lenBuf.readInt32LE(0);
+  if (length <= 0 || length > size - 16) throw new InputError(`corrupt Arrow IPC footer (length ${length} in a ${size}-byte file)`, { file });
+  const bytes = new Uint8Array(length);
+  await handle.read(bytes, 0, length, size - 10 - length);
+  const most = length / 4; // every vector element takes at least 4 bytes
+  const tooLong = (what: string, n: number) => new InputError(`corrupt Arrow IPC footer (${what} claims ${n} entries in ${length} bytes)`, { file });
+  try {
+    const footer = Footer.getRootAsFooter(new ByteBuffer(bytes));
+    for (const [what, n] of [['record batches', footer.recordBatchesLength()], ['dictionaries', footer.dictionariesLength()]] as const) {
+      if (n * 24 > length) throw tooLong(what, n);
+    }
+    const schema = footer.schema();
+    if (!schema) return;
+    if (schema.fieldsLength() > most) throw tooLong('the schema', schema.fieldsLength());
+    if (schema.customMetadataLength() > most) throw tooLong('the metadata', schema.customMetadataLength());
+    let seen = 0;
+    const walk = (f: FbField | null, depth: number): void => {
+      if (!f) return;
+      if (++seen > most || depth > 64) throw tooLong('the schema', seen);
+      if (f.childrenLength() > most) throw tooLong(`field ${JSON.stringify(String(f.name() ?? '').slice(0, 40))}`, f.childrenLength());
+      if (f.customMetadataLength() > most) throw tooLong('field metadata', f.customMetadataLength());
+      for (let i = 0; i < f.childrenLength(); i++) walk(f.children(i), depth + 1);
+    };
+    for (let i = 0; i < schema.fieldsLength(); i++) walk(schema.fields(i), 0);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`corrupt Arrow IPC footer (${describeCause(e)})`, { file }, { cause: e });
   }
 }
 
