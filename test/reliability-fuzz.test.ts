@@ -399,13 +399,19 @@ describe('Parquet and Arrow readers', () => {
     fuzzReaders('arrow', SEED + 7, fuzzCases(160));
   });
 
+  test('Arrow: a footer field claiming 471 million children (test/fixtures/footer-length-overflow.feather) is an InputError, not out of memory', async () => {
+    // Found by FUZZ_SEED=99 FUZZ_ITERATIONS=500; apache-arrow looped over the length until the heap ran out.
+    const file = path.join(__dirname, 'fixtures', 'footer-length-overflow.feather');
+    await assert.rejects(withTimeout(readTable(file), CASE_MS, 'the corrupt footer'), (e: Error) => e instanceof InputError && /corrupt Arrow IPC footer/.test(e.message));
+  });
+
   test('Parquet (snappy, zstd, gzip, none): truncations and appended bytes give a table or an InputError', () => {
     fuzzReaders('parquet-ends', SEED + 8, fuzzCases(100));
   });
 
   test(
     'Parquet: bit flips, overwritten fields and cuts inside pages give a table or an InputError',
-    { todo: 'hyparquet 1.31.5 (latest) writes RLE runs past the end of its level/index arrays; a run over ~134M crashes V8 (uncatchable), see the rle-run-overflow test' },
+    { todo: 'hyparquet 1.31.5 (latest) writes RLE runs past the end of its level/index arrays: a flipped run length can grow one array by ~1 GB, and a run over ~134M crashes V8 (uncatchable), see the rle-run-overflow test' },
     () => {
       fuzzReaders('parquet', SEED + 6, fuzzCases(160));
     },
