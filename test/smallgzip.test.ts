@@ -47,3 +47,21 @@ test('incompressible data costs at most the 5-byte stored-block header over gzip
 test('refuses values larger than SMALL_GZIP_MAX', () => {
   assert.throws(() => smallGzip(new Uint8Array(SMALL_GZIP_MAX + 1)), RangeError);
 });
+
+test('encodeChunks: small values (built-in encoder) mixed with large ones (zlib) each decode to their input', async () => {
+  const { encodeChunks } = await import('../src/core/sharding');
+  const rnd = lcg(11);
+  const sizes = Uint32Array.from({ length: 300 }, (_, t) => (t % 5 === 0 ? 3000 + Math.floor(rnd() * 60000) : Math.floor(rnd() * 2048)));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const data = Uint8Array.from({ length: total }, (_, i) => (i % 7 === 0 ? 0 : (rnd() * 256) | 0));
+  const enc = encodeChunks('gzip', 1, data, sizes);
+  let at = 0;
+  let eat = 0;
+  for (let t = 0; t < sizes.length; t++) {
+    const back = new Uint8Array(gunzipSync(enc.data.subarray(eat, eat + enc.sizes[t])));
+    assert.deepEqual(back, data.subarray(at, at + sizes[t]), `chunk ${t}`);
+    at += sizes[t];
+    eat += enc.sizes[t];
+  }
+  assert.equal(eat, enc.data.length);
+});

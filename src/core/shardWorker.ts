@@ -1,21 +1,22 @@
-// Worker thread body: encodes (gzip) and lays out shard files, so compression uses every core while
-// the main thread gathers the next shard's values.
+// Worker thread body: gzips slices of chunk values, so compression uses every core while the main
+// thread gathers values and lays out shards.
 import { parentPort } from 'node:worker_threads';
-import { assembleShard, type ShardChunks, type ShardingSpec } from './sharding';
+import { encodeChunks } from './sharding';
 
-export interface ShardJob {
+export interface EncodeJob {
   id: number;
-  spec: ShardingSpec;
+  encoding: 'gzip' | 'raw';
   gzipLevel: number;
-  chunks: ShardChunks;
+  data: Uint8Array;
+  sizes: Uint32Array;
 }
-export type ShardJobResult = { id: number; bytes: Uint8Array } | { id: number; error: string };
+export type EncodeJobResult = { id: number; data: Uint8Array; sizes: Uint32Array } | { id: number; error: string };
 
-parentPort?.on('message', (job: ShardJob) => {
+parentPort?.on('message', (job: EncodeJob) => {
   try {
-    const bytes = assembleShard(job.spec, job.gzipLevel, job.chunks);
-    parentPort!.postMessage({ id: job.id, bytes } satisfies ShardJobResult, [bytes.buffer as ArrayBuffer]);
+    const { data, sizes } = encodeChunks(job.encoding, job.gzipLevel, job.data, job.sizes);
+    parentPort!.postMessage({ id: job.id, data, sizes } satisfies EncodeJobResult, [data.buffer as ArrayBuffer, sizes.buffer as ArrayBuffer]);
   } catch (e) {
-    parentPort!.postMessage({ id: job.id, error: (e as Error).message } satisfies ShardJobResult);
+    parentPort!.postMessage({ id: job.id, error: (e as Error).message } satisfies EncodeJobResult);
   }
 });

@@ -3,7 +3,7 @@
 import { gzipSync } from 'node:zlib';
 import { murmurHash3X86_128Low64 } from './murmur';
 import { argsortU64, stableSortBySmallKey } from './radix';
-import { smallGzip } from './smallgzip';
+import { gzipSmallBound, gzipSmallInto, smallGzip } from './smallgzip';
 
 export interface ShardingSpec {
   '@type': 'neuroglancer_uint64_sharded_v1';
@@ -208,16 +208,57 @@ export function collectShard(keys: BigUint64Array, indices: Uint32Array, minisha
   return { keys: chunkKeys, minishards, data, sizes };
 }
 
+/** Chunk values after encoding, back to back, with their sizes. */
+export interface EncodedChunks {
+  data: Uint8Array;
+  sizes: Uint32Array;
+}
+
+/** Encodes each chunk value on its own (the expensive part; worker threads run slices of it). */
+export function encodeChunks(encoding: 'gzip' | 'raw', gzipLevel: number, data: Uint8Array, sizes: Uint32Array): EncodedChunks {
+  if (encoding === 'raw') return { data, sizes };
+  const outSizes = new Uint32Array(sizes.length);
+  let cap = 0;
+  for (let t = 0; t < sizes.length; t++) cap += sizes[t] <= SMALL_VALUE_BYTES ? gzipSmallBound(sizes[t]) : 0;
+  let out = new Uint8Array(cap + 1024);
+  let o = 0;
+  let at = 0;
+  const room = (need: number) => {
+    if (o + need <= out.length) return;
+    const grown = new Uint8Array(Math.max(out.length * 2, o + need + cap));
+    grown.set(out.subarray(0, o));
+    out = grown;
+  };
+  for (let t = 0; t < sizes.length; t++) {
+    const n = sizes[t];
+    if (n <= SMALL_VALUE_BYTES && gzipLevel > 0) {
+      room(gzipSmallBound(n));
+      const end = gzipSmallInto(data, at, n, out, o);
+      outSizes[t] = end - o;
+      o = end;
+    } else {
+      const e = encodeData(data.subarray(at, at + n), 'gzip', gzipLevel);
+      room(e.length);
+      out.set(e, o);
+      outSizes[t] = e.length;
+      o += e.length;
+    }
+    at += n;
+  }
+  return { data: out.subarray(0, o), sizes: outSizes };
+}
+
 /**
- * One shard file: [shard index: 2^minishard_bits × (start, end)] then, per minishard, its chunks'
- * data in key order followed by its minishard index ([3, n] uint64: delta keys, delta offsets, sizes).
- * Offsets are relative to the end of the shard index.
+ * One shard file from its encoded chunks: [shard index: 2^minishard_bits × (start, end)] then, per
+ * minishard, its chunks' data in key order followed by its minishard index ([3, n] uint64: delta
+ * keys, delta offsets, sizes). Offsets are relative to the end of the shard index.
  */
-export function assembleShard(spec: ShardingSpec, gzipLevel: number, chunks: ShardChunks): Uint8Array {
+export function layoutShard(spec: ShardingSpec, gzipLevel: number, chunks: Pick<ShardChunks, 'keys' | 'minishards'>, encoded: EncodedChunks): Uint8Array {
   const numMinishards = 2 ** spec.minishard_bits;
   const shardIndex = new BigUint64Array(numMinishards * 2);
   const parts: Uint8Array[] = [];
-  const { keys, minishards, data, sizes } = chunks;
+  const { keys, minishards } = chunks;
+  const { data, sizes } = encoded;
   const m = keys.length;
   let offset = 0; // relative to the end of the shard index
   let dataAt = 0;
@@ -230,19 +271,19 @@ export function assembleShard(spec: ShardingSpec, gzipLevel: number, chunks: Sha
     const index = new BigUint64Array(3 * count);
     let prevKey = 0n;
     let prevEnd = 0;
+    const runStart = dataAt;
     for (let t = 0; t < count; t++) {
-      const raw = data.subarray(dataAt, dataAt + sizes[j + t]);
-      dataAt += sizes[j + t];
-      const encoded = encodeData(raw, spec.data_encoding, gzipLevel);
+      const size = sizes[j + t];
       const key = keys[j + t];
       index[t] = key - prevKey;
       index[count + t] = BigInt(offset - prevEnd);
-      index[2 * count + t] = BigInt(encoded.length);
+      index[2 * count + t] = BigInt(size);
       prevKey = key;
-      parts.push(encoded);
-      offset += encoded.length;
+      offset += size;
       prevEnd = offset;
+      dataAt += size;
     }
+    parts.push(data.subarray(runStart, dataAt));
     const indexBytes = encodeData(new Uint8Array(index.buffer), spec.minishard_index_encoding, gzipLevel);
     shardIndex[2 * ms] = BigInt(offset);
     shardIndex[2 * ms + 1] = BigInt(offset + indexBytes.length);
@@ -258,6 +299,11 @@ export function assembleShard(spec: ShardingSpec, gzipLevel: number, chunks: Sha
     at += part.length;
   }
   return out;
+}
+
+/** A whole shard on this thread. */
+export function assembleShard(spec: ShardingSpec, gzipLevel: number, chunks: ShardChunks): Uint8Array {
+  return layoutShard(spec, gzipLevel, chunks, encodeChunks(spec.data_encoding, gzipLevel, chunks.data, chunks.sizes));
 }
 
 /** collectShard + assembleShard in one call (tests and single-threaded paths). */

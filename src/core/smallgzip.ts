@@ -3,7 +3,6 @@
 // 10–50 µs per call to set up and tear down its state, which for millions of 30-byte records is
 // most of an export; this encoder reuses its tables and needs about a microsecond.
 // The output is an ordinary gzip member (RFC 1951/1952) that any inflater reads.
-import * as zlib from 'node:zlib';
 
 const HASH_BITS = 12;
 const HASH_SIZE = 1 << HASH_BITS;
@@ -45,22 +44,18 @@ for (let i = 0; i < 30; i++) {
   for (let d = DIST_BASE[i]; d < end && d <= SMALL_GZIP_MAX; d++) DIST_INDEX[d] = i;
 }
 
-const crc32: (data: Uint8Array) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
-    ? (data) => (zlib as unknown as { crc32(d: Uint8Array): number }).crc32(data)
-    : (() => {
-        const table = new Int32Array(256);
-        for (let n = 0; n < 256; n++) {
-          let c = n;
-          for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-          table[n] = c;
-        }
-        return (data: Uint8Array) => {
-          let c = -1;
-          for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-          return (c ^ -1) >>> 0;
-        };
-      })();
+// CRC-32 by table: for values of tens of bytes a JS loop is cheaper than a call into zlib.
+const CRC_TABLE = new Int32Array(256);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  CRC_TABLE[n] = c;
+}
+function crc32(data: Uint8Array, from: number, n: number): number {
+  let c = -1;
+  for (let i = from; i < from + n; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
 
 // Reused across calls: hash heads stamped with a call number instead of being cleared.
 const head = new Int32Array(HASH_SIZE);
@@ -68,25 +63,38 @@ const stamp = new Uint32Array(HASH_SIZE);
 let generation = 0;
 const scratch = new Uint8Array(2 * SMALL_GZIP_MAX + 64);
 
+/** Bytes gzipSmallInto may need at `out[at..]` for a value of n bytes. */
+export function gzipSmallBound(n: number): number {
+  return n + (n >>> 3) + 64;
+}
+
 /** A gzip member holding `data` (at most SMALL_GZIP_MAX bytes). */
 export function smallGzip(data: Uint8Array): Uint8Array {
-  const n = data.length;
+  const out = new Uint8Array(gzipSmallBound(data.length));
+  return out.slice(0, gzipSmallInto(data, 0, data.length, out, 0));
+}
+
+/**
+ * Writes a gzip member holding src[from, from+n) into out at `at` (room: gzipSmallBound(n)) and
+ * returns the end offset. No allocation: millions of records go through here.
+ */
+export function gzipSmallInto(data: Uint8Array, from: number, n: number, out: Uint8Array, at: number): number {
   if (n > SMALL_GZIP_MAX) throw new RangeError('smallGzip takes values up to SMALL_GZIP_MAX bytes');
   generation = (generation + 1) >>> 0;
   if (generation === 0) {
     stamp.fill(0);
     generation = 1;
   }
-  const out = scratch;
   // gzip header: magic, deflate, no flags, mtime 0, no extra flags, OS = Unix (as zlib writes it).
-  out[0] = 0x1f;
-  out[1] = 0x8b;
-  out[2] = 8;
-  out[3] = 0;
-  out[4] = out[5] = out[6] = out[7] = 0;
-  out[8] = 0;
-  out[9] = 3;
-  let pos = 10;
+  out[at] = 0x1f;
+  out[at + 1] = 0x8b;
+  out[at + 2] = 8;
+  out[at + 3] = 0;
+  out[at + 4] = out[at + 5] = out[at + 6] = out[at + 7] = 0;
+  out[at + 8] = 0;
+  out[at + 9] = 3;
+  const body = at + 10;
+  let pos = body;
   let bits = 0;
   let nbits = 0;
   const put = (value: number, len: number) => {
@@ -100,15 +108,16 @@ export function smallGzip(data: Uint8Array): Uint8Array {
   };
   put(1, 1); // BFINAL
   put(1, 2); // BTYPE = fixed Huffman
-  let i = 0;
-  while (i < n) {
+  const end = from + n;
+  let i = from;
+  while (i < end) {
     let matchLen = 0;
     let dist = 0;
-    if (i + MIN_MATCH <= n) {
+    if (i + MIN_MATCH <= end) {
       const h = (Math.imul((data[i] << 16) | (data[i + 1] << 8) | data[i + 2], 0x9e3779b1) >>> (32 - HASH_BITS)) & (HASH_SIZE - 1);
       if (stamp[h] === generation) {
         const cand = head[h];
-        const max = Math.min(MAX_MATCH, n - i);
+        const max = Math.min(MAX_MATCH, end - i);
         let l = 0;
         while (l < max && data[cand + l] === data[i + l]) l++;
         if (l >= MIN_MATCH) {
@@ -128,7 +137,7 @@ export function smallGzip(data: Uint8Array): Uint8Array {
       put(DIST_CODE_REV[di], 5);
       if (DIST_EXTRA[di]) put(dist - DIST_BASE[di], DIST_EXTRA[di]);
       // Index the positions inside the match so later repeats find them.
-      for (let k = i + 1; k < i + matchLen && k + MIN_MATCH <= n; k++) {
+      for (let k = i + 1; k < i + matchLen && k + MIN_MATCH <= end; k++) {
         const h = (Math.imul((data[k] << 16) | (data[k + 1] << 8) | data[k + 2], 0x9e3779b1) >>> (32 - HASH_BITS)) & (HASH_SIZE - 1);
         stamp[h] = generation;
         head[h] = k;
@@ -142,18 +151,18 @@ export function smallGzip(data: Uint8Array): Uint8Array {
   }
   put(LIT_CODE[256], LIT_LEN[256]); // end of block
   if (nbits > 0) out[pos++] = bits & 0xff;
-  if (pos - 10 > n + 5) {
+  if (pos - body > n + 5) {
     // A stored block is smaller (incompressible bytes cost 9 bits each in the fixed code).
-    pos = 10;
+    pos = body;
     out[pos++] = 0x01; // BFINAL, BTYPE = stored, padded to the byte
     out[pos++] = n & 0xff;
     out[pos++] = n >>> 8;
     out[pos++] = ~n & 0xff;
     out[pos++] = (~n >>> 8) & 0xff;
-    out.set(data, pos);
+    for (let k = 0; k < n; k++) out[pos + k] = data[from + k];
     pos += n;
   }
-  const crc = crc32(data);
+  const crc = crc32(data, from, n);
   out[pos++] = crc & 0xff;
   out[pos++] = (crc >>> 8) & 0xff;
   out[pos++] = (crc >>> 16) & 0xff;
@@ -162,6 +171,5 @@ export function smallGzip(data: Uint8Array): Uint8Array {
   out[pos++] = (n >>> 8) & 0xff;
   out[pos++] = (n >>> 16) & 0xff;
   out[pos++] = n >>> 24;
-  return out.slice(0, pos);
+  return pos;
 }
-

@@ -24,6 +24,8 @@ import { ShardEncoder } from './pool';
 import { LocalDirectoryStorage, checkOutputDir, runLimited, type Storage } from './storage';
 import { argsortU64, sortByU64, words } from './radix';
 import { buildInfo } from './info';
+// The one place the core reaches for the readers: a path given as the table.
+import { readTable } from '../io/index';
 import * as path from 'node:path';
 
 /** gzip level used when none is given; see README "Compression level" for the measurements. */
@@ -40,9 +42,8 @@ async function resolveTable(
   if (input === null || input === undefined) return null;
   if (input instanceof TableHandle) return input.take();
   if (typeof input === 'string') {
-    const io = await import('../io/index');
     // Relationship columns of text files are parsed strictly, so a bad cell is named by its line.
-    return io.readTable(input, { signal, relationships, onProgress: onBytes });
+    return readTable(input, { signal, relationships, onProgress: onBytes });
   }
   if (typeof input === 'object' && typeof (input as Table).getChild === 'function' && typeof (input as Table).numRows === 'number') {
     return input as Table;
@@ -76,30 +77,44 @@ function recordBytes(p: Prepared, i: number): number {
   return p.recordOffsets ? p.recordOffsets[i + 1] - p.recordOffsets[i] : p.recordSize;
 }
 
+/** Copies `len` bytes; a plain loop beats creating a subarray for the short records that dominate. */
+function copyBytes(src: Uint8Array, from: number, out: Uint8Array, at: number, len: number): void {
+  if (len > 64) out.set(src.subarray(from, from + len), at);
+  else for (let b = 0; b < len; b++) out[at + b] = src[from + b];
+}
+
+/** The bytes of a uint64 array (little-endian on every platform Node runs on), to copy ids without BigInts. */
+function u64Bytes(a: BigUint64Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function putU32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v & 0xff;
+  out[at + 1] = (v >>> 8) & 0xff;
+  out[at + 2] = (v >>> 16) & 0xff;
+  out[at + 3] = v >>> 24;
+}
+
 /** by_id values: the record, then per relationship a uint32 count and the uint64 ids. */
 function byIdSource(p: Prepared): ValueSource {
+  const rels = p.relationships.map((r) => ({ offsets: r.offsets, bytes: u64Bytes(r.ids) }));
   return {
     size(i) {
       let size = recordBytes(p, i);
-      for (const r of p.relationships) size += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
+      for (const r of rels) size += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
       return size;
     },
     write(i, out, at) {
-      const rs = recordStart(p, i);
       const len = recordBytes(p, i);
-      out.set(p.records.subarray(rs, rs + len), at);
+      copyBytes(p.records, recordStart(p, i), out, at, len);
       at += len;
-      if (p.relationships.length === 0) return;
-      const dv = new DataView(out.buffer, out.byteOffset);
-      for (const r of p.relationships) {
+      for (const r of rels) {
         const s = r.offsets[i];
         const e = r.offsets[i + 1];
-        dv.setUint32(at, e - s, true);
+        putU32(out, at, e - s);
         at += 4;
-        for (let j = s; j < e; j++) {
-          dv.setBigUint64(at, r.ids[j], true);
-          at += 8;
-        }
+        copyBytes(r.bytes, 8 * s, out, at, 8 * (e - s));
+        at += 8 * (e - s);
       }
     },
   };
@@ -110,6 +125,7 @@ function byIdSource(p: Prepared): ValueSource {
  * then the uint64 ids, in one order. Key k holds members[start[k] .. start[k+1]).
  */
 function multiSource(p: Prepared, start: Uint32Array, members: Uint32Array): ValueSource {
+  const ids = u64Bytes(p.ids);
   return {
     size(k) {
       let size = 8;
@@ -117,18 +133,18 @@ function multiSource(p: Prepared, start: Uint32Array, members: Uint32Array): Val
       return size;
     },
     write(k, out, at) {
-      const dv = new DataView(out.buffer, out.byteOffset);
-      dv.setBigUint64(at, BigInt(start[k + 1] - start[k]), true);
+      const count = start[k + 1] - start[k];
+      putU32(out, at, count);
+      putU32(out, at + 4, 0); // counts stay below 2^32
       at += 8;
       for (let j = start[k]; j < start[k + 1]; j++) {
         const i = members[j];
-        const rs = recordStart(p, i);
         const len = recordBytes(p, i);
-        out.set(p.records.subarray(rs, rs + len), at);
+        copyBytes(p.records, recordStart(p, i), out, at, len);
         at += len;
       }
       for (let j = start[k]; j < start[k + 1]; j++) {
-        dv.setBigUint64(at, p.ids[members[j]], true);
+        copyBytes(ids, 8 * members[j], out, at, 8);
         at += 8;
       }
     },
