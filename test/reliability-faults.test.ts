@@ -77,10 +77,8 @@ describe('cancellation in every phase, from onProgress, with a dataset to replac
   });
   for (const sharded of [true, false]) {
     for (const phase of phases) {
-      // The reader aborts with a DOMException and the writer passes it on unchanged (it only converts
-      // errors to its AbortError once the output storage exists): src/core/write.ts, lead's file.
-      const todo = phase === 'reading' ? 'write.ts: an abort while reading surfaces as the reader\'s DOMException, not the writer\'s AbortError' : undefined;
-      test(`${phase} (${sharded ? 'sharded' : 'unsharded'}): AbortError, the previous dataset untouched, no temporary sibling`, { todo }, async () => {
+      // The reader aborts with a DOMException; the writer turns it into its own AbortError.
+      test(`${phase} (${sharded ? 'sharded' : 'unsharded'}): AbortError, the previous dataset untouched, no temporary sibling`, async () => {
         const [, target] = freshTarget(`cancel-${phase}`);
         fs.cpSync(previous, target, { recursive: true });
         const controller = new AbortController();
@@ -312,7 +310,6 @@ describe('disk full, read-only and vanished output folders', () => {
     'disk full with several shards in flight (by_id of 64 MB, 2 shards, 4 threads), through the CLI: exit 1, one line, nothing left',
     {
       skip: noMount ?? false,
-      todo: 'write.ts writeIndex: when one in-flight shard write fails, the loop throws and the other in-flight promises are never awaited; their rejection is unhandled, the process dies with a stack trace before storage.abort() removes the temporary folder',
     },
     () => {
       // 20k points with 400 random related ids each: ~64 MB of by_id values, more than one 50 MB shard.
