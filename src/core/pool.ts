@@ -64,8 +64,8 @@ export class ShardEncoder {
       results.length === 1
         ? results[0]
         : {
-            data: concat(results.map((r) => r.data)),
-            sizes: concatU32(results.map((r) => r.sizes)),
+            data: concat(results.map((r) => r.data), (n) => new Uint8Array(n)),
+            sizes: concat(results.map((r) => r.sizes), (n) => new Uint32Array(n)),
           };
     return layoutShard(spec, gzipLevel, chunks, encoded);
   }
@@ -111,18 +111,8 @@ export class ShardEncoder {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function concatU32(parts: Uint32Array[]): Uint32Array {
-  const out = new Uint32Array(parts.reduce((a, p) => a + p.length, 0));
+function concat<T extends Uint8Array | Uint32Array>(parts: T[], make: (n: number) => T): T {
+  const out = make(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
   for (const p of parts) {
     out.set(p, at);

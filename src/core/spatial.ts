@@ -75,36 +75,27 @@ export interface SpatialLevelEntries {
   maxCount: number;
 }
 
-class GrowableU32 {
-  data = new Uint32Array(1024);
+/** An append-only typed array that doubles when full. */
+class Growable<T extends Uint32Array | Float64Array> {
   length = 0;
+  constructor(
+    public data: T,
+    private readonly make: (n: number) => T,
+  ) {}
   push(x: number): void {
     if (this.length === this.data.length) {
-      const next = new Uint32Array(this.data.length * 2);
+      const next = this.make(this.data.length * 2);
       next.set(this.data);
       this.data = next;
     }
     this.data[this.length++] = x;
   }
-  view(): Uint32Array {
-    return this.data.subarray(0, this.length);
+  view(): T {
+    return this.data.subarray(0, this.length) as T;
   }
 }
-class GrowableF64 {
-  data = new Float64Array(1024);
-  length = 0;
-  push(x: number): void {
-    if (this.length === this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = x;
-  }
-  view(): Float64Array {
-    return this.data.subarray(0, this.length);
-  }
-}
+const growableU32 = () => new Growable(new Uint32Array(1024), (n) => new Uint32Array(n));
+const growableF64 = () => new Growable(new Float64Array(1024), (n) => new Float64Array(n));
 
 /** Per level, per axis: cell lower edges, with the outer cells open to ±Infinity (the clamped grid). */
 interface AxisGrid {
@@ -195,8 +186,8 @@ export function buildSpatialIndex(p: Prepared, opts: SpatialOptions): SpatialLev
   const quotas = levelQuotas(n, grids, opts.targetChunkLimit);
   const order = opts.shuffle ? randomPermutation(n, new Rng(opts.seed)) : null;
   const f32 = new Float32Array(p.records.buffer, p.records.byteOffset, p.records.byteLength >>> 2);
-  const entriesAnn: GrowableU32[] = [];
-  const entriesCode: GrowableF64[] = [];
+  const entriesAnn: Array<Growable<Uint32Array>> = [];
+  const entriesCode: Array<Growable<Float64Array>> = [];
   const cell = new Int32Array(rank);
   const start = new Int32Array(rank);
   const end = new Int32Array(rank);
@@ -211,8 +202,8 @@ export function buildSpatialIndex(p: Prepared, opts: SpatialOptions): SpatialLev
     }
     const morton = new MortonEncoder(gridShape);
     const axes: AxisGrid[] = gridShape.map((g, d) => ({ origin: p.lower[d], size: chunkSize[d], cells: g }));
-    const ann = new GrowableU32();
-    const codes = new GrowableF64();
+    const ann = growableU32();
+    const codes = growableF64();
     entriesAnn.push(ann);
     entriesCode.push(codes);
     const emit = (i: number) => {

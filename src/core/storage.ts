@@ -47,41 +47,35 @@ function isProcessAlive(pid: number): boolean {
  * the stale sweep below never deletes the user's only copy.
  */
 async function restoreInterruptedReplacement(target: string): Promise<void> {
-  const parent = path.dirname(target);
-  const prefix = `.${path.basename(target)}${OLD_MARK}`;
   if (fs.existsSync(target)) return;
-  let names: string[];
-  try {
-    names = await fsp.readdir(parent);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isProcessAlive(pid)) continue;
+  const parent = path.dirname(target);
+  for (const name of await deadProcessSiblings(parent, `.${path.basename(target)}${OLD_MARK}`)) {
     if (!looksLikeDataset(path.join(parent, name))) continue;
     await fsp.rename(path.join(parent, name), target).catch(() => undefined);
     return;
   }
 }
 
-/** Removes temporary folders left by earlier runs for the same target whose process is gone. */
-async function removeStaleTemporaries(parent: string, base: string): Promise<void> {
+/** Names in `parent` starting with `prefix` + a pid whose process is gone (not ours). */
+async function deadProcessSiblings(parent: string, prefix: string): Promise<string[]> {
   let names: string[];
   try {
     names = await fsp.readdir(parent);
   } catch {
-    return;
+    return [];
   }
-  for (const name of names) {
-    for (const mark of [TMP_MARK, OLD_MARK]) {
-      const prefix = `.${base}${mark}`;
-      if (!name.startsWith(prefix)) continue;
-      const pid = Number(name.slice(prefix.length).split('-')[0]);
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isProcessAlive(pid)) {
-        await fsp.rm(path.join(parent, name), { recursive: true, force: true });
-      }
+  return names.filter((name) => {
+    if (!name.startsWith(prefix)) return false;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isProcessAlive(pid);
+  });
+}
+
+/** Removes temporary folders left by earlier runs for the same target whose process is gone. */
+async function removeStaleTemporaries(parent: string, base: string): Promise<void> {
+  for (const mark of [TMP_MARK, OLD_MARK]) {
+    for (const name of await deadProcessSiblings(parent, `.${base}${mark}`)) {
+      await fsp.rm(path.join(parent, name), { recursive: true, force: true });
     }
   }
 }
