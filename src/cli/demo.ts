@@ -36,6 +36,9 @@ export async function run(argv: string[]): Promise<number> {
     seed: 1,
     description: 'ng-annotations demo: synthetic synapses',
   });
-  process.stdout.write(`Sample: ${input}\n${describeSummary(summary)}\n\nView it:  ng-annotations serve ${path.relative(process.cwd(), out) || '.'}\n`);
+  // How this command was started, so the hint works without a global install (npm run demo).
+  const script = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) : '';
+  const cli = script.endsWith('.js') ? `node ${script}` : 'ng-annotations';
+  process.stdout.write(`Sample: ${input}\n${describeSummary(summary)}\n\nView it:  ${cli} serve ${path.relative(process.cwd(), out) || '.'}\n`);
   return 0;
 }
