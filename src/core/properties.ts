@@ -1,6 +1,6 @@
 // Annotation properties: inferring specs from Arrow columns (or taking explicit ones), ordering them,
 // laying them out the way neuroglancer's reader does, and encoding every row's values.
-import { DataType, type Table, type Vector } from 'apache-arrow';
+import type { Table, Vector } from 'apache-arrow';
 import { PROPERTY_TYPES, type PropertySpec, type PropertyType } from './types';
 import { ExportError, describeRows } from './errors';
 import { columnKind, dictionaryColumn, DictionaryMismatch, numericColumn, stringValues, typeName } from './columns';
@@ -93,7 +93,8 @@ function collectBad(n: number, isBad: (i: number) => boolean): { rows: number[];
 const HEX6 = /^#[0-9a-fA-F]{6}$/;
 const HEX8 = /^#[0-9a-fA-F]{8}$/;
 
-function parseHexColors(values: Array<string | null>, column: string, withAlpha: boolean): Uint8Array {
+/** r,g,b,a per row from #rrggbb (alpha 255) or #rrggbbaa strings. */
+function parseHexColors(values: Array<string | null>, column: string): Uint8Array {
   const n = values.length;
   const out = new Uint8Array(n * 4);
   const bad = collectBad(n, (i) => {
@@ -113,7 +114,6 @@ function parseHexColors(values: Array<string | null>, column: string, withAlpha:
     out[i * 4 + 2] = parseInt(s.slice(5, 7), 16);
     out[i * 4 + 3] = s.length === 9 ? parseInt(s.slice(7, 9), 16) : 255;
   }
-  void withAlpha;
   return out;
 }
 
@@ -208,7 +208,7 @@ export function narrowIntegerType(values: Float64Array): PropertyType | null {
   return null;
 }
 
-function int64Values(v: Vector, column: string): Float64Array {
+function int64Values(v: Vector): Float64Array {
   // Number(b) rounds only beyond 2^53, where every integer type rejects the value anyway; an explicit
   // float32 type rounds it further, as it would any large number.
   const n = v.length;
@@ -225,7 +225,6 @@ function int64Values(v: Vector, column: string): Float64Array {
       out[row] = Number(b);
     }
   }
-  void column;
   return out;
 }
 
@@ -255,10 +254,8 @@ function planProperty(table: Table, id: string, user: UserSpec | undefined, warn
       if (userType !== undefined && userType !== 'rgb' && userType !== 'rgba') {
         throw new ExportError(`Property ${JSON.stringify(id)} comes from color channel columns ${id}_r/_g/_b; its type must be rgb or rgba, not ${userType}`);
       }
+      // An explicit rgba without an alpha column is opaque (channels start at 255).
       const finalType = userType ?? type;
-      if (finalType === 'rgba' && !alpha) {
-        // rgba without an alpha column: opaque.
-      }
       const channels = alpha ? ['r', 'g', 'b', 'a'] : ['r', 'g', 'b'];
       return {
         spec: { ...{ id, type }, ...user, id, type: finalType } as PropertySpec,
@@ -287,7 +284,7 @@ function planProperty(table: Table, id: string, user: UserSpec | undefined, warn
       inferred = { id, type: 'float32' };
     }
   } else if (kind === 'int64') {
-    numbers = int64Values(column, id);
+    numbers = int64Values(column);
     const t = narrowIntegerType(numbers.filter((x) => !Number.isNaN(x)));
     if (t === null && userType === undefined) {
       throw new ExportError(
@@ -324,7 +321,7 @@ function planProperty(table: Table, id: string, user: UserSpec | undefined, warn
     // An explicit colour type parses every cell, so a malformed one is named with its row.
     if ((allHex && userType === undefined) || userType === 'rgb' || userType === 'rgba') {
       const anyAlpha = nonNull.some((s) => HEX8.test(s.trim()));
-      colors = parseHexColors(strings, id, anyAlpha);
+      colors = parseHexColors(strings, id);
       inferred = { id, type: anyAlpha ? 'rgba' : 'rgb' };
     } else {
       requireNoNulls(column, id, `enum property ${id}`);
@@ -507,4 +504,3 @@ export function planColumns(plans: PropertyPlan[]): string[] {
   return plans.flatMap((p) => p.columns);
 }
 
-export { DataType };

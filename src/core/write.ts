@@ -28,7 +28,7 @@ import { buildInfo } from './info';
 import { readTable } from '../io/index';
 import * as path from 'node:path';
 
-/** gzip level used when none is given; see README "Compression level" for the measurements. */
+/** gzip level used when none is given; see README "Compression" for the measurements. */
 export const DEFAULT_GZIP_LEVEL = 1;
 const MAX_LEVELS = 64;
 
