@@ -28,7 +28,7 @@ export function detectFormat(path: string): InputFormat {
   if (ext === '.txt') return sniffTextDelimiter(path);
   throw new InputError(`unknown input format '${ext || '(no extension)'}'`, {
     file: path,
-    expected: `one of ${SUPPORTED_EXTENSIONS.join(' ')}, or --format`,
+    expected: `one of ${SUPPORTED_EXTENSIONS.join(' ')}; rename the file to match its format`,
   });
 }
 
