@@ -3,21 +3,12 @@
 import assert from 'node:assert/strict';
 import type { Column } from './cli';
 import { ngColor, readDatasetWithNeuroglancer, type NgAnnotation, type NgDataset } from './ngread';
+export { rng } from './common';
+import { rng } from './common';
 
 export type AnnType = 'point' | 'line' | 'axis_aligned_bounding_box' | 'ellipsoid' | 'polyline';
 export const TYPES: AnnType[] = ['point', 'line', 'axis_aligned_bounding_box', 'ellipsoid', 'polyline'];
 
-/** Small PRNG so every run makes the same tables. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Expected {
   type: AnnType;

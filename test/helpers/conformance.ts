@@ -11,6 +11,8 @@ import { Field, List, Table, Uint64, vectorFromArray, type Vector } from 'apache
 import { writePrecomputedAnnotations } from '../../src/core/write';
 import type { AnnotationType, CoordSpaceInput, TableInput, WriteOptions, WriteSummary } from '../../src/core/types';
 import { readDatasetWithNeuroglancer, type NgAnnotation, type NgDataset } from './ngread';
+export { rng, readTree } from './common';
+import { rng, readTree } from './common';
 
 // ---- temp folders ----------------------------------------------------------------------------
 
@@ -27,17 +29,6 @@ export function tempRoot(prefix: string): { root: string; dir(name: string): str
 
 // ---- seeded randomness (tests only; independent of src/core/rng.ts) ------------------------------
 
-/** mulberry32: small, fast, and fixed for a seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Distinct uint64 ids: small ones, ones around 2^53 and 2^63, and 2^64-1, in random order. */
 export function randomIds(n: number, rand: () => number): bigint[] {
@@ -415,18 +406,5 @@ export function checkGridsAndQuotas(ds: NgDataset, result: SpatialResult, numSpa
 
 // ---- files ---------------------------------------------------------------------------------
 
-/** Every file under dir (relative path → bytes). */
-export function readTree(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (rel: string) => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else out.set(r, fs.readFileSync(path.join(dir, r)));
-    }
-  };
-  walk('');
-  return out;
-}
 
 export { Table };
