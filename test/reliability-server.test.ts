@@ -3,32 +3,11 @@
 // to the root's parent, the writer's hidden temporary sibling, and a dataset replaced while served.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startPreviewServer, type PreviewServer } from '../src/server/preview';
-
-/** Sends the request line verbatim and reads the whole response. */
-function raw(port: number, requestLine: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    sock.on('data', (c) => chunks.push(c));
-    sock.on('error', reject);
-    sock.on('end', () => {
-      const all = Buffer.concat(chunks);
-      const sep = all.indexOf('\r\n\r\n');
-      const lines = all.subarray(0, sep).toString('latin1').split('\r\n');
-      const h: Record<string, string> = {};
-      for (const l of lines.slice(1)) h[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
-      resolve({ status: Number(lines[0]!.split(' ')[1]), headers: h, body: all.subarray(sep + 4) });
-    });
-    let req = `${requestLine}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n`;
-    for (const [k, v] of Object.entries(headers)) req += `${k}: ${v}\r\n`;
-    sock.write(req + '\r\n', 'latin1');
-  });
-}
+import { raw } from './helpers/rawhttp';
 
 describe('preview server: paths and symlinks beyond test/server.test.ts', () => {
   let base: string;

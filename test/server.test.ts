@@ -12,37 +12,7 @@ import { decideRange } from '../src/server/range';
 import { splitRequestPath } from '../src/server/paths';
 import { startPreviewServer, type PreviewServer } from '../src/server/preview';
 import { buildNeuroglancerState, neuroglancerLink } from '../src/server/state';
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** Sends `head` verbatim (request line + headers) and reads the whole response (Connection: close). */
-function raw(port: number, requestLine: string, headers: Record<string, string> = {}): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    sock.on('data', (c) => chunks.push(c));
-    sock.on('error', reject);
-    sock.on('end', () => {
-      const all = Buffer.concat(chunks);
-      const sep = all.indexOf('\r\n\r\n');
-      const lines = all.subarray(0, sep).toString('latin1').split('\r\n');
-      const status = Number(lines[0].split(' ')[1]);
-      const h: Record<string, string> = {};
-      for (const l of lines.slice(1)) {
-        const i = l.indexOf(':');
-        h[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
-      }
-      resolve({ status, headers: h, body: all.subarray(sep + 4) });
-    });
-    let req = `${requestLine}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n`;
-    for (const [k, v] of Object.entries(headers)) req += `${k}: ${v}\r\n`;
-    sock.write(req + '\r\n', 'latin1');
-  });
-}
+import { raw } from './helpers/rawhttp';
 
 const get = (port: number, p: string, headers?: Record<string, string>) => raw(port, `GET ${p} HTTP/1.1`, headers);
 
