@@ -215,13 +215,12 @@ function preparePolylines(
   });
 
   // Main table rows (or, without one, the distinct vertex ids in order of first appearance).
-  let mainTable = table;
   let n: number;
   let mainIds: BigUint64Array;
   let common: CommonInputs;
-  if (mainTable) {
-    n = mainTable.numRows;
-    common = commonInputs(mainTable, n, options, warn);
+  if (table) {
+    n = table.numRows;
+    common = commonInputs(table, n, options, warn);
     mainIds = common.ids;
   } else {
     const seen = new Set<bigint>();
@@ -236,7 +235,6 @@ function preparePolylines(
     n = order.length;
     mainIds = BigUint64Array.from(order);
     common = { ...commonInputs(null, n, { ...options, idColumn: undefined }, warn), ids: mainIds };
-    mainTable = null;
   }
   if (n === 0 || m === 0) throw new ExportError('There are no polylines to write (no rows in the table or no vertices)');
   const index = new Map<bigint, number>();
@@ -320,6 +318,6 @@ function preparePolylines(
     relationships,
     lower,
     upper,
-    unusedColumns: mainTable ? mainTable.schema.fields.map((f) => f.name).filter((c) => !common.usedColumns.has(c)) : [],
+    unusedColumns: table ? table.schema.fields.map((f) => f.name).filter((c) => !common.usedColumns.has(c)) : [],
   };
 }
