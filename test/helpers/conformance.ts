@@ -55,14 +55,8 @@ export const u64Scalar = (rows: Array<bigint | null>): Vector => vectorFromArray
 
 // ---- expected annotations ------------------------------------------------------------------
 
-export interface Geometry {
-  point?: number[];
-  pointA?: number[];
-  pointB?: number[];
-  center?: number[];
-  radii?: number[];
-  points?: number[][];
-}
+/** The geometry members of an annotation, as the harness decodes them. */
+export type Geometry = Pick<NgAnnotation, 'point' | 'pointA' | 'pointB' | 'center' | 'radii' | 'points'>;
 
 export interface Expected {
   id: bigint;
