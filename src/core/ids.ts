@@ -80,7 +80,8 @@ export function resolveIds(table: Table | null, n: number, idColumn: string | un
 }
 
 /** Throws naming the rows of the first duplicated ids. */
-export function requireUniqueIds(ids: BigUint64Array, column: string | undefined): void {
+/** Checks that ids are unique; returns the indices in ascending id order (the indexes reuse it). */
+export function requireUniqueIds(ids: BigUint64Array, column: string | undefined): Uint32Array {
   const order = argsortU64(ids);
   const w = words(ids);
   let first: bigint | undefined;
@@ -92,7 +93,7 @@ export function requireUniqueIds(ids: BigUint64Array, column: string | undefined
       break;
     }
   }
-  if (first === undefined) return;
+  if (first === undefined) return order;
   const rows: number[] = [];
   for (let i = 0; i < ids.length && rows.length < 5; i++) if (ids[i] === first) rows.push(i);
   throw new ExportError(

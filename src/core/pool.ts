@@ -1,10 +1,11 @@
-// A small pool of worker threads that gzip chunk values. Output does not depend on the number of
-// threads: every chunk is encoded the same way wherever it runs, and shards are laid out here.
+// A small pool of worker threads that gather and gzip chunk values. Output does not depend on the
+// number of threads: every chunk is encoded the same way wherever it runs, and shards are laid out here.
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assembleShard, layoutShard, type EncodedChunks, type ShardChunks, type ShardingSpec } from './sharding';
-import type { EncodeJob, EncodeJobResult } from './shardWorker';
+import { assembleShard, collectShard, layoutShard, shardKeys, type EncodedChunks, type ShardingSpec, type ValueSource } from './sharding';
+import { sharedSpec, valueSource, type ValueSpec } from './values';
+import type { EncodeJobResult, WorkerMessage } from './shardWorker';
 
 /** The bundled worker script: beside this bundle (dist/), or dist/ when running from src/ (tests). */
 function workerScript(): string | null {
@@ -17,12 +18,20 @@ function workerScript(): string | null {
 /** Slices smaller than this are not worth a trip to a worker. */
 const MIN_SLICE_BYTES = 1 << 20;
 
+/** The values of one index, known to this thread and (in shared memory) to every worker. */
+export interface SourceHandle {
+  id: number;
+  local: ValueSource;
+}
+
 export class ShardEncoder {
   private workers: Worker[] = [];
   private idle: Worker[] = [];
-  private queue: Array<{ job: EncodeJob; resolve: (r: EncodedChunks) => void; reject: (e: Error) => void }> = [];
+  private queue: Array<{ job: WorkerMessage & { type: 'encode' }; resolve: (r: EncodedChunks) => void; reject: (e: Error) => void }> = [];
   private pending = new Map<number, { resolve: (r: EncodedChunks) => void; reject: (e: Error) => void }>();
   private nextId = 0;
+  private nextSource = 0;
+  private failure: Error | null = null;
   readonly threads: number;
 
   constructor(threads: number) {
@@ -38,27 +47,50 @@ export class ShardEncoder {
     }
   }
 
+  /** Makes an index's values readable by the workers: its arrays are moved to shared memory once. */
+  addSource(spec: ValueSpec): SourceHandle {
+    const id = this.nextSource++;
+    if (this.workers.length === 0) return { id, local: valueSource(spec) };
+    const s = sharedSpec(spec);
+    for (const w of this.workers) w.postMessage({ type: 'source', sourceId: id, spec: s } satisfies WorkerMessage);
+    return { id, local: valueSource(s) };
+  }
+
+  /** Forgets a source once every shard of it has been encoded. */
+  dropSource(h: SourceHandle): void {
+    for (const w of this.workers) w.postMessage({ type: 'drop', sourceId: h.id } satisfies WorkerMessage);
+  }
+
   /**
-   * One shard file. Its chunk values are encoded in slices (split at chunk boundaries, about equal in
-   * bytes) across the workers; the layout and the minishard indexes are made here. The bytes do not
-   * depend on how the work was split.
+   * One shard file. `indices` are the shard's key indices in plan order. Gathering and encoding are
+   * split in slices (at chunk boundaries, about equal in bytes) across the workers; the layout and
+   * the minishard indexes are made here. The bytes do not depend on how the work was split.
    */
-  async encode(spec: ShardingSpec, gzipLevel: number, chunks: ShardChunks): Promise<Uint8Array> {
-    if (this.workers.length === 0 || spec.data_encoding === 'raw') return assembleShard(spec, gzipLevel, chunks);
-    const { data, sizes } = chunks;
-    const slices = Math.max(1, Math.min(this.threads, Math.floor(data.length / MIN_SLICE_BYTES)));
+  async encode(
+    spec: ShardingSpec,
+    gzipLevel: number,
+    source: SourceHandle,
+    keys: BigUint64Array,
+    indices: Uint32Array,
+    minishardOf: Uint32Array,
+  ): Promise<Uint8Array> {
+    if (this.workers.length === 0) return assembleShard(spec, gzipLevel, collectShard(keys, indices, minishardOf, source.local));
+    const m = indices.length;
+    // Sizes are cheap (O(1) per value but for polylines) and only steer the split.
+    const ends = new Float64Array(m);
+    let total = 0;
+    for (let t = 0; t < m; t++) ends[t] = total += source.local.size(indices[t]);
+    const slices = Math.max(1, Math.min(this.threads, Math.floor(total / MIN_SLICE_BYTES)));
     const jobs: Array<Promise<EncodedChunks>> = [];
     let t = 0;
-    let at = 0;
-    for (let k = 0; k < slices; k++) {
-      const targetEnd = k === slices - 1 ? data.length : Math.round(((k + 1) * data.length) / slices);
+    for (let k = 0; k < slices && t < m; k++) {
       const t0 = t;
-      const at0 = at;
-      while (t < sizes.length && (at < targetEnd || k === slices - 1)) at += sizes[t++];
-      if (t === t0) continue;
-      // Copies, so the slices can be transferred.
-      jobs.push(this.run({ id: this.nextId++, encoding: spec.data_encoding, gzipLevel, data: data.slice(at0, at), sizes: sizes.slice(t0, t) }));
+      const target = ((k + 1) * total) / slices;
+      while (t < m && (ends[t] <= target || k === slices - 1)) t++;
+      if (t === t0) t++;
+      jobs.push(this.run({ type: 'encode', id: this.nextId++, sourceId: source.id, encoding: spec.data_encoding, gzipLevel, indices: indices.slice(t0, t) }));
     }
+    const chunkKeys = shardKeys(keys, indices, minishardOf);
     const results = await Promise.all(jobs);
     const encoded: EncodedChunks =
       results.length === 1
@@ -67,10 +99,11 @@ export class ShardEncoder {
             data: concat(results.map((r) => r.data), (n) => new Uint8Array(n)),
             sizes: concat(results.map((r) => r.sizes), (n) => new Uint32Array(n)),
           };
-    return layoutShard(spec, gzipLevel, chunks, encoded);
+    return layoutShard(spec, gzipLevel, chunkKeys, encoded);
   }
 
-  private run(job: EncodeJob): Promise<EncodedChunks> {
+  private run(job: WorkerMessage & { type: 'encode' }): Promise<EncodedChunks> {
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
       this.pump();
@@ -82,7 +115,7 @@ export class ShardEncoder {
       const w = this.idle.pop()!;
       const { job, resolve, reject } = this.queue.shift()!;
       this.pending.set(job.id, { resolve, reject });
-      w.postMessage(job, [job.data.buffer as ArrayBuffer, job.sizes.buffer as ArrayBuffer]);
+      w.postMessage(job, [job.indices.buffer as ArrayBuffer]);
     }
   }
 
@@ -98,6 +131,7 @@ export class ShardEncoder {
   }
 
   private failAll(e: Error): void {
+    this.failure = e;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
     for (const q of this.queue) q.reject(e);

@@ -15,6 +15,8 @@ export interface Prepared {
   rank: number;
   n: number;
   ids: BigUint64Array;
+  /** Annotation indices in ascending id order, when known (saves sorting the ids again). */
+  idOrder?: Uint32Array;
   /** All records back to back; record i is records[recordStart(i) .. recordStart(i+1)). */
   records: Uint8Array;
   /** Fixed record size, or 0 for polylines (then `recordOffsets` is set). */
@@ -81,6 +83,7 @@ interface CommonInputs {
   properties: ReturnType<typeof planProperties>;
   relationships: RelationshipColumn[];
   ids: BigUint64Array;
+  idOrder: Uint32Array;
   usedColumns: Set<string>;
 }
 
@@ -92,10 +95,10 @@ function commonInputs(table: Table | null, n: number, options: WriteOptions, war
   const properties = planProperties(table, propReq, warn);
   const relationships = table ? relReq.map((r) => readRelationship(table, r)) : [];
   const resolved = resolveIds(table, n, options.idColumn);
-  requireUniqueIds(resolved.ids, resolved.column);
+  const idOrder = requireUniqueIds(resolved.ids, resolved.column);
   const usedColumns = new Set<string>([...planColumns(properties), ...relReq]);
   if (resolved.column) usedColumns.add(resolved.column);
-  return { properties, relationships, ids: resolved.ids, usedColumns };
+  return { properties, relationships, ids: resolved.ids, idOrder, usedColumns };
 }
 
 export function prepare(
@@ -176,6 +179,7 @@ export function prepare(
     rank,
     n,
     ids: common.ids,
+    idOrder: common.idOrder,
     records,
     recordSize,
     propertySpecs: common.properties.map((p) => p.spec),
@@ -311,6 +315,8 @@ function preparePolylines(
     rank,
     n: k,
     ids,
+    // Dropped rows would leave holes in the order; the indexes sort again in that case.
+    idOrder: keep.length === n ? common.idOrder : undefined,
     records,
     recordSize: 0,
     recordOffsets,

@@ -1,39 +1,16 @@
 // Stable least-significant-digit radix sorts over uint64 keys held as two 32-bit words. The writer
 // sorts tens of millions of ids; comparison sorts on BigInt are an order of magnitude slower.
+//
+// The keys travel with the indices (sequential reads instead of a random read of the key per element
+// and pass), all digit histograms come from one read, digits that do not separate anything are
+// skipped, and input that is already in order (ids written in order are common) costs one scan.
 
 /** The two 32-bit words (low, high) of each uint64, without copying. */
 export function words(keys: BigUint64Array): Uint32Array {
   return new Uint32Array(keys.buffer, keys.byteOffset, keys.length * 2);
 }
 
-/** Reorders `order` stably by 16-bit digits, least significant first (a digit per pass). */
-function radixPasses(order: Uint32Array, digitsOf: Array<(i: number) => number>): Uint32Array {
-  const n = order.length;
-  let src = order.slice();
-  let dst = new Uint32Array(n);
-  const counts = new Uint32Array(65537);
-  for (const digit of digitsOf) {
-    counts.fill(0);
-    let first = -1;
-    let allSame = true;
-    for (let j = 0; j < n; j++) {
-      const d = digit(src[j]);
-      if (first === -1) first = d;
-      else if (d !== first) allSame = false;
-      counts[d + 1]++;
-    }
-    if (allSame) continue; // this digit does not separate anything
-    for (let d = 0; d < 65536; d++) counts[d + 1] += counts[d];
-    for (let j = 0; j < n; j++) {
-      const i = src[j];
-      dst[counts[digit(i)]++] = i;
-    }
-    const t = src;
-    src = dst;
-    dst = t;
-  }
-  return src;
-}
+const RADIX = 65536;
 
 /** Indices 0..n-1 ordered by uint64 key (stable). */
 export function argsortU64(keys: BigUint64Array): Uint32Array {
@@ -43,30 +20,95 @@ export function argsortU64(keys: BigUint64Array): Uint32Array {
   return sortByU64(order, keys);
 }
 
-/** Reorders `order` stably by `keys[i]` (uint64). */
+/** Reorders `order` stably by `keys[i]` (uint64); returns a new array. */
 export function sortByU64(order: Uint32Array, keys: BigUint64Array): Uint32Array {
+  const n = order.length;
   const w = words(keys);
-  return radixPasses(order, [
-    (i) => w[2 * i] & 0xffff,
-    (i) => w[2 * i] >>> 16,
-    (i) => w[2 * i + 1] & 0xffff,
-    (i) => w[2 * i + 1] >>> 16,
-  ]);
+  let lo = new Uint32Array(n);
+  let hi = new Uint32Array(n);
+  const hist = new Uint32Array(4 * RADIX);
+  let sorted = true;
+  let pLo = 0;
+  let pHi = 0;
+  for (let j = 0; j < n; j++) {
+    const i = order[j];
+    const l = w[2 * i];
+    const h = w[2 * i + 1];
+    lo[j] = l;
+    hi[j] = h;
+    if (h < pHi || (h === pHi && l < pLo)) sorted = false;
+    pLo = l;
+    pHi = h;
+    hist[l & 0xffff]++;
+    hist[RADIX + (l >>> 16)]++;
+    hist[2 * RADIX + (h & 0xffff)]++;
+    hist[3 * RADIX + (h >>> 16)]++;
+  }
+  let src = order.slice();
+  if (sorted) return src;
+  let dst = new Uint32Array(n);
+  let lo2 = new Uint32Array(n);
+  let hi2 = new Uint32Array(n);
+  for (let d = 0; d < 4; d++) {
+    const base = d * RADIX;
+    // A digit shared by every key does not reorder anything.
+    let used = 0;
+    for (let v = 0; v < RADIX && used < 2; v++) if (hist[base + v] !== 0) used++;
+    if (used < 2) continue;
+    const at = new Float64Array(RADIX);
+    let sum = 0;
+    for (let v = 0; v < RADIX; v++) {
+      at[v] = sum;
+      sum += hist[base + v];
+    }
+    const word = d < 2 ? lo : hi;
+    const shift = d % 2 === 0 ? 0 : 16;
+    for (let j = 0; j < n; j++) {
+      const p = at[(word[j] >>> shift) & 0xffff]++;
+      dst[p] = src[j];
+      lo2[p] = lo[j];
+      hi2[p] = hi[j];
+    }
+    [src, dst] = [dst, src];
+    [lo, lo2] = [lo2, lo];
+    [hi, hi2] = [hi2, hi];
+  }
+  return src;
 }
 
-/** Reorders `order` stably by a small non-negative integer key (< 2^32) per index. */
-export function stableSortBySmallKey(order: Uint32Array, key: (i: number) => number, maxKey: number): Uint32Array {
+/** Reorders `order` stably by `keys[j]` (the key of `order[j]`, a whole number ≤ maxKey < 2^32). */
+export function stableSortByKeys(order: Uint32Array, keys: Uint32Array, maxKey: number): Uint32Array {
+  const n = order.length;
   if (maxKey < 1 << 20) {
-    const n = order.length;
-    const counts = new Uint32Array(maxKey + 2);
-    for (let j = 0; j < n; j++) counts[key(order[j]) + 1]++;
-    for (let d = 0; d <= maxKey; d++) counts[d + 1] += counts[d];
+    const at = new Uint32Array(maxKey + 2);
+    for (let j = 0; j < n; j++) at[keys[j] + 1]++;
+    for (let d = 0; d <= maxKey; d++) at[d + 1] += at[d];
     const out = new Uint32Array(n);
-    for (let j = 0; j < n; j++) {
-      const i = order[j];
-      out[counts[key(i)]++] = i;
-    }
+    for (let j = 0; j < n; j++) out[at[keys[j]]++] = order[j];
     return out;
   }
-  return radixPasses(order, [(i) => key(i) & 0xffff, (i) => key(i) >>> 16]);
+  // Two 16-bit passes, the keys carried along.
+  const at = new Float64Array(RADIX);
+  let src = order;
+  let sk = keys;
+  for (const shift of [0, 16]) {
+    at.fill(0);
+    for (let j = 0; j < n; j++) at[(sk[j] >>> shift) & 0xffff]++;
+    let sum = 0;
+    for (let v = 0; v < RADIX; v++) {
+      const c = at[v];
+      at[v] = sum;
+      sum += c;
+    }
+    const dst = new Uint32Array(n);
+    const dk = new Uint32Array(n);
+    for (let j = 0; j < n; j++) {
+      const p = at[(sk[j] >>> shift) & 0xffff]++;
+      dst[p] = src[j];
+      dk[p] = sk[j];
+    }
+    src = dst;
+    sk = dk;
+  }
+  return src;
 }

@@ -2,7 +2,7 @@
 // minishards, and laying out shard files (shard index, chunk data, minishard indexes).
 import { gzipSync } from 'node:zlib';
 import { murmurHash3X86_128Low64 } from './murmur';
-import { argsortU64, stableSortBySmallKey } from './radix';
+import { argsortU64, stableSortByKeys } from './radix';
 import { gzipSmallBound, gzipSmallInto, smallGzip } from './smallgzip';
 
 export interface ShardingSpec {
@@ -79,6 +79,10 @@ export function assignShards(keys: BigUint64Array, spec: ShardingSpec): { shard:
   const mb = spec.minishard_bits;
   const sb = spec.shard_bits;
   if (mb + sb > 52) throw new RangeError('shard_bits + minishard_bits above 52 are not supported');
+  // Both fields within the low word (the usual case): plain bit operations.
+  const small = mb + sb <= 31;
+  const msMask = (1 << mb) - 1;
+  const shMask = (1 << sb) - 1;
   for (let i = 0; i < n; i++) {
     let lo = words[2 * i];
     let hi = words[2 * i + 1];
@@ -102,11 +106,16 @@ export function assignShards(keys: BigUint64Array, spec: ShardingSpec): { shard:
       hLo = out[0];
       hHi = out[1];
     }
-    // value = hHi * 2^32 + hLo; take bits [0, mb) and [mb, mb + sb) using exact float arithmetic on
-    // the low 52 bits, which is all mb + sb can reach.
-    const low52 = (hHi & 0xfffff) * 4294967296 + hLo;
-    minishard[i] = mb === 0 ? 0 : low52 % 2 ** mb;
-    shard[i] = sb === 0 ? 0 : Math.floor(low52 / 2 ** mb) % 2 ** sb;
+    if (small) {
+      minishard[i] = hLo & msMask;
+      shard[i] = mb === 0 ? hLo & shMask : (hLo >>> mb) & shMask;
+    } else {
+      // value = hHi * 2^32 + hLo; bits [0, mb) and [mb, mb + sb) by exact float arithmetic on the
+      // low 52 bits, which is all mb + sb can reach.
+      const low52 = (hHi & 0xfffff) * 4294967296 + hLo;
+      minishard[i] = mb === 0 ? 0 : low52 % 2 ** mb;
+      shard[i] = sb === 0 ? 0 : Math.floor(low52 / 2 ** mb) % 2 ** sb;
+    }
   }
   return { shard, minishard };
 }
@@ -121,13 +130,19 @@ export interface ShardPlan {
   minishard: Uint32Array;
 }
 
-/** Orders keys by shard, then minishard, then key: a radix sort by key, then a stable sort by bucket. */
-export function planShards(keys: BigUint64Array, spec: ShardingSpec): ShardPlan {
+/**
+ * Orders keys by shard, then minishard, then key: keys in ascending order (`sortedOrder` when the
+ * caller has it already), then a stable counting sort by (shard, minishard).
+ */
+export function planShards(keys: BigUint64Array, spec: ShardingSpec, sortedOrder?: Uint32Array): ShardPlan {
   const n = keys.length;
   const { shard, minishard } = assignShards(keys, spec);
   const mb = spec.minishard_bits;
   const maxBucket = 2 ** (spec.shard_bits + mb) - 1;
-  const order = stableSortBySmallKey(argsortU64(keys), (i) => shard[i] * 2 ** mb + minishard[i], maxBucket);
+  const byKey = sortedOrder ?? argsortU64(keys);
+  const bucket = new Uint32Array(n);
+  for (let j = 0; j < n; j++) bucket[j] = shard[byKey[j]] * 2 ** mb + minishard[byKey[j]];
+  const order = stableSortByKeys(byKey, bucket, maxBucket);
   const shards: number[] = [];
   const shardStart: number[] = [];
   for (let j = 0; j < n; j++) {
@@ -185,18 +200,13 @@ export function valueBytes(src: ValueSource, k: number): Uint8Array {
   return out;
 }
 
-/** Gathers the values of one shard's keys (in plan order) into one buffer. */
-export function collectShard(keys: BigUint64Array, indices: Uint32Array, minishardOf: Uint32Array, src: ValueSource): ShardChunks {
+/** The values of `indices`, in that order, back to back in one buffer, with their sizes. */
+export function gatherValues(indices: Uint32Array, src: ValueSource): { data: Uint8Array; sizes: Uint32Array } {
   const m = indices.length;
   const sizes = new Uint32Array(m);
-  const chunkKeys = new BigUint64Array(m);
-  const minishards = new Uint32Array(m);
   let total = 0;
   for (let t = 0; t < m; t++) {
-    const k = indices[t];
-    sizes[t] = src.size(k);
-    chunkKeys[t] = keys[k];
-    minishards[t] = minishardOf[k];
+    sizes[t] = src.size(indices[t]);
     total += sizes[t];
   }
   const data = new Uint8Array(total);
@@ -205,7 +215,29 @@ export function collectShard(keys: BigUint64Array, indices: Uint32Array, minisha
     src.write(indices[t], data, at);
     at += sizes[t];
   }
-  return { keys: chunkKeys, minishards, data, sizes };
+  return { data, sizes };
+}
+
+/** The keys and minishards of one shard's chunks (`indices` in plan order). */
+export function shardKeys(keys: BigUint64Array, indices: Uint32Array, minishardOf: Uint32Array): Pick<ShardChunks, 'keys' | 'minishards'> {
+  const m = indices.length;
+  const chunkKeys = new BigUint64Array(m);
+  const minishards = new Uint32Array(m);
+  // Word copies: reading a BigUint64Array element allocates a BigInt.
+  const from = new Uint32Array(keys.buffer, keys.byteOffset, 2 * keys.length);
+  const to = new Uint32Array(chunkKeys.buffer);
+  for (let t = 0; t < m; t++) {
+    const i = indices[t];
+    to[2 * t] = from[2 * i];
+    to[2 * t + 1] = from[2 * i + 1];
+    minishards[t] = minishardOf[i];
+  }
+  return { keys: chunkKeys, minishards };
+}
+
+/** Gathers the values of one shard's keys (in plan order) into one buffer. */
+export function collectShard(keys: BigUint64Array, indices: Uint32Array, minishardOf: Uint32Array, src: ValueSource): ShardChunks {
+  return { ...shardKeys(keys, indices, minishardOf), ...gatherValues(indices, src) };
 }
 
 /** Chunk values after encoding, back to back, with their sizes. */
@@ -255,9 +287,11 @@ export function encodeChunks(encoding: 'gzip' | 'raw', gzipLevel: number, data: 
  */
 export function layoutShard(spec: ShardingSpec, gzipLevel: number, chunks: Pick<ShardChunks, 'keys' | 'minishards'>, encoded: EncodedChunks): Uint8Array {
   const numMinishards = 2 ** spec.minishard_bits;
-  const shardIndex = new BigUint64Array(numMinishards * 2);
+  // uint64 fields as pairs of 32-bit words (little-endian): no BigInt per chunk.
+  const shardIndex = new Uint32Array(numMinishards * 4);
   const parts: Uint8Array[] = [];
   const { keys, minishards } = chunks;
+  const kw = new Uint32Array(keys.buffer, keys.byteOffset, 2 * keys.length);
   const { data, sizes } = encoded;
   const m = keys.length;
   let offset = 0; // relative to the end of the shard index
@@ -268,25 +302,30 @@ export function layoutShard(spec: ShardingSpec, gzipLevel: number, chunks: Pick<
     let e = j;
     while (e < m && minishards[e] === ms) e++;
     const count = e - j;
-    const index = new BigUint64Array(3 * count);
-    let prevKey = 0n;
+    const index = new Uint32Array(6 * count);
+    let prevLo = 0;
+    let prevHi = 0;
     let prevEnd = 0;
     const runStart = dataAt;
     for (let t = 0; t < count; t++) {
       const size = sizes[j + t];
-      const key = keys[j + t];
-      index[t] = key - prevKey;
-      index[count + t] = BigInt(offset - prevEnd);
-      index[2 * count + t] = BigInt(size);
-      prevKey = key;
+      const lo = kw[2 * (j + t)];
+      const hi = kw[2 * (j + t) + 1];
+      // key - previous key, with the borrow carried into the high word
+      index[2 * t] = (lo - prevLo) >>> 0;
+      index[2 * t + 1] = (hi - prevHi - (lo < prevLo ? 1 : 0)) >>> 0;
+      putU64(index, count + t, offset - prevEnd);
+      putU64(index, 2 * count + t, size);
+      prevLo = lo;
+      prevHi = hi;
       offset += size;
       prevEnd = offset;
       dataAt += size;
     }
     parts.push(data.subarray(runStart, dataAt));
     const indexBytes = encodeData(new Uint8Array(index.buffer), spec.minishard_index_encoding, gzipLevel);
-    shardIndex[2 * ms] = BigInt(offset);
-    shardIndex[2 * ms + 1] = BigInt(offset + indexBytes.length);
+    putU64(shardIndex, 2 * ms, offset);
+    putU64(shardIndex, 2 * ms + 1, offset + indexBytes.length);
     parts.push(indexBytes);
     offset += indexBytes.length;
     j = e;
@@ -299,6 +338,12 @@ export function layoutShard(spec: ShardingSpec, gzipLevel: number, chunks: Pick<
     at += part.length;
   }
   return out;
+}
+
+/** Stores a non-negative integer below 2^53 as uint64 element `k` of a word array. */
+function putU64(w: Uint32Array, k: number, v: number): void {
+  w[2 * k] = v >>> 0;
+  w[2 * k + 1] = Math.floor(v / 4294967296);
 }
 
 /** A whole shard on this thread. */

@@ -16,10 +16,11 @@ import {
 } from './types';
 import { AbortError, ExportError, throwIfAborted } from './errors';
 import { normalizeCoordSpace } from './coords';
-import { prepare, recordStart, type Prepared } from './prepare';
+import { prepare, type Prepared } from './prepare';
 import { buildSpatialIndex, type SpatialLevelEntries } from './spatial';
 import { mortonDecode } from './morton';
-import { chooseShardingParams, collectShard, encodeData, makeShardingSpec, planShards, shardFileName, valueBytes, type ShardingSpec, type ValueSource } from './sharding';
+import { chooseShardingParams, encodeData, makeShardingSpec, planShards, shardFileName, valueBytes, type ShardingSpec, type ValueSource } from './sharding';
+import { shared, valueSource, type ValueSpec } from './values';
 import { ShardEncoder } from './pool';
 import { LocalDirectoryStorage, checkOutputDir, runLimited, type Storage } from './storage';
 import { argsortU64, sortByU64, words } from './radix';
@@ -77,78 +78,8 @@ function recordBytes(p: Prepared, i: number): number {
   return p.recordOffsets ? p.recordOffsets[i + 1] - p.recordOffsets[i] : p.recordSize;
 }
 
-/** Copies `len` bytes; a plain loop beats creating a subarray for the short records that dominate. */
-function copyBytes(src: Uint8Array, from: number, out: Uint8Array, at: number, len: number): void {
-  if (len > 64) out.set(src.subarray(from, from + len), at);
-  else for (let b = 0; b < len; b++) out[at + b] = src[from + b];
-}
-
-/** The bytes of a uint64 array (little-endian on every platform Node runs on), to copy ids without BigInts. */
-function u64Bytes(a: BigUint64Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-function putU32(out: Uint8Array, at: number, v: number): void {
-  out[at] = v & 0xff;
-  out[at + 1] = (v >>> 8) & 0xff;
-  out[at + 2] = (v >>> 16) & 0xff;
-  out[at + 3] = v >>> 24;
-}
-
-/** by_id values: the record, then per relationship a uint32 count and the uint64 ids. */
-function byIdSource(p: Prepared): ValueSource {
-  const rels = p.relationships.map((r) => ({ offsets: r.offsets, bytes: u64Bytes(r.ids) }));
-  return {
-    size(i) {
-      let size = recordBytes(p, i);
-      for (const r of rels) size += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
-      return size;
-    },
-    write(i, out, at) {
-      const len = recordBytes(p, i);
-      copyBytes(p.records, recordStart(p, i), out, at, len);
-      at += len;
-      for (const r of rels) {
-        const s = r.offsets[i];
-        const e = r.offsets[i + 1];
-        putU32(out, at, e - s);
-        at += 4;
-        copyBytes(r.bytes, 8 * s, out, at, 8 * (e - s));
-        at += 8 * (e - s);
-      }
-    },
-  };
-}
-
-/**
- * Values holding several annotations (by_rel entries, spatial chunks): uint64 count, the records,
- * then the uint64 ids, in one order. Key k holds members[start[k] .. start[k+1]).
- */
-function multiSource(p: Prepared, start: Uint32Array, members: Uint32Array): ValueSource {
-  const ids = u64Bytes(p.ids);
-  return {
-    size(k) {
-      let size = 8;
-      for (let j = start[k]; j < start[k + 1]; j++) size += recordBytes(p, members[j]) + 8;
-      return size;
-    },
-    write(k, out, at) {
-      const count = start[k + 1] - start[k];
-      putU32(out, at, count);
-      putU32(out, at + 4, 0); // counts stay below 2^32
-      at += 8;
-      for (let j = start[k]; j < start[k + 1]; j++) {
-        const i = members[j];
-        const len = recordBytes(p, i);
-        copyBytes(p.records, recordStart(p, i), out, at, len);
-        at += len;
-      }
-      for (let j = start[k]; j < start[k + 1]; j++) {
-        copyBytes(ids, 8 * members[j], out, at, 8);
-        at += 8;
-      }
-    },
-  };
+function recordsOf(p: Prepared): Pick<ValueSpec, 'records' | 'recordSize' | 'recordOffsets'> {
+  return { records: p.records, recordSize: p.recordSize, recordOffsets: p.recordOffsets };
 }
 
 interface IndexInput {
@@ -158,7 +89,9 @@ interface IndexInput {
   keys: BigUint64Array;
   /** Uncompressed bytes of all values (drives the shard size choice). */
   totalBytes: number;
-  values: ValueSource;
+  values: ValueSpec;
+  /** Key indices in ascending key order, when already known. */
+  sortedOrder?: Uint32Array;
   /** Unsharded file name of a key. */
   fileName: (keyIndex: number) => string;
   entries: number;
@@ -180,7 +113,7 @@ interface Context {
 const GZIP_WORTH_IT = 0.8;
 
 /** 'gzip' or 'raw' for an index's chunk data, from the option or from a sample of its values. */
-function chooseDataEncoding(ctx: Context, idx: IndexInput): 'gzip' | 'raw' {
+function chooseDataEncoding(ctx: Context, idx: IndexInput, values: ValueSource): 'gzip' | 'raw' {
   if (ctx.gzipLevel === 'raw') return 'raw';
   if (ctx.dataEncoding !== 'auto') return ctx.dataEncoding;
   const n = idx.keys.length;
@@ -188,7 +121,7 @@ function chooseDataEncoding(ctx: Context, idx: IndexInput): 'gzip' | 'raw' {
   let raw = 0;
   let packed = 0;
   for (let t = 0; t < samples; t++) {
-    const v = valueBytes(idx.values, Math.floor((t * n) / samples));
+    const v = valueBytes(values, Math.floor((t * n) / samples));
     raw += v.length;
     packed += encodeData(v, 'gzip', ctx.gzipLevel).length;
   }
@@ -206,21 +139,21 @@ async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: S
     for (let i = 0; i < n; i++) if (idx.keys[i] > maxKey) maxKey = idx.keys[i];
     const params = chooseShardingParams(n, idx.totalBytes, maxKey);
     const level = ctx.gzipLevel === 'raw' ? 0 : ctx.gzipLevel;
-    sharding = makeShardingSpec(params, chooseDataEncoding(ctx, idx), ctx.gzipLevel === 'raw' ? 'raw' : 'gzip');
+    const source = ctx.encoder.addSource(idx.values);
+    sharding = makeShardingSpec(params, chooseDataEncoding(ctx, idx, source.local), ctx.gzipLevel === 'raw' ? 'raw' : 'gzip');
     const spec = sharding;
-    const plan = planShards(idx.keys, spec);
+    const plan = planShards(idx.keys, spec, idx.sortedOrder);
     let done = 0;
-    // Gather shard s on this thread while workers encode earlier ones; at most `inFlight` shards
-    // are held in memory at once.
+    // Workers gather and encode shard s while this thread lays out earlier ones; at most `inFlight`
+    // shards are held in memory at once.
     const inFlight: Array<Promise<void>> = [];
     try {
       for (let s = 0; s < plan.shards.length; s++) {
         throwIfAborted(ctx.signal);
         const members = plan.order.subarray(plan.shardStart[s], plan.shardStart[s + 1]);
-        const chunks = collectShard(idx.keys, members, plan.minishard, idx.values);
         const name = `${idx.key}/${shardFileName(plan.shards[s], spec.shard_bits)}`;
         const count = members.length;
-        const job = ctx.encoder.encode(spec, level, chunks).then(async (bytes) => {
+        const job = ctx.encoder.encode(spec, level, source, idx.keys, members, plan.minishard).then(async (bytes) => {
           await ctx.storage.write(name, bytes);
           done += count;
           ctx.progress(idx.phase, done, n, idx.detail);
@@ -236,12 +169,15 @@ async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: S
       // Let every shard still in flight finish or fail before the caller removes the folder.
       await Promise.allSettled(inFlight);
       throw e;
+    } finally {
+      ctx.encoder.dropSource(source);
     }
   } else if (n > 0) {
     let done = 0;
+    const values = valueSource(idx.values);
     await runLimited(ctx.concurrency, n, async (i) => {
       throwIfAborted(ctx.signal);
-      await ctx.storage.write(`${idx.key}/${idx.fileName(i)}`, valueBytes(idx.values, i));
+      await ctx.storage.write(`${idx.key}/${idx.fileName(i)}`, valueBytes(values, i));
       if (++done % 4096 === 0) ctx.progress(idx.phase, done, n, idx.detail);
     });
   }
@@ -263,16 +199,20 @@ async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: S
 /** Related id → annotations (deduplicated, ascending annotation id) for one relationship. */
 function relationshipIndex(p: Prepared, r: Prepared['relationships'][number]): { keys: BigUint64Array; start: Uint32Array; members: Uint32Array; pairs: number } {
   const m = r.ids.length;
+  // Entries in ascending annotation id order (no sort: the annotations' id order is known), then a
+  // stable radix sort by related id.
+  const byAnnotation = p.idOrder ?? argsortU64(p.ids);
   const ann = new Uint32Array(m);
-  const annIds = new BigUint64Array(m);
-  for (let i = 0; i < p.n; i++) {
+  const entries = new Uint32Array(m);
+  let e = 0;
+  for (let t = 0; t < p.n; t++) {
+    const i = byAnnotation[t];
     for (let j = r.offsets[i]; j < r.offsets[i + 1]; j++) {
       ann[j] = i;
-      annIds[j] = p.ids[i];
+      entries[e++] = j;
     }
   }
-  // Stable radix sorts: by annotation id, then by related id.
-  const order = sortByU64(argsortU64(annIds), r.ids);
+  const order = sortByU64(entries, r.ids);
   const rw = words(r.ids);
   const keys: bigint[] = [];
   const start: number[] = [];
@@ -373,58 +313,71 @@ export async function writePrecomputedAnnotations(
   // Without relationship indexes the info lists no relationships, and neuroglancer then reads by_id
   // values as bare records: they must not carry relationship lists either.
   if (!(options.writeByRelationship ?? true)) p.relationships = [];
-  try {
-    // by_id
-    let byIdInfo: { key: string; sharding?: ShardingSpec } = { key: 'by_id' };
-    let byId: IndexSummary | null = null;
-    if (options.writeById ?? true) {
+  if (ctx.encoder.threads > 1) {
+    // Once, in shared memory: every index's values are gathered from these by the workers.
+    p.records = shared(p.records);
+    if (p.recordOffsets) p.recordOffsets = shared(p.recordOffsets);
+    p.ids = shared(p.ids);
+    for (const r of p.relationships) {
+      r.offsets = shared(r.offsets);
+      r.ids = shared(r.ids);
+    }
+  }
+
+  let byIdInfo: { key: string; sharding?: ShardingSpec } = { key: 'by_id' };
+  let byId: IndexSummary | null = null;
+  const relInfos: Array<{ key: string; sharding?: ShardingSpec; id: string }> = [];
+  const relSummaries: IndexSummary[] = [];
+  const spatialInfos: Array<{ key: string; sharding?: ShardingSpec; chunk_size: number[]; grid_shape: number[]; limit: number }> = [];
+  const spatialSummaries: WriteSummary['spatial'] = [];
+
+  // Each step computes its indexes' inputs on this thread, then writes them; the inputs of the next
+  // step are computed while the workers still encode the last shards of the previous one.
+  type Written = Awaited<ReturnType<typeof writeIndex>>;
+  const steps: Array<() => Array<{ input: IndexInput; done: (res: Written) => void }>> = [];
+  if (options.writeById ?? true) {
+    steps.push(() => {
       let total = 0;
       for (let i = 0; i < p.n; i++) {
         total += recordBytes(p, i);
         for (const r of p.relationships) total += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
       }
-      const res = await writeIndex(ctx, {
+      const input: IndexInput = {
         key: 'by_id',
         phase: 'by_id',
         keys: p.ids,
+        sortedOrder: p.idOrder,
         totalBytes: total,
-        values: byIdSource(p),
+        values: { kind: 'byId', ...recordsOf(p), rels: p.relationships.map((r) => ({ offsets: r.offsets, ids: r.ids })) },
         fileName: (i) => p.ids[i].toString(),
         entries: p.n,
-      });
-      byIdInfo = { key: 'by_id', sharding: res.sharding };
-      byId = res.summary;
-    }
-
-    // by_rel_<name>
-    const relInfos: Array<{ key: string; sharding?: ShardingSpec; id: string }> = [];
-    const relSummaries: IndexSummary[] = [];
-    if (options.writeByRelationship ?? true) {
-      for (const r of p.relationships) {
-        throwIfAborted(options.signal);
+      };
+      return [{ input, done: (res) => ((byIdInfo = { key: 'by_id', sharding: res.sharding }), (byId = res.summary)) }];
+    });
+  }
+  if (options.writeByRelationship ?? true) {
+    for (const r of p.relationships) {
+      steps.push(() => {
         const ri = relationshipIndex(p, r);
         let total = 8 * ri.keys.length;
         for (let t = 0; t < ri.members.length; t++) total += recordBytes(p, ri.members[t]) + 8;
         const key = `by_rel_${r.name}`;
-        const res = await writeIndex(ctx, {
+        const input: IndexInput = {
           key,
           phase: 'by_relationship',
           detail: r.name,
           keys: ri.keys,
           totalBytes: total,
-          values: multiSource(p, ri.start, ri.members),
+          values: { kind: 'multi', ...recordsOf(p), ids: p.ids, start: ri.start, members: ri.members },
           fileName: (k) => ri.keys[k].toString(),
           entries: ri.pairs,
-        });
-        relInfos.push({ key, sharding: res.sharding, id: r.name });
-        relSummaries.push(res.summary);
-      }
+        };
+        return [{ input, done: (res) => (relInfos.push({ key, sharding: res.sharding, id: r.name }), relSummaries.push(res.summary)) }];
+      });
     }
-
-    // by_spatial_level_<k>
-    const spatialInfos: Array<{ key: string; sharding?: ShardingSpec; chunk_size: number[]; grid_shape: number[]; limit: number }> = [];
-    const spatialSummaries: WriteSummary['spatial'] = [];
-    if (options.writeBySpatialChunk ?? true) {
+  }
+  if (options.writeBySpatialChunk ?? true) {
+    steps.push(() => {
       const levels: SpatialLevelEntries[] = buildSpatialIndex(p, {
         numSpatialLevels: options.numSpatialLevels ?? 7,
         targetChunkLimit: options.targetChunkLimit ?? 10_000,
@@ -434,26 +387,43 @@ export async function writePrecomputedAnnotations(
         signal: options.signal,
         onProgress: (done, total) => progress('spatial_assign', done, total),
       });
-      throwIfAborted(options.signal);
-      for (const lv of levels) {
+      return levels.map((lv) => {
         const key = `by_spatial_level_${lv.level}`;
-        const keys = BigUint64Array.from(lv.codes, (c) => BigInt(c));
-        let total = 8 * keys.length;
+        let total = 8 * lv.codes.length;
         for (let t = 0; t < lv.annotations.length; t++) total += recordBytes(p, lv.annotations[t]) + 8;
-        const res = await writeIndex(ctx, {
+        const input: IndexInput = {
           key,
           phase: 'spatial',
           detail: `level ${lv.level}`,
-          keys,
+          keys: BigUint64Array.from(lv.codes, (c) => BigInt(c)),
           totalBytes: total,
-          values: multiSource(p, lv.chunkStart, lv.annotations),
+          values: { kind: 'multi', ...recordsOf(p), ids: p.ids, start: lv.chunkStart, members: lv.annotations },
           fileName: (k) => mortonDecode(lv.gridShape, lv.codes[k]).join('_'),
           entries: lv.annotations.length,
-        });
-        spatialInfos.push({ key, sharding: res.sharding, chunk_size: lv.chunkSize, grid_shape: lv.gridShape, limit: lv.maxCount });
-        spatialSummaries.push({ ...res.summary, level: lv.level, gridShape: lv.gridShape, limit: lv.maxCount });
+        };
+        const done = (res: Written) => {
+          spatialInfos.push({ key, sharding: res.sharding, chunk_size: lv.chunkSize, grid_shape: lv.gridShape, limit: lv.maxCount });
+          spatialSummaries.push({ ...res.summary, level: lv.level, gridShape: lv.gridShape, limit: lv.maxCount });
+        };
+        return { input, done };
+      });
+    });
+  }
+
+  let writing: Promise<void> | null = null;
+  try {
+    for (const step of steps) {
+      throwIfAborted(options.signal);
+      const indexes = step();
+      for (const { input, done } of indexes) {
+        if (writing) await writing;
+        throwIfAborted(options.signal);
+        writing = writeIndex(ctx, input).then(done);
+        // Observed now, awaited later: it may fail while the next step's inputs are computed.
+        writing.catch(() => undefined);
       }
     }
+    if (writing) await writing;
 
     progress('finishing', 0, 1);
     throwIfAborted(options.signal);
@@ -487,6 +457,7 @@ export async function writePrecomputedAnnotations(
       warnings,
     };
   } catch (e) {
+    if (writing) await writing.catch(() => undefined);
     await ctx.encoder.close();
     await storage.abort();
     if (options.signal?.aborted && !(e instanceof AbortError)) throw new AbortError();
