@@ -22,6 +22,7 @@ const entries = [
   { ...node, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['src/core/shardWorker.ts'], outfile: 'dist/shardWorker.js' },
+  { ...node, entryPoints: ['src/io/parquetWorker.ts'], outfile: 'dist/parquetWorker.js' },
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...node, entryPoints: ['src/extension/exportWorker.ts'], outfile: 'dist/exportWorker.js' },
   {

@@ -2,7 +2,8 @@
 import type { RecordBatch, Table } from 'apache-arrow';
 import { detectFormat, refineTextFormat, type InputFormat } from './format.js';
 import { readIpcBatches, readIpcTable } from './ipc.js';
-import { readParquetBatches, readParquetTable } from './parquet.js';
+import { readParquetBatches } from './parquet.js';
+import { readParquetTableParallel } from './parquetParallel.js';
 import { readTextTable } from './text.js';
 
 export { InputError, type InputErrorDetails } from './errors.js';
@@ -34,7 +35,7 @@ export async function readTable(path: string, opts: ReadOptions = {}): Promise<T
     case 'tsv':
       return readTextTable(path, { ...opts, delimiter: refineTextFormat(path, format) === 'tsv' ? '\t' : ',' });
     case 'parquet':
-      return readParquetTable(path, opts);
+      return readParquetTableParallel(path, opts);
     case 'arrow':
       return readIpcTable(path, opts);
   }

@@ -50,11 +50,11 @@ export function ensureBuilt(): void {
   let r = spawnSync('flock', [path.join(tmpdir(), 'ng-annotations-cli-build.lock'), ...node], { encoding: 'utf8' });
   if (r.error) r = spawnSync(node[0], node.slice(1), { encoding: 'utf8' }); // no flock(1) on this system
   assert.equal(r.status, 0, `building the CLI failed:\n${r.stderr}`);
-  // Copy what the bundle loads from its own folder (shard worker) and link what it finds beside it
+  // Copy what the bundle loads from its own folder (worker scripts) and link what it finds beside it
   // (examples/ for demo, dist/viewer for serve); check the copy runs, retrying if a build was mid-write.
   for (let attempt = 0; ; attempt++) {
     fs.mkdirSync(path.join(SNAPSHOT, 'dist'), { recursive: true });
-    for (const f of ['cli.js', 'shardWorker.js']) fs.copyFileSync(path.join(ROOT, 'dist', f), path.join(SNAPSHOT, 'dist', f));
+    for (const f of ['cli.js', 'shardWorker.js', 'parquetWorker.js']) fs.copyFileSync(path.join(ROOT, 'dist', f), path.join(SNAPSHOT, 'dist', f));
     for (const [link, target] of [['dist/viewer', 'dist/viewer'], ['examples', 'examples']]) {
       if (fs.existsSync(path.join(ROOT, target)) && !fs.existsSync(path.join(SNAPSHOT, link))) fs.symlinkSync(path.join(ROOT, target), path.join(SNAPSHOT, link));
     }

@@ -1,0 +1,27 @@
+// Worker thread body for parquetParallel.ts: decodes the row groups it is sent, each into Arrow
+// column buffers that are transferred back. The file is opened once per worker.
+import { parentPort } from 'node:worker_threads';
+import { openParquet, readRowGroup } from './parquet.js';
+import { InputError } from './errors.js';
+import { toPlain, type RowGroupReply, type RowGroupRequest } from './parquetParallel.js';
+
+let opened: { key: string; pq: Awaited<ReturnType<typeof openParquet>> } | null = null;
+
+parentPort?.on('message', async (m: RowGroupRequest) => {
+  try {
+    const key = `${m.path}\0${m.columns.join('\0')}`;
+    if (opened?.key !== key) {
+      await opened?.pq.handle.close();
+      opened = { key, pq: await openParquet(m.path, m.columns) };
+    }
+    const batch = await readRowGroup(opened.pq, m.start, m.end, m.path);
+    const transfer = new Set<ArrayBuffer>();
+    const columns = batch.data.children.map((c) => toPlain(c, transfer));
+    parentPort!.postMessage({ id: m.id, columns } satisfies RowGroupReply, [...transfer]);
+  } catch (e) {
+    const err = e as Error;
+    const details =
+      e instanceof InputError ? { file: e.file, column: e.column, row: e.row, line: e.line, value: e.value, expected: e.expected } : undefined;
+    parentPort!.postMessage({ id: m.id, error: { message: err?.message ?? String(e), details, input: e instanceof InputError } } satisfies RowGroupReply);
+  }
+});
