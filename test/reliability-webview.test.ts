@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Endpoint, parseEnvelope, type Envelope } from '../src/extension/protocol';
 import { checkMapping, parseFormState } from '../src/extension/validate';
-import { formHtml } from '../src/extension/html';
+import { formHtml, viewerHtml } from '../src/extension/html';
 import { rng } from './helpers/reliability';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ng-rel-webview-'));
@@ -179,5 +179,28 @@ describe('the form\'s HTML and CSP', () => {
     assert.doesNotMatch(bundle, /\bfetch\(|XMLHttpRequest|new WebSocket|importScripts|\beval\(|new Function\(/);
     const urls = new Set(bundle.match(/https?:\/\/[^\s"'`)]+/g) ?? []);
     for (const u of urls) assert.ok(u === 'http://www.w3.org/2000/svg' || u.startsWith('https://vscode-elements.github.io/'), `remote reference ${u}`);
+  });
+});
+
+describe('the viewer tab\'s HTML and CSP', () => {
+  const url = 'https://cs.example.test:8443/proxy/41234/viewer/#!%7B%22layers%22%3A%5B%5D%7D&x="><script>alert(1)</script>';
+  const html = viewerHtml({ url, nonce: 'bm9uY2Utbm9uY2Utbm9uY2U=', title: 'Neuroglancer: <img src=x onerror=alert(1)>' });
+  const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1] ?? '';
+  const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v]));
+
+  test('frames only from the viewer page\'s origin; no scripts; styles only by nonce', () => {
+    assert.deepEqual([...directives.keys()].sort(), ['default-src', 'frame-src', 'style-src']);
+    assert.deepEqual(directives.get('default-src'), ["'none'"]);
+    assert.deepEqual(directives.get('frame-src'), ['https://cs.example.test:8443']);
+    assert.deepEqual(directives.get('style-src'), ["'nonce-bm9uY2Utbm9uY2Utbm9uY2U='"]);
+    assert.doesNotMatch(html, /<script/);
+  });
+
+  test('one frame of exactly the link; user text is escaped', () => {
+    const frames = html.match(/<iframe\b[^>]*>/g) ?? [];
+    assert.equal(frames.length, 1, html);
+    const src = /src="([^"]*)"/.exec(frames[0]!)?.[1] ?? '';
+    assert.equal(src.replace(/&#(\d+);/g, (_, c) => String.fromCharCode(Number(c))), url);
+    assert.doesNotMatch(html, /<img src=x/);
   });
 });

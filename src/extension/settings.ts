@@ -5,6 +5,8 @@ import type { Mapping } from '../mapping';
 export interface Settings {
   /** Empty or "bundled": the viewer shipped in dist/viewer (if present), else the public demo. */
   neuroglancerUrl: string;
+  /** Where Open in Neuroglancer shows the viewer: the external browser or a VS Code tab. */
+  openViewerIn: 'browser' | 'vscode';
   sharded: boolean;
   gzipLevel: number | undefined;
   chunkLimit: number;
@@ -16,6 +18,7 @@ export function readSettings(): Settings {
   const gz = c.get<number | null>('gzipLevel', null);
   return {
     neuroglancerUrl: (c.get<string>('neuroglancerUrl', '') ?? '').trim(),
+    openViewerIn: c.get<string>('openViewerIn', 'browser') === 'vscode' ? 'vscode' : 'browser',
     sharded: c.get<boolean>('sharded', true),
     gzipLevel: typeof gz === 'number' && Number.isInteger(gz) && gz >= 0 && gz <= 9 ? gz : undefined,
     chunkLimit: c.get<number>('chunkLimit', 10000),

@@ -1,14 +1,22 @@
 // "Open in Neuroglancer" and "Copy Source URL": one loopback preview server per dataset folder,
 // started on first use and stopped when the extension deactivates. Addresses go through
-// `asExternalUri` so they also work when VS Code runs remotely (Remote-SSH, WSL, Codespaces).
+// `asExternalUri` so they also work when VS Code runs remotely (Remote-SSH, WSL, Codespaces,
+// code-server's /proxy/<port>/). The viewer opens in the external browser or, with
+// `ngAnnotations.openViewerIn: vscode`, in a webview panel that frames the same page.
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { startPreviewServer, type PreviewServer } from '../server/preview';
 import { DEFAULT_NEUROGLANCER_URL, neuroglancerLink, type AnnotationInfoLike } from '../server/state';
+import { viewerHtml } from './html';
+
+export const VIEWER_VIEW_TYPE = 'ngAnnotations.viewer';
 
 export class Viewers implements vscode.Disposable {
   private readonly servers = new Map<string, Promise<PreviewServer>>();
+  /** One viewer panel per dataset folder. */
+  private readonly panels = new Map<string, vscode.WebviewPanel>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -58,7 +66,38 @@ export class Viewers implements vscode.Disposable {
     return url;
   }
 
+  /**
+   * The same page inside VS Code: a webview panel whose only content is a frame of it. Opening a
+   * folder again reuses its panel and reloads it, since the export may have rewritten the dataset.
+   */
+  async openInVsCode(folder: string, neuroglancerUrl: string): Promise<string> {
+    const url = await this.link(folder, neuroglancerUrl);
+    this.log.appendLine(`Opening in VS Code ${url}`);
+    const title = vscode.l10n.t('Neuroglancer: {0}', path.basename(folder));
+    let panel = this.panels.get(folder);
+    if (panel) panel.reveal();
+    else {
+      const created = vscode.window.createWebviewPanel(VIEWER_VIEW_TYPE, title, vscode.ViewColumn.Active, {
+        // Neuroglancer runs in the frame, which inherits the webview document's sandbox.
+        enableScripts: true,
+        // Hiding the tab would otherwise reload the frame and lose the view and the WebGL state.
+        retainContextWhenHidden: true,
+        localResourceRoots: [],
+      });
+      created.onDidDispose(() => {
+        if (this.panels.get(folder) === created) this.panels.delete(folder);
+      });
+      this.panels.set(folder, created);
+      panel = created;
+    }
+    // A fresh nonce makes the HTML differ, so the frame reloads even for the same link.
+    panel.webview.html = viewerHtml({ url, nonce: randomBytes(16).toString('base64'), title });
+    return url;
+  }
+
   async dispose(): Promise<void> {
+    for (const panel of [...this.panels.values()]) panel.dispose();
+    this.panels.clear();
     const all = [...this.servers.values()];
     this.servers.clear();
     await Promise.allSettled(all.map(async (s) => (await s).close()));

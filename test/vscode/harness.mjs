@@ -99,14 +99,50 @@ export async function startCodeServer(sb, logFile, extraArgs = []) {
   return { base, port, stop, pid: server.pid };
 }
 
-export async function launchChromium(sb) {
+/** `webgl: true` gives pages WebGL 2 on the CPU (SwiftShader), which neuroglancer needs to draw. */
+export async function launchChromium(sb, { webgl = false } = {}) {
   return chromium.launchPersistentContext(sb.dirs.chrome, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: ['--no-sandbox', '--disable-gpu', ...(webgl ? ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'] : []), '--disable-quic',
+      '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
+}
+
+/**
+ * Right-clicks a file in the explorer and picks Export Annotations…. The workbench paints before the
+ * extension host has registered our menu contributions, so this retries until the item is there.
+ * `onMenu` runs with the menu open (e.g. a screenshot).
+ */
+export async function exportFromExplorer(page, name, onMenu = async () => {}) {
+  const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`);
+  await row.waitFor();
+  const item = page.getByRole('menuitem', { name: 'Export Annotations…' });
+  for (let attempt = 1; ; attempt++) {
+    await row.click({ button: 'right' });
+    try {
+      await item.waitFor({ timeout: 2000 });
+      // the tree may re-render under the pointer (a new file appears): the menu must be for our row
+      if (!(await row.evaluate((el) => el.classList.contains('focused')))) throw new Error('menu opened on another row');
+      log(`menu item found on attempt ${attempt}`);
+      break;
+    } catch {}
+    if (attempt >= 30) throw new Error('context menu item never appeared');
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(1000);
+  }
+  await onMenu();
+  // a click that lands while the menu is still settling is sometimes lost: the menu stays open
+  for (let attempt = 1; ; attempt++) {
+    await item.click();
+    try {
+      await item.waitFor({ state: 'hidden', timeout: 2000 });
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
+  }
 }
 
 /**

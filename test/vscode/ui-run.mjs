@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { installVsix, launchChromium, log, makeSandbox, ROOT, SHOTS, startCodeServer, synapsesCsv } from './harness.mjs';
+import { exportFromExplorer as exportFromExplorerIn, installVsix, launchChromium, log, makeSandbox, ROOT, SHOTS, startCodeServer, synapsesCsv } from './harness.mjs';
 
 const VSIX = path.resolve(process.env.VSIX ?? path.join(ROOT, 'ng-annotations.vsix'));
 const N = 200;
@@ -47,27 +47,7 @@ const runCommand = async (name) => {
   await input.fill(`>${name}`);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click();
 };
-/** Right-click a file in the explorer and pick Export Annotations… (retrying while menus register). */
-const exportFromExplorer = async (name) => {
-  const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`);
-  await row.waitFor();
-  const item = page.getByRole('menuitem', { name: 'Export Annotations…' });
-  for (let attempt = 1; ; attempt++) {
-    await row.click({ button: 'right' });
-    try {
-      await item.waitFor({ timeout: 2000 });
-      // the tree may re-render under the pointer (a new file appears): the menu must be for our row
-      if (!(await row.evaluate((el) => el.classList.contains('focused')))) throw new Error('menu opened on another row');
-      log(`menu item found on attempt ${attempt}`);
-      break;
-    } catch {}
-    if (attempt >= 30) throw new Error('context menu item never appeared');
-    await page.keyboard.press('Escape');
-    await page.waitForTimeout(1000);
-  }
-  await shot(`context-menu-${name}`);
-  await item.click();
-};
+const exportFromExplorer = (name) => exportFromExplorerIn(page, name, () => shot(`context-menu-${name}`));
 const setTheme = async (theme) => {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');

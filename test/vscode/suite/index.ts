@@ -62,7 +62,7 @@ export function run(): Promise<void> {
   add('reads its settings (defaults, then a changed value)', async () => {
     const a = await api();
     const s = a.settings();
-    assert.deepEqual(s, { neuroglancerUrl: '', sharded: true, gzipLevel: undefined, chunkLimit: 10000, spatialLevels: 7 });
+    assert.deepEqual(s, { neuroglancerUrl: '', openViewerIn: 'browser', sharded: true, gzipLevel: undefined, chunkLimit: 10000, spatialLevels: 7 });
     const c = vscode.workspace.getConfiguration('ngAnnotations');
     await c.update('chunkLimit', 500, vscode.ConfigurationTarget.Global);
     await c.update('sharded', false, vscode.ConfigurationTarget.Global);
