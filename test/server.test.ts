@@ -359,6 +359,15 @@ describe('neuroglancer state and link', () => {
     assert.match(layers[0].shader as string, /setColor\(prop_my_color\(\)\)/);
   });
 
+  test('3D panel: a tilted camera (a unit quaternion, not the flat top-down default), no empty section planes', () => {
+    const s = buildNeuroglancerState({ sourceUrl: 'http://h/', info });
+    const q = s.projectionOrientation as number[];
+    assert.equal(q.length, 4);
+    assert.ok(Math.abs(Math.hypot(...q) - 1) < 1e-3, `not a unit quaternion: ${q}`);
+    assert.ok(Math.abs(q[3]!) < 0.99, 'no tilt');
+    assert.equal(s.showSlices, false);
+  });
+
   test('no colour property → neuroglancer default shader', () => {
     const s = buildNeuroglancerState({ sourceUrl: 'http://h/', info: { ...info, properties: [] } });
     assert.equal((s.layers as Record<string, unknown>[])[0].shader, undefined);

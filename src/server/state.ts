@@ -52,6 +52,9 @@ export function annotationShader(properties: { id: string; type: string }[] | un
 
 // Pixels across one cross-section panel in the default 4-panel layout, roughly.
 const PANEL_PIXELS = 400;
+// The 3D panel's camera, as a quaternion [x, y, z, w]: turned 30° about y after tilting 40° about x,
+// so depth shows. Neuroglancer's default (identity) looks straight down z and shows a flat xy scatter.
+const PROJECTION_ORIENTATION = [-0.3304, 0.2432, 0.0885, 0.9077];
 
 export function buildNeuroglancerState(options: StateOptions): Record<string, unknown> {
   const { info } = options;
@@ -83,6 +86,10 @@ export function buildNeuroglancerState(options: StateOptions): Record<string, un
     position,
     crossSectionScale: (extent * 1.1) / PANEL_PIXELS,
     projectionScale: extent * 1.5,
+    projectionOrientation: PROJECTION_ORIENTATION,
+    // The cross-section planes drawn in the 3D panel are empty grey for a dataset with no image
+    // layer, and hide every annotation behind them; the panel's "Sections" box brings them back.
+    showSlices: false,
     layers: [layer],
     layout: rank >= 3 ? '4panel' : 'xy',
   };
