@@ -8,6 +8,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 export interface Workload {
   name: string;
   rows: number;
+  /** Run only when asked for (`--large`, or by name with `--only`): minutes long and gigabytes big. */
+  large?: boolean;
   /** Input files to generate: name → SELECT over range(rows) t(i). */
   files: Record<string, (rows: number) => string>;
   args: (inputs: Record<string, string>) => string[];
@@ -54,6 +56,7 @@ export const WORKLOADS: Workload[] = [
     args: (i) => [i.table, '--type', 'polyline', '--points', i.points, '--properties', 'score,kind', '--relationships', 'body'],
   },
   { name: 'points-1e7', rows: 1e7, files: { table: points }, args: pointArgs },
+  { name: 'points-1e8', rows: 1e8, large: true, files: { table: points }, args: pointArgs },
 ];
 
 /** Writes a workload's Parquet files once (cached by name and row count). */

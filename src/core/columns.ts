@@ -1,6 +1,6 @@
 // Reading Arrow columns into flat typed arrays, chunk by chunk, with nulls reported as row numbers.
 // 64-bit integers stay BigInt; nothing that may be an id passes through a JS number.
-import { DataType, type Table, type Vector, type Data } from 'apache-arrow';
+import { DataType, type Schema, type Table, type Vector, type Data } from 'apache-arrow';
 import { ExportError, describeRows } from './errors';
 
 export type ColumnKind = 'int' | 'int64' | 'float' | 'bool' | 'string' | 'dictionary' | 'list' | 'other';
@@ -19,7 +19,42 @@ export function typeName(type: DataType): string {
   return String(type);
 }
 
-export function getColumn(table: Table, name: string, what: string): Vector {
+/** What the core reads of an input table: its row count, schema and columns by name. */
+export interface TableLike {
+  readonly numRows: number;
+  readonly schema: Schema;
+  getChild(name: string): Vector | null;
+}
+
+/**
+ * A table's columns, held one by one instead of through the table, so that each can be dropped
+ * once it has been consumed: on large inputs the encoded records then grow while the input shrinks,
+ * instead of both being held to the end.
+ */
+export class ColumnStore implements TableLike {
+  readonly numRows: number;
+  readonly schema: Schema;
+  private columns = new Map<string, Vector | null>();
+
+  constructor(table: Table) {
+    this.numRows = table.numRows;
+    this.schema = table.schema;
+    for (const f of table.schema.fields) this.columns.set(f.name, table.getChild(f.name));
+  }
+
+  getChild(name: string): Vector | null {
+    const v = this.columns.get(name);
+    if (v === null && this.columns.has(name)) throw new Error(`internal: column ${JSON.stringify(name)} was read after being released`);
+    return v ?? null;
+  }
+
+  /** Drops columns that will not be read again. */
+  release(...names: string[]): void {
+    for (const n of names) if (this.columns.has(n)) this.columns.set(n, null);
+  }
+}
+
+export function getColumn(table: TableLike, name: string, what: string): Vector {
   const v = table.getChild(name);
   if (!v) {
     const available = table.schema.fields.map((f) => f.name);

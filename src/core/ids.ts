@@ -1,8 +1,8 @@
 // Annotation ids: an explicit id column, else `annotation_id`, else the pandas index recorded in the
 // file's metadata, else row numbers. Always exact uint64 (BigUint64Array), unique.
-import type { Schema, Table } from 'apache-arrow';
+import type { Schema } from 'apache-arrow';
 import { ExportError, describeRows } from './errors';
-import { getColumn, uint64Column } from './columns';
+import { getColumn, uint64Column, type TableLike } from './columns';
 import { argsortU64, words } from './radix';
 
 export interface ResolvedIds {
@@ -27,7 +27,7 @@ interface PandasMetadata {
  * The single-level pandas index of `table`, or null when there is none, it is a MultiIndex, or
  * the metadata does not parse. A named index column must exist in the table.
  */
-export function pandasIndex(table: Table | Schema): PandasIndexInfo | null {
+export function pandasIndex(table: TableLike | Schema): PandasIndexInfo | null {
   const schema = 'schema' in table ? table.schema : table;
   const raw = schema.metadata.get('pandas');
   if (!raw) return null;
@@ -51,7 +51,7 @@ export function pandasIndex(table: Table | Schema): PandasIndexInfo | null {
   return null;
 }
 
-export function resolveIds(table: Table | null, n: number, idColumn: string | undefined): ResolvedIds {
+export function resolveIds(table: TableLike | null, n: number, idColumn: string | undefined): ResolvedIds {
   if (table && idColumn !== undefined) {
     const v = getColumn(table, idColumn, 'id');
     return { ids: uint64Column(v, idColumn, 'annotation ids', false).values, column: idColumn, source: 'idColumn' };
@@ -79,8 +79,7 @@ export function resolveIds(table: Table | null, n: number, idColumn: string | un
   return { ids, source: 'row numbers' };
 }
 
-/** Throws naming the rows of the first duplicated ids. */
-/** Checks that ids are unique; returns the indices in ascending id order (the indexes reuse it). */
+/** Checks that ids are unique (naming the rows of the first duplicate if not); returns the indices in ascending id order (the indexes reuse it). */
 export function requireUniqueIds(ids: BigUint64Array, column: string | undefined): Uint32Array {
   const order = argsortU64(ids);
   const w = words(ids);

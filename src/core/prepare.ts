@@ -1,10 +1,9 @@
 // Turns the input tables into what every index needs: exact ids, one encoded record per annotation
 // (geometry as float32 + property block), relationship lists, and the bounds. Everything is validated
 // here, before a single byte is written.
-import type { Table } from 'apache-arrow';
 import type { AnnotationType, CoordSpace, PropertySpec } from './types';
 import { ExportError, describeRows } from './errors';
-import { getColumn, numericColumn, requireFinite, uint64Column } from './columns';
+import { ColumnStore, getColumn, numericColumn, requireFinite, uint64Column, type TableLike } from './columns';
 import { resolveIds, requireUniqueIds } from './ids';
 import { encodePropertyBlock, normalizePropertyRequests, planColumns, planProperties, propertyLayout } from './properties';
 import { normalizeRelationshipRequests, readRelationship, selectRelationshipRows, type RelationshipColumn } from './relationships';
@@ -87,14 +86,29 @@ interface CommonInputs {
   usedColumns: Set<string>;
 }
 
-function commonInputs(table: Table | null, n: number, options: WriteOptions, warn: (m: string) => void): CommonInputs {
+/** Drops consumed input columns (when the input is a ColumnStore) unless `keep` still needs them. */
+function releaseColumns(table: TableLike | null, names: Iterable<string>, keep: Set<string>): void {
+  if (!(table instanceof ColumnStore)) return;
+  for (const n of names) if (!keep.has(n)) table.release(n);
+}
+
+/** Ids, relationships and the property plan; `later` names the columns still needed afterwards. */
+function commonInputs(table: TableLike | null, n: number, options: WriteOptions, warn: (m: string) => void, later: string[] = []): CommonInputs {
   const propReq = normalizePropertyRequests(options.properties);
   const relReq = normalizeRelationshipRequests(options.relationships);
   if (!table && propReq.length) throw new ExportError('Cannot use properties without a main table (the polyline vertices table alone has none)');
   if (!table && relReq.length) throw new ExportError('Cannot use relationships without a main table (the polyline vertices table alone has none)');
   const properties = planProperties(table, propReq, warn);
-  const relationships = table ? relReq.map((r) => readRelationship(table, r)) : [];
+  const keep = new Set([...later, ...planColumns(properties)]);
+  const relationships = table
+    ? relReq.map((r) => {
+        const rel = readRelationship(table, r);
+        releaseColumns(table, [r], keep);
+        return rel;
+      })
+    : [];
   const resolved = resolveIds(table, n, options.idColumn);
+  if (resolved.column) releaseColumns(table, [resolved.column], keep);
   const idOrder = requireUniqueIds(resolved.ids, resolved.column);
   const usedColumns = new Set<string>([...planColumns(properties), ...relReq]);
   if (resolved.column) usedColumns.add(resolved.column);
@@ -102,8 +116,8 @@ function commonInputs(table: Table | null, n: number, options: WriteOptions, war
 }
 
 export function prepare(
-  table: Table | null,
-  points: Table | null,
+  table: TableLike | null,
+  points: TableLike | null,
   coords: CoordSpace,
   type: AnnotationType,
   options: WriteOptions,
@@ -122,7 +136,7 @@ export function prepare(
       { column: missing[0] },
     );
   }
-  const common = commonInputs(table, n, options, warn);
+  const common = commonInputs(table, n, options, warn, geomNames);
   const geomBytes = nominalGeometryBytes(type, rank);
   const layout = propertyLayout(geomBytes, common.properties.map((p) => p.spec.type));
   const recordSize = layout.serializedBytes;
@@ -131,48 +145,68 @@ export function prepare(
   const stride = recordSize / 4;
   const lower = new Array<number>(rank).fill(Infinity);
   const upper = new Array<number>(rank).fill(-Infinity);
+  const keep = new Set(planColumns(common.properties));
 
-  const cols = geomNames.map((name) => {
+  // One geometry column at a time (a center with its radius for ellipsoids), each dropped once it
+  // is in the records: at most two float64 copies are alive, not all of them.
+  const read = (c: number) => {
+    const name = geomNames[c];
     const v = numericColumn(getColumn(table, name, 'geometry'), name, 'geometry');
     requireFinite(v, name, 'geometry');
     requireFloat32(v, name);
     return v;
-  });
-  if (type === 'ellipsoid') for (let d = 0; d < rank; d++) requireNonNegative(cols[rank + d], geomNames[rank + d]);
-  cols.forEach((v, c) => {
+  };
+  const fill = (c: number, v: Float64Array) => {
     for (let i = 0; i < n; i++) f32[i * stride + c] = v[i];
-  });
+  };
   // Bounds from the input values (float64), as the reference does.
-  for (let d = 0; d < rank; d++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    if (type === 'point') {
-      const a = cols[d];
-      for (let i = 0; i < n; i++) {
-        if (a[i] < lo) lo = a[i];
-        if (a[i] > hi) hi = a[i];
-      }
-    } else if (type === 'ellipsoid') {
-      const c = cols[d];
-      const r = cols[rank + d];
+  if (type === 'ellipsoid') {
+    for (let d = 0; d < rank; d++) {
+      const c = read(d);
+      const r = read(rank + d);
+      requireNonNegative(r, geomNames[rank + d]);
+      fill(d, c);
+      fill(rank + d, r);
+      let lo = Infinity;
+      let hi = -Infinity;
       for (let i = 0; i < n; i++) {
         if (c[i] - r[i] < lo) lo = c[i] - r[i];
         if (c[i] + r[i] > hi) hi = c[i] + r[i];
       }
-    } else {
-      for (const a of [cols[d], cols[rank + d]]) {
-        for (let i = 0; i < n; i++) {
-          if (a[i] < lo) lo = a[i];
-          if (a[i] > hi) hi = a[i];
-        }
-      }
+      lower[d] = lo;
+      upper[d] = hi;
+      releaseColumns(table, [geomNames[d], geomNames[rank + d]], keep);
     }
-    lower[d] = lo;
-    upper[d] = hi;
+  } else {
+    // Points: one column per axis; lines and boxes: two (the corners), both within the bounds.
+    for (let c = 0; c < geomNames.length; c++) {
+      const a = read(c);
+      fill(c, a);
+      const d = c % rank;
+      let lo = lower[d];
+      let hi = upper[d];
+      for (let i = 0; i < n; i++) {
+        if (a[i] < lo) lo = a[i];
+        if (a[i] > hi) hi = a[i];
+      }
+      lower[d] = lo;
+      upper[d] = hi;
+      releaseColumns(table, [geomNames[c]], keep);
+    }
   }
   const block = encodePropertyBlock(common.properties, layout, geomBytes, n);
+  releaseColumns(table, keep, new Set());
   const P = layout.propertyBytes;
-  if (P) for (let i = 0; i < n; i++) records.set(block.subarray(i * P, (i + 1) * P), i * recordSize + geomBytes);
+  if (P % 4 === 0 && geomBytes % 4 === 0 && block.byteOffset % 4 === 0) {
+    // Word copies: a subarray per record would allocate n objects.
+    const rw = new Uint32Array(records.buffer);
+    const bw = new Uint32Array(block.buffer, block.byteOffset, block.byteLength >>> 2);
+    const pw = P >>> 2;
+    const gw = geomBytes >>> 2;
+    for (let i = 0; i < n; i++) for (let k = 0; k < pw; k++) rw[i * stride + gw + k] = bw[i * pw + k];
+  } else if (P) {
+    for (let i = 0; i < n; i++) records.set(block.subarray(i * P, (i + 1) * P), i * recordSize + geomBytes);
+  }
   for (const c of geomNames) common.usedColumns.add(c);
   return {
     type,
@@ -191,8 +225,8 @@ export function prepare(
 }
 
 function preparePolylines(
-  table: Table | null,
-  points: Table | null,
+  table: TableLike | null,
+  points: TableLike | null,
   coords: CoordSpace,
   options: WriteOptions,
   warn: (m: string) => void,

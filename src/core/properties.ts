@@ -1,9 +1,9 @@
 // Annotation properties: inferring specs from Arrow columns (or taking explicit ones), ordering them,
 // laying them out the way neuroglancer's reader does, and encoding every row's values.
-import type { Table, Vector } from 'apache-arrow';
+import type { Vector } from 'apache-arrow';
 import { PROPERTY_TYPES, type PropertySpec, type PropertyType } from './types';
 import { ExportError, describeRows } from './errors';
-import { columnKind, dictionaryColumn, DictionaryMismatch, numericColumn, stringValues, typeName } from './columns';
+import { columnKind, dictionaryColumn, DictionaryMismatch, numericColumn, stringValues, typeName, type TableLike } from './columns';
 
 export const PROPERTY_ID_PATTERN = /^[a-z][a-zA-Z0-9_]*$/;
 
@@ -117,7 +117,7 @@ function parseHexColors(values: Array<string | null>, column: string): Uint8Arra
   return out;
 }
 
-function channelColors(table: Table, base: string, channels: string[]): Uint8Array {
+function channelColors(table: TableLike, base: string, channels: string[]): Uint8Array {
   const n = table.numRows;
   const out = new Uint8Array(n * 4).fill(255);
   channels.forEach((suffix, c) => {
@@ -239,7 +239,7 @@ function requireNoNulls(v: Vector, column: string, what: string): void {
 }
 
 /** Builds the plan for one property: its final spec and its encoded values. */
-function planProperty(table: Table, id: string, user: UserSpec | undefined, warn: (m: string) => void): PropertyPlan {
+function planProperty(table: TableLike, id: string, user: UserSpec | undefined, warn: (m: string) => void): PropertyPlan {
   const column = table.getChild(id);
   const n = table.numRows;
   const userType = user?.type;
@@ -392,7 +392,7 @@ function planProperty(table: Table, id: string, user: UserSpec | undefined, warn
 
 /** Infers, orders and validates the properties; the order returned is the order of `info.properties`. */
 export function planProperties(
-  table: Table | null,
+  table: TableLike | null,
   requests: Array<{ id: string; user?: UserSpec }>,
   warn: (m: string) => void,
 ): PropertyPlan[] {

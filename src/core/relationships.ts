@@ -1,9 +1,9 @@
 // Relationships: per annotation, a list of related segment ids (uint64). Columns may hold one id per
 // row (null = none), lists of ids, or text cells like `100`, `[10, 11]`, `10;11` or empty.
 // Stored as CSR: offsets[i]..offsets[i+1] index into `ids`.
-import type { Table, Vector } from 'apache-arrow';
+import type { Vector } from 'apache-arrow';
 import { ExportError, describeRows } from './errors';
-import { columnKind, getColumn, typeName, uint64Column } from './columns';
+import { columnKind, getColumn, typeName, uint64Column, type TableLike } from './columns';
 
 export interface RelationshipColumn {
   name: string;
@@ -135,7 +135,7 @@ function textColumn(v: Vector, name: string): RelationshipColumn {
   return { name, offsets, ids };
 }
 
-export function readRelationship(table: Table, name: string): RelationshipColumn {
+export function readRelationship(table: TableLike, name: string): RelationshipColumn {
   const v = getColumn(table, name, 'relationship');
   const kind = columnKind(v.type);
   if (kind === 'list') return listColumn(v, name);

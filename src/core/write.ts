@@ -17,6 +17,7 @@ import {
 import { AbortError, ExportError, throwIfAborted } from './errors';
 import { normalizeCoordSpace } from './coords';
 import { prepare, type Prepared } from './prepare';
+import { ColumnStore } from './columns';
 import { buildSpatialIndex, type SpatialLevelEntries } from './spatial';
 import { mortonDecode } from './morton';
 import { chooseShardingParams, encodeData, makeShardingSpec, planShards, shardFileName, valueBytes, type ShardingSpec, type ValueSource } from './sharding';
@@ -288,10 +289,13 @@ export async function writePrecomputedAnnotations(
   throwIfAborted(options.signal);
 
   progress('validating', 0, 1);
-  const p = prepare(mainTable, pointsTable, coords, type, options, warn);
-  // The inputs are consumed: drop our references so a TableHandle's data can be collected.
+  // Column by column, and our references to the tables dropped, so prepare can let each column's
+  // memory go once it is encoded (a TableHandle's or a file's data; a caller's own Table stays).
+  const mainColumns = mainTable && new ColumnStore(mainTable);
+  const pointColumns = pointsTable && new ColumnStore(pointsTable);
   mainTable = null;
   pointsTable = null;
+  const p = prepare(mainColumns, pointColumns, coords, type, options, warn);
   progress('validating', 1, 1);
   throwIfAborted(options.signal);
 
