@@ -42,7 +42,8 @@ export function mortonCodeBig(gridShape: readonly number[], cell: readonly numbe
  */
 export class MortonEncoder {
   readonly totalBits: number;
-  private readonly tables: Float64Array[];
+  /** Per dimension: each coordinate's spread bits; a cell's code is the sum over dimensions. */
+  readonly tables: Float64Array[];
   constructor(readonly gridShape: readonly number[]) {
     const bits = mortonBits(gridShape);
     this.totalBits = bits.reduce((a, b) => a + b, 0);

@@ -210,6 +210,12 @@ export function buildSpatialIndex(p: Prepared, opts: SpatialOptions): SpatialLev
       ann.push(i);
       codes.push(morton.encode(cell));
     };
+    if (p.type === 'point' && !p.recordOffsets) {
+      // Points: one entry each, a tight loop without the generic machinery (most exports).
+      if (!pointLevel(p, f32, axes, morton, order, position, count, ann, codes, opts, reportEvery)) return [];
+      position += count;
+      continue;
+    }
     for (let k = 0; k < count; k++, position++) {
       if ((position & (reportEvery - 1)) === 0) {
         if (opts.signal?.aborted) return [];
@@ -291,6 +297,54 @@ export function buildSpatialIndex(p: Prepared, opts: SpatialOptions): SpatialLev
     out.push(groupByChunk(level, grids[level], ann, codes, opts.targetChunkLimit));
   }
   return out;
+}
+
+/** The entries of one level for fixed-size point records; false when aborted. */
+function pointLevel(
+  p: Prepared,
+  f32: Float32Array,
+  axes: AxisGrid[],
+  morton: MortonEncoder,
+  order: Uint32Array | null,
+  first: number,
+  count: number,
+  ann: Growable<Uint32Array>,
+  codes: Growable<Float64Array>,
+  opts: SpatialOptions,
+  reportEvery: number,
+): boolean {
+  const rank = p.rank;
+  const stride = p.recordSize >>> 2;
+  const annOut = new Uint32Array(count);
+  const codeOut = new Float64Array(count);
+  const origin = axes.map((a) => a.origin);
+  const size = axes.map((a) => a.size);
+  const cells = axes.map((a) => a.cells);
+  const tables = morton.tables;
+  for (let k = 0; k < count; k++) {
+    const position = first + k;
+    if ((position & (reportEvery - 1)) === 0) {
+      if (opts.signal?.aborted) return false;
+      opts.onProgress?.(position, p.n);
+    }
+    const i = order ? order[position] : position;
+    const base = i * stride;
+    let code = 0;
+    for (let d = 0; d < rank; d++) {
+      // floorCell, inlined
+      let c = Math.floor((f32[base + d] - origin[d]) / size[d]);
+      if (c < 0) c = 0;
+      else if (c >= cells[d]) c = cells[d] - 1;
+      code += tables[d][c];
+    }
+    annOut[k] = i;
+    codeOut[k] = code;
+  }
+  ann.data = annOut;
+  ann.length = count;
+  codes.data = codeOut;
+  codes.length = count;
+  return true;
 }
 
 /** Visits every cell of the box [start, end) (odometer order). */
