@@ -99,7 +99,10 @@ export async function startCodeServer(sb, logFile, extraArgs = []) {
   return { base, port, stop, pid: server.pid };
 }
 
-/** `webgl: true` gives pages WebGL 2 on the CPU (SwiftShader), which neuroglancer needs to draw. */
+/**
+ * `webgl: true` asks for WebGL 2 on the CPU (SwiftShader) explicitly, which neuroglancer needs to draw:
+ * Chromium 156 still falls back to it by itself here, but that fallback is deprecated.
+ */
 export async function launchChromium(sb, { webgl = false } = {}) {
   return chromium.launchPersistentContext(sb.dirs.chrome, {
     executablePath: CHROMIUM,
