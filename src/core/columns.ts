@@ -296,11 +296,92 @@ export function dictionaryColumn(v: Vector): { codes: Int32Array; labels: string
 export class DictionaryMismatch extends Error {}
 
 /** Any column as display strings (null for missing), for enums, colors and relationship cells. */
+/**
+ * A text column as codes into its distinct values (first-seen order; -1 for null). Values are told
+ * apart by their UTF-8 bytes and each distinct value is decoded once, so a 100M-row column of a few
+ * labels costs 4 bytes a row instead of a JS string a row (which exhausts the JS heap).
+ */
+export function stringCodes(v: Vector): { codes: Int32Array; labels: string[] } {
+  const codes = new Int32Array(v.length);
+  const labels: string[] = [];
+  const byText = new Map<string, number>();
+  // hash of the bytes → indices of labels with that hash, and each label's bytes to compare
+  const byHash = new Map<number, number[]>();
+  const labelBytes: Uint8Array[] = [];
+  const decoder = new TextDecoder();
+  eachChunk(v, (d, start) => {
+    const offsets = d.valueOffsets as unknown;
+    const bytes = d.values as unknown;
+    if (!(offsets instanceof Int32Array) || !(bytes instanceof Uint8Array)) {
+      // Other string layouts (large or view strings): one decoded value per row.
+      for (let i = 0; i < d.length; i++) {
+        const x = d.getValid(i) ? v.get(start + i) : null;
+        if (x === null || x === undefined) {
+          codes[start + i] = -1;
+          continue;
+        }
+        const text = String(x);
+        let code = byText.get(text);
+        if (code === undefined) {
+          code = labels.push(text) - 1;
+          byText.set(text, code);
+        }
+        codes[start + i] = code;
+      }
+      return;
+    }
+    const hasNulls = d.nullCount > 0;
+    // A sliced Data's offsets are already a view from its first row (as its values are elsewhere).
+    for (let i = 0; i < d.length; i++) {
+      if (hasNulls && !d.getValid(i)) {
+        codes[start + i] = -1;
+        continue;
+      }
+      const from = offsets[i];
+      const to = offsets[i + 1];
+      let h = 0x811c9dc5; // FNV-1a
+      for (let b = from; b < to; b++) h = Math.imul(h ^ bytes[b], 0x01000193);
+      let code = -1;
+      const candidates = byHash.get(h);
+      if (candidates) {
+        for (const c of candidates) {
+          const lb = labelBytes[c];
+          if (lb.length !== to - from) continue;
+          let same = true;
+          for (let b = 0; b < lb.length; b++) {
+            if (lb[b] !== bytes[from + b]) {
+              same = false;
+              break;
+            }
+          }
+          if (same) {
+            code = c;
+            break;
+          }
+        }
+      }
+      if (code === -1) {
+        const own = bytes.slice(from, to);
+        const text = decoder.decode(own);
+        // Different bytes can decode to the same text (invalid UTF-8 becomes U+FFFD): one label.
+        const existing = byText.get(text);
+        code = existing ?? labels.push(text) - 1;
+        if (existing === undefined) byText.set(text, code);
+        labelBytes[code] ??= own;
+        if (labelBytes[code] === own) {
+          if (candidates) candidates.push(code);
+          else byHash.set(h, [code]);
+        }
+      }
+      codes[start + i] = code;
+    }
+  });
+  return { codes, labels };
+}
+
 export function stringValues(v: Vector): Array<string | null> {
+  const { codes, labels } = stringCodes(v);
   const out = new Array<string | null>(v.length);
-  for (let i = 0; i < v.length; i++) {
-    const x = v.get(i);
-    out[i] = x === null || x === undefined ? null : String(x);
-  }
+  for (let i = 0; i < out.length; i++) out[i] = codes[i] < 0 ? null : labels[codes[i]];
   return out;
 }

@@ -3,7 +3,7 @@
 import type { Vector } from 'apache-arrow';
 import { PROPERTY_TYPES, type PropertySpec, type PropertyType } from './types';
 import { ExportError, describeRows } from './errors';
-import { columnKind, dictionaryColumn, DictionaryMismatch, numericColumn, stringValues, typeName, type TableLike } from './columns';
+import { columnKind, dictionaryColumn, DictionaryMismatch, numericColumn, stringCodes, stringValues, typeName, type TableLike } from './columns';
 
 export const PROPERTY_ID_PATTERN = /^[a-z][a-zA-Z0-9_]*$/;
 
@@ -94,25 +94,38 @@ const HEX6 = /^#[0-9a-fA-F]{6}$/;
 const HEX8 = /^#[0-9a-fA-F]{8}$/;
 
 /** r,g,b,a per row from #rrggbb (alpha 255) or #rrggbbaa strings. */
-function parseHexColors(values: Array<string | null>, column: string): Uint8Array {
-  const n = values.length;
-  const out = new Uint8Array(n * 4);
-  const bad = collectBad(n, (i) => {
-    const s = values[i];
-    return s === null || !(HEX6.test(s.trim()) || HEX8.test(s.trim()));
-  });
+/** Per row, `f` of the row's distinct value (rows must not be null). */
+function lookUp(text: { codes: Int32Array; labels: string[] }, f: (label: string) => number): Float64Array {
+  const perLabel = text.labels.map(f);
+  const out = new Float64Array(text.codes.length);
+  for (let i = 0; i < out.length; i++) out[i] = perLabel[text.codes[i]];
+  return out;
+}
+
+/** RGBA bytes per row from #rrggbb / #rrggbbaa text; each distinct value is parsed once. */
+function parseHexColors(text: { codes: Int32Array; labels: string[] }, column: string): Uint8Array {
+  const { codes, labels } = text;
+  const n = codes.length;
+  const ok = labels.map((s) => HEX6.test(s.trim()) || HEX8.test(s.trim()));
+  const bad = collectBad(n, (i) => codes[i] < 0 || !ok[codes[i]]);
   if (bad.count) {
+    const first = codes[bad.rows[0]];
     throw new ExportError(
-      `Column ${JSON.stringify(column)}: ${bad.count} value(s) are not colors like #rrggbb or #rrggbbaa (${describeRows(bad.rows, bad.count)}; first: ${JSON.stringify(values[bad.rows[0]])})`,
+      `Column ${JSON.stringify(column)}: ${bad.count} value(s) are not colors like #rrggbb or #rrggbbaa (${describeRows(bad.rows, bad.count)}; first: ${JSON.stringify(first < 0 ? null : labels[first])})`,
       { column, rows: bad.rows, expected: '#rrggbb or #rrggbbaa' },
     );
   }
+  const rgba = labels.map((label) => {
+    const s = label.trim();
+    return [parseInt(s.slice(1, 3), 16), parseInt(s.slice(3, 5), 16), parseInt(s.slice(5, 7), 16), s.length === 9 ? parseInt(s.slice(7, 9), 16) : 255];
+  });
+  const out = new Uint8Array(n * 4);
   for (let i = 0; i < n; i++) {
-    const s = values[i]!.trim();
-    out[i * 4] = parseInt(s.slice(1, 3), 16);
-    out[i * 4 + 1] = parseInt(s.slice(3, 5), 16);
-    out[i * 4 + 2] = parseInt(s.slice(5, 7), 16);
-    out[i * 4 + 3] = s.length === 9 ? parseInt(s.slice(7, 9), 16) : 255;
+    const c = rgba[codes[i]];
+    out[i * 4] = c[0];
+    out[i * 4 + 1] = c[1];
+    out[i * 4 + 2] = c[2];
+    out[i * 4 + 3] = c[3];
   }
   return out;
 }
@@ -274,6 +287,7 @@ function planProperty(table: TableLike, id: string, user: UserSpec | undefined, 
   let numbers: Float64Array | undefined;
   let colors: Uint8Array | undefined;
   let labelsForStrings: string[] | undefined; // enum labels when values are strings to look up
+  let text: { codes: Int32Array; labels: string[] } | undefined; // a string column's codes
 
   if (kind === 'int' || kind === 'float') {
     numbers = numericColumn(column, id, `property ${id}`);
@@ -315,21 +329,22 @@ function planProperty(table: TableLike, id: string, user: UserSpec | undefined, 
     inferred = { id, type: smallestEnumType(labels.length), enum_values: labels.map((_, i) => i), enum_labels: labels };
     labelsForStrings = labels; // user labels may list the categories in another order
   } else if (kind === 'string') {
-    const strings = stringValues(column);
-    const nonNull = strings.filter((s): s is string => s !== null);
-    const allHex = nonNull.length > 0 && nonNull.every((s) => HEX6.test(s.trim()) || HEX8.test(s.trim()));
+    // Codes into the distinct values: every test below runs once per distinct value, not per row.
+    text = stringCodes(column);
+    const distinct = text.labels;
+    const allHex = distinct.length > 0 && distinct.every((s) => HEX6.test(s.trim()) || HEX8.test(s.trim()));
     // An explicit colour type parses every cell, so a malformed one is named with its row.
     if ((allHex && userType === undefined) || userType === 'rgb' || userType === 'rgba') {
-      const anyAlpha = nonNull.some((s) => HEX8.test(s.trim()));
-      colors = parseHexColors(strings, id);
+      const anyAlpha = distinct.some((s) => HEX8.test(s.trim()));
+      colors = parseHexColors(text, id);
       inferred = { id, type: anyAlpha ? 'rgba' : 'rgb' };
     } else {
       requireNoNulls(column, id, `enum property ${id}`);
-      const labels = [...new Set(nonNull)].sort();
+      const labels = [...distinct].sort();
       inferred = { id, type: smallestEnumType(labels.length), enum_values: labels.map((_, i) => i), enum_labels: labels };
       labelsForStrings = labels;
       const index = new Map(labels.map((l, i) => [l, i]));
-      numbers = Float64Array.from(strings, (s) => index.get(s!)!);
+      numbers = lookUp(text, (label) => index.get(label)!);
     }
   } else {
     throw new ExportError(`Property ${JSON.stringify(id)}: column type ${typeName(column.type)} is not supported (expected numbers, booleans, strings, categories or #rrggbb colors)`, {
@@ -363,15 +378,17 @@ function planProperty(table: TableLike, id: string, user: UserSpec | undefined, 
     const userLabels = spec.enum_labels!;
     const userValues = spec.enum_values ?? userLabels.map((_, i) => i);
     const index = new Map(userLabels.map((l, i) => [l, userValues[i]]));
-    const strings = stringValues(column);
-    const bad = collectBad(n, (i) => !index.has(strings[i]!));
+    const t = text ?? stringCodes(column);
+    const known = t.labels.map((l) => index.has(l));
+    const bad = collectBad(n, (i) => t.codes[i] < 0 || !known[t.codes[i]]);
     if (bad.count) {
+      const first = t.codes[bad.rows[0]];
       throw new ExportError(
-        `Property ${JSON.stringify(id)}: ${bad.count} value(s) are not among enum_labels (${describeRows(bad.rows, bad.count)}; first: ${JSON.stringify(strings[bad.rows[0]])})`,
+        `Property ${JSON.stringify(id)}: ${bad.count} value(s) are not among enum_labels (${describeRows(bad.rows, bad.count)}; first: ${JSON.stringify(first < 0 ? null : t.labels[first])})`,
         { column: id, rows: bad.rows, expected: `one of ${JSON.stringify(userLabels).slice(0, 200)}` },
       );
     }
-    numbers = Float64Array.from(strings, (s) => index.get(s!)!);
+    numbers = lookUp(t, (label) => index.get(label)!);
     if (user.enum_values === undefined) spec.enum_values = userValues;
   }
 
