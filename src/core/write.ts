@@ -83,6 +83,21 @@ function recordsOf(p: Prepared): Pick<ValueSpec, 'records' | 'recordSize' | 'rec
   return { records: p.records, recordSize: p.recordSize, recordOffsets: p.recordOffsets };
 }
 
+/** The largest key, read as 32-bit words (reading a BigUint64Array element allocates a BigInt). */
+function maxU64(keys: BigUint64Array): bigint {
+  const w = words(keys);
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const h = w[2 * i + 1];
+    if (h > hi || (h === hi && w[2 * i] > lo)) {
+      hi = h;
+      lo = w[2 * i];
+    }
+  }
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
 interface IndexInput {
   key: string;
   phase: Phase;
@@ -136,9 +151,7 @@ async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: S
   let sharding: ShardingSpec | undefined;
   ctx.progress(idx.phase, 0, n, idx.detail);
   if (n > 0 && ctx.sharded) {
-    let maxKey = 0n;
-    for (let i = 0; i < n; i++) if (idx.keys[i] > maxKey) maxKey = idx.keys[i];
-    const params = chooseShardingParams(n, idx.totalBytes, maxKey);
+    const params = chooseShardingParams(n, idx.totalBytes, maxU64(idx.keys));
     const level = ctx.gzipLevel === 'raw' ? 0 : ctx.gzipLevel;
     const source = ctx.encoder.addSource(idx.values);
     sharding = makeShardingSpec(params, chooseDataEncoding(ctx, idx, source.local), ctx.gzipLevel === 'raw' ? 'raw' : 'gzip');
@@ -215,24 +228,29 @@ function relationshipIndex(p: Prepared, r: Prepared['relationships'][number]): {
   }
   const order = sortByU64(entries, r.ids);
   const rw = words(r.ids);
-  const keys: bigint[] = [];
-  const start: number[] = [];
+  const sameKey = (t: number) => t > 0 && rw[2 * order[t]] === rw[2 * order[t - 1]] && rw[2 * order[t] + 1] === rw[2 * order[t - 1] + 1];
+  let distinct = 0;
+  for (let t = 0; t < m; t++) if (!sameKey(t)) distinct++;
+  // Typed arrays filled by words: no BigInt or JS array entry per related id.
+  const keys = new BigUint64Array(distinct);
+  const kw = words(keys);
+  const start = new Uint32Array(distinct + 1);
   const members = new Uint32Array(m);
+  let k = 0;
   let count = 0;
   for (let t = 0; t < m; t++) {
     const j = order[t];
-    const prev = t > 0 ? order[t - 1] : -1;
-    const sameKey = prev >= 0 && rw[2 * j] === rw[2 * prev] && rw[2 * j + 1] === rw[2 * prev + 1];
-    if (!sameKey) {
-      keys.push(r.ids[j]);
-      start.push(count);
-    } else if (ann[j] === ann[prev]) {
+    if (!sameKey(t)) {
+      kw[2 * k] = rw[2 * j];
+      kw[2 * k + 1] = rw[2 * j + 1];
+      start[k++] = count;
+    } else if (ann[j] === ann[order[t - 1]]) {
       continue; // the same annotation lists this id twice
     }
     members[count++] = ann[j];
   }
-  start.push(count);
-  return { keys: BigUint64Array.from(keys), start: Uint32Array.from(start), members: members.subarray(0, count), pairs: count };
+  start[distinct] = count;
+  return { keys, start, members: members.subarray(0, count), pairs: count };
 }
 
 export async function writePrecomputedAnnotations(
