@@ -95,19 +95,10 @@ export function gzipSmallInto(data: Uint8Array, from: number, n: number, out: Ui
   out[at + 9] = 3;
   const body = at + 10;
   let pos = body;
-  let bits = 0;
-  let nbits = 0;
-  const put = (value: number, len: number) => {
-    bits |= value << nbits;
-    nbits += len;
-    while (nbits >= 8) {
-      out[pos++] = bits & 0xff;
-      bits >>>= 8;
-      nbits -= 8;
-    }
-  };
-  put(1, 1); // BFINAL
-  put(1, 2); // BTYPE = fixed Huffman
+  // LSB-first bit writer, written out inline: a closure over these would keep them in a heap
+  // context and cost an allocation per call. At most 25 bits are pending before each flush.
+  let bits = 1 | (1 << 1); // BFINAL, BTYPE = fixed Huffman
+  let nbits = 3;
   const end = from + n;
   let i = from;
   while (i < end) {
@@ -131,11 +122,25 @@ export function gzipSmallInto(data: Uint8Array, from: number, n: number, out: Ui
     if (matchLen) {
       const li = LENGTH_INDEX[matchLen];
       const sym = 257 + li;
-      put(LIT_CODE[sym], LIT_LEN[sym]);
-      if (LENGTH_EXTRA[li]) put(matchLen - LENGTH_BASE[li], LENGTH_EXTRA[li]);
+      bits |= LIT_CODE[sym] << nbits;
+      nbits += LIT_LEN[sym];
+      bits |= (matchLen - LENGTH_BASE[li]) << nbits;
+      nbits += LENGTH_EXTRA[li];
+      while (nbits >= 8) {
+        out[pos++] = bits & 0xff;
+        bits >>>= 8;
+        nbits -= 8;
+      }
       const di = DIST_INDEX[dist];
-      put(DIST_CODE_REV[di], 5);
-      if (DIST_EXTRA[di]) put(dist - DIST_BASE[di], DIST_EXTRA[di]);
+      bits |= DIST_CODE_REV[di] << nbits;
+      nbits += 5;
+      bits |= (dist - DIST_BASE[di]) << nbits;
+      nbits += DIST_EXTRA[di];
+      while (nbits >= 8) {
+        out[pos++] = bits & 0xff;
+        bits >>>= 8;
+        nbits -= 8;
+      }
       // Index the positions inside the match so later repeats find them.
       for (let k = i + 1; k < i + matchLen && k + MIN_MATCH <= end; k++) {
         const h = (Math.imul((data[k] << 16) | (data[k + 1] << 8) | data[k + 2], 0x9e3779b1) >>> (32 - HASH_BITS)) & (HASH_SIZE - 1);
@@ -145,11 +150,23 @@ export function gzipSmallInto(data: Uint8Array, from: number, n: number, out: Ui
       i += matchLen;
     } else {
       const b = data[i];
-      put(LIT_CODE[b], LIT_LEN[b]);
+      bits |= LIT_CODE[b] << nbits;
+      nbits += LIT_LEN[b];
+      while (nbits >= 8) {
+        out[pos++] = bits & 0xff;
+        bits >>>= 8;
+        nbits -= 8;
+      }
       i++;
     }
   }
-  put(LIT_CODE[256], LIT_LEN[256]); // end of block
+  bits |= LIT_CODE[256] << nbits; // end of block
+  nbits += LIT_LEN[256];
+  while (nbits >= 8) {
+    out[pos++] = bits & 0xff;
+    bits >>>= 8;
+    nbits -= 8;
+  }
   if (nbits > 0) out[pos++] = bits & 0xff;
   if (pos - body > n + 5) {
     // A stored block is smaller (incompressible bytes cost 9 bits each in the fixed code).
