@@ -19,6 +19,8 @@ export interface NgAnnotationsApi {
   exportInWorker(mapping: Mapping, token?: vscode.CancellationToken, onProgress?: (percent: number) => void): Promise<WriteSummary>;
   /** The neuroglancer link for a dataset folder (starts its preview server). */
   neuroglancerLink(folder: string): Promise<string>;
+  /** What the notification's Open in Neuroglancer does (browser or tab, per the settings); returns the link. */
+  openNeuroglancer(folder: string): Promise<string>;
 }
 
 let viewers: Viewers | undefined;
@@ -65,6 +67,7 @@ export function activate(context: vscode.ExtensionContext): NgAnnotationsApi {
     exportInWorker: (mapping, token, onProgress) =>
       exportInWorker(context.extensionUri, { mapping, token, onProgress: (_, pct) => onProgress?.(pct) }, log),
     neuroglancerLink: (folder) => viewers!.link(folder, readSettings().neuroglancerUrl),
+    openNeuroglancer: (folder) => viewers!.show(folder, readSettings()),
   };
 }
 

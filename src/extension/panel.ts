@@ -267,10 +267,7 @@ export async function announceSuccess(ctx: PanelContext, summary: WriteSummary):
     copy,
   );
   try {
-    if (pick === open) {
-      const s = readSettings();
-      await (s.openViewerIn === 'vscode' ? ctx.viewers.openInVsCode(folder, s.neuroglancerUrl) : ctx.viewers.open(folder, s.neuroglancerUrl));
-    }
+    if (pick === open) await ctx.viewers.show(folder, readSettings());
     else if (pick === reveal) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(folder));
     else if (pick === copy) {
       const url = `precomputed://${await ctx.viewers.sourceUrl(folder)}`;

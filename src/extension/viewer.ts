@@ -58,6 +58,11 @@ export class Viewers implements vscode.Disposable {
     return neuroglancerLink({ baseUrl, sourceUrl: source, info, layerName: path.basename(folder) });
   }
 
+  /** Open in Neuroglancer, where the settings say. */
+  show(folder: string, s: { neuroglancerUrl: string; openViewerIn: 'browser' | 'vscode' }): Promise<string> {
+    return s.openViewerIn === 'vscode' ? this.openInVsCode(folder, s.neuroglancerUrl) : this.open(folder, s.neuroglancerUrl);
+  }
+
   async open(folder: string, neuroglancerUrl: string): Promise<string> {
     const url = await this.link(folder, neuroglancerUrl);
     this.log.appendLine(`Opening ${url}`);

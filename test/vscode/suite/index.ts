@@ -101,6 +101,29 @@ export function run(): Promise<void> {
     assert.equal((await r.text()).length, 10);
   });
 
+  add('openViewerIn "vscode": Open in Neuroglancer is one tab per dataset, reused when opened again', async () => {
+    const a = await api();
+    const output = path.join(workspace(), 'small.precomputed'); // from the export test above
+    assert.ok(fs.existsSync(path.join(output, 'info')), 'run with the export test');
+    const c = vscode.workspace.getConfiguration('ngAnnotations');
+    await c.update('openViewerIn', 'vscode', vscode.ConfigurationTarget.Global);
+    const viewerTabs = () =>
+      vscode.window.tabGroups.all
+        .flatMap((g) => g.tabs)
+        .filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('ngAnnotations.viewer'));
+    try {
+      assert.equal(a.settings().openViewerIn, 'vscode');
+      const link = await a.openNeuroglancer(output);
+      assert.equal(link, await a.neuroglancerLink(output));
+      assert.deepEqual(viewerTabs().map((t) => t.label), ['Neuroglancer: small.precomputed']);
+      await a.openNeuroglancer(output);
+      assert.equal(viewerTabs().length, 1, 'a second tab for the same dataset');
+    } finally {
+      await c.update('openViewerIn', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.window.tabGroups.close(viewerTabs());
+    }
+  });
+
   add('exports polylines from a vertices file alone (no main table)', async () => {
     const a = await api();
     const dir = fs.mkdtempSync(path.join(workspace(), 'poly-'));
