@@ -2,6 +2,7 @@
 // 64-bit integers stay BigInt; nothing that may be an id passes through a JS number.
 import { DataType, type Schema, type Table, type Vector, type Data } from 'apache-arrow';
 import { ExportError, describeRows } from './errors';
+import { sharedU64 } from './alloc';
 
 export type ColumnKind = 'int' | 'int64' | 'float' | 'bool' | 'string' | 'dictionary' | 'list' | 'other';
 
@@ -181,7 +182,7 @@ export function uint64Column(
 ): { values: BigUint64Array; valid: Uint8Array | null } {
   const kind = columnKind(v.type);
   const n = v.length;
-  const values = new BigUint64Array(n);
+  const values = sharedU64(n);
   const valid = v.nullCount > 0 || kind === 'string' ? new Uint8Array(n) : null;
   const bad: number[] = [];
   let badCount = 0;

@@ -4,6 +4,7 @@ import type { Schema } from 'apache-arrow';
 import { ExportError, describeRows } from './errors';
 import { getColumn, uint64Column, type TableLike } from './columns';
 import { argsortU64, words } from './radix';
+import { sharedU64 } from './alloc';
 
 export interface ResolvedIds {
   ids: BigUint64Array;
@@ -65,7 +66,7 @@ export function resolveIds(table: TableLike | null, n: number, idColumn: string 
     const v = table.getChild(pandas.column)!;
     return { ids: uint64Column(v, pandas.column, 'annotation ids (pandas index)', false).values, column: pandas.column, source: 'pandas index' };
   }
-  const ids = new BigUint64Array(n);
+  const ids = sharedU64(n);
   if (pandas?.range) {
     const { start, step } = pandas.range;
     for (let i = 0; i < n; i++) {

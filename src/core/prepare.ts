@@ -4,10 +4,11 @@
 import type { AnnotationType, CoordSpace, PropertySpec } from './types';
 import { ExportError, describeRows } from './errors';
 import { ColumnStore, getColumn, numericColumn, requireFinite, uint64Column, type TableLike } from './columns';
-import { resolveIds, requireUniqueIds } from './ids';
-import { encodePropertyBlock, normalizePropertyRequests, planColumns, planProperties, propertyLayout } from './properties';
+import { pandasIndex, resolveIds, requireUniqueIds } from './ids';
+import { encodePropertyBlock, normalizePropertyRequests, planColumns, planProperties, propertyLayout, writeProperties } from './properties';
 import { normalizeRelationshipRequests, readRelationship, selectRelationshipRows, type RelationshipColumn } from './relationships';
 import type { WriteOptions } from './types';
+import { sharedBytes, sharedF64 } from './alloc';
 
 export interface Prepared {
   type: AnnotationType;
@@ -99,7 +100,10 @@ function commonInputs(table: TableLike | null, n: number, options: WriteOptions,
   if (!table && propReq.length) throw new ExportError('Cannot use properties without a main table (the polyline vertices table alone has none)');
   if (!table && relReq.length) throw new ExportError('Cannot use relationships without a main table (the polyline vertices table alone has none)');
   const properties = planProperties(table, propReq, warn);
-  const keep = new Set([...later, ...planColumns(properties)]);
+  // The plans hold the values they need: the property columns can go now unless read again below.
+  const idCandidates = options.idColumn !== undefined ? [options.idColumn] : ['annotation_id', ...(table ? [pandasIndex(table)?.column ?? ''] : [])];
+  const keep = new Set([...later, ...relReq, ...idCandidates]);
+  releaseColumns(table, planColumns(properties), keep);
   const relationships = table
     ? relReq.map((r) => {
         const rel = readRelationship(table, r);
@@ -140,12 +144,12 @@ export function prepare(
   const geomBytes = nominalGeometryBytes(type, rank);
   const layout = propertyLayout(geomBytes, common.properties.map((p) => p.spec.type));
   const recordSize = layout.serializedBytes;
-  const records = new Uint8Array(n * recordSize);
+  const records = sharedBytes(n * recordSize);
   const f32 = new Float32Array(records.buffer);
   const stride = recordSize / 4;
   const lower = new Array<number>(rank).fill(Infinity);
   const upper = new Array<number>(rank).fill(-Infinity);
-  const keep = new Set(planColumns(common.properties));
+  const keep = new Set<string>(); // the property plans already hold their values
 
   // One geometry column at a time (a center with its radius for ellipsoids), each dropped once it
   // is in the records: at most two float64 copies are alive, not all of them.
@@ -194,19 +198,8 @@ export function prepare(
       releaseColumns(table, [geomNames[c]], keep);
     }
   }
-  const block = encodePropertyBlock(common.properties, layout, geomBytes, n);
-  releaseColumns(table, keep, new Set());
-  const P = layout.propertyBytes;
-  if (P % 4 === 0 && geomBytes % 4 === 0 && block.byteOffset % 4 === 0) {
-    // Word copies: a subarray per record would allocate n objects.
-    const rw = new Uint32Array(records.buffer);
-    const bw = new Uint32Array(block.buffer, block.byteOffset, block.byteLength >>> 2);
-    const pw = P >>> 2;
-    const gw = geomBytes >>> 2;
-    for (let i = 0; i < n; i++) for (let k = 0; k < pw; k++) rw[i * stride + gw + k] = bw[i * pw + k];
-  } else if (P) {
-    for (let i = 0; i < n; i++) records.set(block.subarray(i * P, (i + 1) * P), i * recordSize + geomBytes);
-  }
+  // Property values straight into the records (no n × P block beside them).
+  writeProperties(common.properties, layout, n, records, recordSize, 0);
   for (const c of geomNames) common.usedColumns.add(c);
   return {
     type,
@@ -312,13 +305,13 @@ function preparePolylines(
   const P = layout.propertyBytes;
   const block = encodePropertyBlock(common.properties, layout, geomBytes, n);
   const k = keep.length;
-  const recordOffsets = new Float64Array(k + 1);
+  const recordOffsets = sharedF64(k + 1);
   const newIndex = new Int32Array(n).fill(-1);
   for (let r = 0; r < k; r++) {
     newIndex[keep[r]] = r;
     recordOffsets[r + 1] = recordOffsets[r] + 4 + 4 * rank * counts[keep[r]] + P;
   }
-  const records = new Uint8Array(recordOffsets[k]);
+  const records = sharedBytes(recordOffsets[k]);
   const dv = new DataView(records.buffer);
   // Vertex cursor per kept polyline: vertices stay in input order within each polyline.
   const cursor = new Float64Array(k);

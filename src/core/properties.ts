@@ -475,45 +475,52 @@ export function propertyLayout(geometryBytes: number, types: PropertyType[]): Pr
 
 /** Encodes every row's properties into one block of `layout.propertyBytes` bytes per row. */
 export function encodePropertyBlock(plans: PropertyPlan[], layout: PropertyLayout, geometryBytes: number, n: number): Uint8Array {
-  const P = layout.propertyBytes;
-  const block = new Uint8Array(n * P);
-  if (P === 0) return block;
-  const dv = new DataView(block.buffer);
+  const block = new Uint8Array(n * layout.propertyBytes);
+  writeProperties(plans, layout, n, block, layout.propertyBytes, -geometryBytes);
+  return block;
+}
+
+/**
+ * Writes every row's property values into `out`: property k of row i at i * stride + base +
+ * layout.offsets[k]. Records (stride = record size, base 0) are filled in place, without a block.
+ */
+export function writeProperties(plans: PropertyPlan[], layout: PropertyLayout, n: number, out: Uint8Array, stride: number, base: number): void {
+  if (layout.propertyBytes === 0) return;
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   plans.forEach((plan, k) => {
-    const off = layout.offsets[k] - geometryBytes;
+    const off = base + layout.offsets[k];
     const t = plan.spec.type;
     if (t === 'rgb' || t === 'rgba') {
       const c = plan.colors!;
       const w = t === 'rgb' ? 3 : 4;
-      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) block[i * P + off + j] = c[i * 4 + j];
+      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) out[i * stride + off + j] = c[i * 4 + j];
       return;
     }
     const v = plan.numbers!;
     switch (t) {
       case 'float32':
-        for (let i = 0; i < n; i++) dv.setFloat32(i * P + off, v[i], true);
+        for (let i = 0; i < n; i++) dv.setFloat32(i * stride + off, v[i], true);
         break;
       case 'int32':
-        for (let i = 0; i < n; i++) dv.setInt32(i * P + off, v[i], true);
+        for (let i = 0; i < n; i++) dv.setInt32(i * stride + off, v[i], true);
         break;
       case 'uint32':
-        for (let i = 0; i < n; i++) dv.setUint32(i * P + off, v[i], true);
+        for (let i = 0; i < n; i++) dv.setUint32(i * stride + off, v[i], true);
         break;
       case 'int16':
-        for (let i = 0; i < n; i++) dv.setInt16(i * P + off, v[i], true);
+        for (let i = 0; i < n; i++) dv.setInt16(i * stride + off, v[i], true);
         break;
       case 'uint16':
-        for (let i = 0; i < n; i++) dv.setUint16(i * P + off, v[i], true);
+        for (let i = 0; i < n; i++) dv.setUint16(i * stride + off, v[i], true);
         break;
       case 'int8':
-        for (let i = 0; i < n; i++) dv.setInt8(i * P + off, v[i]);
+        for (let i = 0; i < n; i++) dv.setInt8(i * stride + off, v[i]);
         break;
       case 'uint8':
-        for (let i = 0; i < n; i++) dv.setUint8(i * P + off, v[i]);
+        for (let i = 0; i < n; i++) dv.setUint8(i * stride + off, v[i]);
         break;
     }
   });
-  return block;
 }
 
 /** Columns a plan reads (so the writer can tell which input columns are unused). */

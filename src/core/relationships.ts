@@ -4,6 +4,7 @@
 import type { Vector } from 'apache-arrow';
 import { ExportError, describeRows } from './errors';
 import { columnKind, getColumn, typeName, uint64Column, type TableLike } from './columns';
+import { sharedF64, sharedU64 } from './alloc';
 
 export interface RelationshipColumn {
   name: string;
@@ -61,7 +62,7 @@ export function parseRelationshipCell(cell: string | null): bigint[] | null {
 
 function listColumn(v: Vector, name: string): RelationshipColumn {
   const n = v.length;
-  const offsets = new Float64Array(n + 1);
+  const offsets = sharedF64(n + 1);
   const chunks: bigint[][] = [];
   let total = 0;
   const bad: number[] = [];
@@ -93,7 +94,7 @@ function listColumn(v: Vector, name: string): RelationshipColumn {
       { column: name, rows: bad, value: badValue, expected: 'uint64' },
     );
   }
-  const ids = new BigUint64Array(total);
+  const ids = sharedU64(total);
   let k = 0;
   for (const row of chunks) for (const b of row) ids[k++] = b;
   return { name, offsets, ids };
@@ -125,8 +126,8 @@ function textColumn(v: Vector, name: string): RelationshipColumn {
       { column: name, rows: bad, value: badValue, expected: 'uint64 ids' },
     );
   }
-  const offsets = new Float64Array(n + 1);
-  const ids = new BigUint64Array(total);
+  const offsets = sharedF64(n + 1);
+  const ids = sharedU64(total);
   let k = 0;
   rows.forEach((r, i) => {
     for (const b of r) ids[k++] = b;
@@ -143,7 +144,7 @@ export function readRelationship(table: TableLike, name: string): RelationshipCo
   if (kind === 'int' || kind === 'int64' || kind === 'float') {
     const { values, valid } = uint64Column(v, name, `relationship ${name}`, true);
     const n = v.length;
-    const offsets = new Float64Array(n + 1);
+    const offsets = sharedF64(n + 1);
     if (!valid) {
       for (let i = 0; i <= n; i++) offsets[i] = i;
       return { name, offsets, ids: values };
@@ -164,13 +165,13 @@ export function readRelationship(table: TableLike, name: string): RelationshipCo
 
 /** Keeps only the rows in `keep` (in that order). */
 export function selectRelationshipRows(rel: RelationshipColumn, keep: Uint32Array): RelationshipColumn {
-  const offsets = new Float64Array(keep.length + 1);
+  const offsets = sharedF64(keep.length + 1);
   let total = 0;
   for (let i = 0; i < keep.length; i++) {
     total += rel.offsets[keep[i] + 1] - rel.offsets[keep[i]];
     offsets[i + 1] = total;
   }
-  const ids = new BigUint64Array(total);
+  const ids = sharedU64(total);
   for (let i = 0; i < keep.length; i++) ids.set(rel.ids.subarray(rel.offsets[keep[i]], rel.offsets[keep[i] + 1]), offsets[i]);
   return { name: rel.name, offsets, ids };
 }
