@@ -30,6 +30,7 @@ import { compressors } from 'hyparquet-compressors';
 import { boolData, listData, numericData, utf8Data } from './arrowData.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
 import { statOrThrow } from './files.js';
+import { checkParquetPages } from './parquetPages.js';
 
 export interface ParquetReadOptions {
   signal?: AbortSignal;
@@ -67,7 +68,12 @@ export async function openParquet(path: string, columns?: string[]): Promise<Ope
     } catch (e) {
       throw corrupt(path, e, 'corrupt Parquet footer');
     }
-    const tree = parquetSchema(metadata);
+    let tree: SchemaTree;
+    try {
+      tree = parquetSchema(metadata);
+    } catch (e) {
+      throw corrupt(path, e, 'corrupt Parquet schema');
+    }
     const all = tree.children.map((c) => c.element.name);
     const names = columns ?? all;
     for (const name of names) {
@@ -126,6 +132,9 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
   const chunks = new Map<string, { rowStart: number; data: ArrayLike<unknown> }[]>();
   for (const name of pq.names) chunks.set(name, []);
   if (end > start && pq.names.length > 0) {
+    // Refuses pages that would make hyparquet abort the process (see parquetPages.ts); throws an
+    // InputError naming the column, row group and page.
+    const checked = await checkParquetPages(pq.file, pq.metadata, pq.names, start, end, path, compressors as unknown as Compressors);
     try {
       await parquetRead({
         file: pq.file,
@@ -133,7 +142,8 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
         columns: pq.names,
         rowStart: start,
         rowEnd: end,
-        compressors: compressors as unknown as Compressors,
+        compressors: checked,
+        useOffsetIndex: false, // the check walks each chunk from its first page, as hyparquet then does
         onChunk: (c) => chunks.get(c.columnName)?.push({ rowStart: c.rowStart, data: c.columnData }),
       });
     } catch (e) {
@@ -149,7 +159,12 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
         column: f.name,
       });
     }
-    return toArrowData(f.type, values);
+    try {
+      return toArrowData(f.type, values);
+    } catch (e) {
+      // Damaged levels can nest values deeper than the schema says (a list where a number belongs).
+      throw new InputError(`corrupt Parquet data: values do not match the column's type (${describeCause(e)})`, { file: path, column: f.name }, { cause: e });
+    }
   });
   const struct = makeData({ type: new Struct(pq.schema.fields), length, nullCount: 0, children });
   return new RecordBatch(pq.schema, struct);

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tableToIPC } from 'apache-arrow';
+import * as pw from 'parquet-wasm';
 import { InputError, readTable } from '../../src/io/index';
 import { writeParquet } from '../io-fixtures';
 import { pointTable, rng, withTimeout, writeArrowFile } from './reliability';
@@ -22,6 +23,14 @@ async function seedFiles(): Promise<Array<{ name: string; bytes: Buffer }>> {
     for (const codec of ['snappy', 'zstd', 'gzip', 'uncompressed']) {
       const file = path.join(dir, `seed-${codec}.parquet`);
       await writeParquet(file, select, { codec });
+      out.push({ name: file, bytes: fs.readFileSync(file) });
+    }
+    // Data pages v2 (levels outside the compressed part, RLE booleans), from a second writer: arrow-rs.
+    for (const codec of ['ZSTD', 'UNCOMPRESSED'] as const) {
+      const table = pw.readParquet(new Uint8Array(out[0]!.bytes)); // writeParquet consumes it
+      const file = path.join(dir, `seed-v2-${codec.toLowerCase()}.parquet`);
+      const props = new pw.WriterPropertiesBuilder().setWriterVersion(pw.WriterVersion.V2).setCompression(pw.Compression[codec]).build();
+      fs.writeFileSync(file, pw.writeParquet(table, props));
       out.push({ name: file, bytes: fs.readFileSync(file) });
     }
   } else {

@@ -1,0 +1,119 @@
+// The page check in front of hyparquet (src/io/parquetPages.ts): run lengths that hyparquet would
+// expand past the end of its arrays are InputErrors naming file, column, row group and page. The
+// corrupt files are read in a child process, so a regression aborts the child, not this test file.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { parquetMetadata, parquetRead } from 'hyparquet';
+import type { Compressors } from 'hyparquet';
+import { parquetHeader } from 'hyparquet/src/column.js';
+import { compressors } from 'hyparquet-compressors';
+import { openParquet } from '../src/io/parquet';
+import { checkParquetPages } from '../src/io/parquetPages';
+import { tempDir, writeParquet } from './io-fixtures';
+
+const tmp = tempDir('ng-pages-');
+after(() => tmp.cleanup());
+const ROOT = path.join(__dirname, '..');
+
+/** Reads each file with readTable in a child; returns its exit status, signal and one line per file. */
+function readInChild(files: string[]): { status: number | null; signal: string | null; lines: string[]; stderr: string } {
+  const script = `(async () => {
+    const { readTable } = require('./src/io/index');
+    let failed = 0;
+    for (const f of ${JSON.stringify(files)}) {
+      try { await readTable(f); console.log('table'); } catch (e) { failed++; console.log(e.name + ': ' + e.message); }
+    }
+    process.exit(failed ? 3 : 0);
+  })()`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, signal: r.signal, lines: r.stdout.trim().split('\n'), stderr: r.stderr.slice(-2000) };
+}
+
+/** Byte offset in the file of the data (after the header) of the first data page of `column`. */
+function firstDataPage(file: string, column: string): { data: number; header: ReturnType<typeof parquetHeader> } {
+  const bytes = readFileSync(file);
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const meta = parquetMetadata(buffer).row_groups[0]!.columns.find((c) => c.meta_data!.path_in_schema[0] === column)!.meta_data!;
+  const reader = { view: new DataView(buffer), offset: Number(meta.dictionary_page_offset || meta.data_page_offset) };
+  for (;;) {
+    const header = parquetHeader(reader);
+    if (header.type !== 'DICTIONARY_PAGE') return { data: reader.offset, header };
+    reader.offset += header.compressed_page_size;
+  }
+}
+
+/** An RLE run header claiming 2^30 values (the varint hyparquet reads as 2^31, run = header >>> 1). */
+const HUGE_RUN = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x08]);
+
+describe('Parquet page check', () => {
+  test('test/fixtures/rle-run-overflow.parquet (a flipped RLE run length) is an InputError, not a V8 abort', () => {
+    const r = readInChild([path.join(__dirname, 'fixtures', 'rle-run-overflow.parquet')]);
+    assert.equal(r.signal, null, `the reader crashed the process\n${r.stderr}`);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(
+      r.lines[0]!,
+      /^InputError: rle-run-overflow\.parquet, column 'x': corrupt Parquet data in row group 1, page 1: definition levels: a run of 1538748122 values where the page has 600 left of 600$/,
+    );
+  });
+
+  test('huge runs in definition levels (page v1 and v2) and dictionary indices are InputErrors naming column, row group and page', async () => {
+    const select = `SELECT CASE WHEN i % 7 = 0 THEN NULL ELSE i * 0.5 END AS x, 'k' || (i % 5) AS name FROM range(3000) t(i)`;
+    const v1 = path.join(tmp.dir, 'levels-v1.parquet');
+    const v2 = path.join(tmp.dir, 'levels-v2.parquet');
+    const dict = path.join(tmp.dir, 'dictionary-v1.parquet');
+    await writeParquet(v1, select, { codec: 'uncompressed' });
+    // Data pages v2 (DuckDB writes v1 pages only) from arrow-rs; their levels stay uncompressed.
+    const pw = await import('parquet-wasm');
+    const props = new pw.WriterPropertiesBuilder().setWriterVersion(pw.WriterVersion.V2).setCompression(pw.Compression.SNAPPY).build();
+    writeFileSync(v2, pw.writeParquet(pw.readParquet(new Uint8Array(readFileSync(v1))), props));
+    writeFileSync(dict, readFileSync(v1));
+    const patch = (file: string, at: number) => {
+      const b = readFileSync(file);
+      HUGE_RUN.copy(b, at);
+      writeFileSync(file, b);
+    };
+    // v1: a 4-byte level length, then the first run; v2: the level runs start the page
+    patch(v1, firstDataPage(v1, 'x').data + 4);
+    const p2 = firstDataPage(v2, 'x');
+    assert.equal(p2.header.type, 'DATA_PAGE_V2');
+    patch(v2, p2.data);
+    // dictionary indices: after the levels section and the bit-width byte
+    const pd = firstDataPage(dict, 'name');
+    assert.match(pd.header.data_page_header?.encoding ?? '', /_DICTIONARY$/);
+    const levels = readFileSync(dict).readUInt32LE(pd.data);
+    patch(dict, pd.data + 4 + levels + 1);
+
+    const r = readInChild([v1, v2, dict]);
+    assert.equal(r.signal, null, `the reader crashed the process\n${r.stderr}`);
+    assert.equal(r.status, 3, r.stderr);
+    const run = 'a run of 1073741824 values where the page has \\d+ left of \\d+';
+    assert.match(r.lines[0]!, new RegExp(`^InputError: levels-v1\\.parquet, column 'x': corrupt Parquet data in row group 1, page 1: definition levels: ${run}$`));
+    assert.match(r.lines[1]!, new RegExp(`^InputError: levels-v2\\.parquet, column 'x': corrupt Parquet data in row group 1, page 2: definition levels: ${run}$`));
+    assert.match(r.lines[2]!, new RegExp(`^InputError: dictionary-v1\\.parquet, column 'name': corrupt Parquet data in row group 1, page 2: dictionary indices: ${run}$`));
+  });
+
+  test('hyparquet decompresses no page again that the check already decompressed', async () => {
+    const file = path.join(tmp.dir, 'reuse.parquet');
+    await writeParquet(file, `SELECT i AS a, 'n' || (i % 9) AS s, [i, i + 1] AS l FROM range(50000) t(i)`, { codec: 'zstd', rowGroupSize: 10_000 });
+    const pq = await openParquet(file);
+    try {
+      let decompressed = 0;
+      const counting: Compressors = {};
+      for (const [codec, fn] of Object.entries(compressors as unknown as Compressors)) {
+        counting[codec as keyof Compressors] = (input, n) => (decompressed++, fn!(input, n));
+      }
+      const checked = await checkParquetPages(pq.file, pq.metadata, pq.names, 0, Infinity, file, counting);
+      const byCheck = decompressed;
+      let rows = 0;
+      await parquetRead({ file: pq.file, metadata: pq.metadata, columns: pq.names, compressors: checked, useOffsetIndex: false, onChunk: (c) => c.columnName === 'a' && (rows += c.columnData.length) });
+      assert.equal(rows, 50_000);
+      assert.ok(byCheck >= 15, `the check decompressed ${byCheck} pages`);
+      assert.equal(decompressed, byCheck, 'pages decompressed a second time by hyparquet');
+    } finally {
+      await pq.handle.close();
+    }
+  });
+});
