@@ -36,7 +36,14 @@ import { writeParquet } from './io-fixtures';
 const tmp = tempRoot('faults');
 after(() => tmp.cleanup());
 
-const TMP_NAME = /^\.out\.ng-annotations-tmp-(\d+)-t(\d+)-[0-9a-f]{8}$/;
+/** `.out.ng-annotations-tmp-<pid>-s<process start time>-t<thread>-<hex>` (Linux: /proc gives the start time). */
+const TMP_NAME = /^\.out\.ng-annotations-tmp-(\d+)-s(\d+)-t(\d+)-[0-9a-f]{8}$/;
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. */
+function startTime(pid: number | 'self'): string {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+}
 
 /** A big CSV (200k points, ~7 MB) that takes the CLI a second or two; a smaller one for disk-full runs. */
 let bigCsv = '';
@@ -203,6 +210,30 @@ describe('kill -9 and worker termination mid-export', () => {
     assert.equal(JSON.parse(fs.readFileSync(path.join(target, 'info'), 'utf8'))['@type'], 'neuroglancer_annotations_v1');
   });
 
+  test('pid reuse: a temporary folder named after a live pid but another start time is removed; one of a live process is kept', async () => {
+    const [parent, target] = freshTarget('pid-reuse');
+    // A live process other than this one, and this process: the names below differ only in start time.
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    try {
+      const pid = sleeper.pid!;
+      await waitFor(() => fs.existsSync(`/proc/${pid}/stat`), 5000, 'the sleeper');
+      const start = startTime(pid);
+      const names = {
+        liveOther: `.out.ng-annotations-tmp-${pid}-s${start}-t0-0000aaaa`,
+        reusedOther: `.out.ng-annotations-tmp-${pid}-s${BigInt(start) + 1n}-t0-0000bbbb`,
+        reusedOwn: `.out.ng-annotations-tmp-${process.pid}-s${BigInt(startTime('self')) - 1n}-t0-0000cccc`,
+        reusedOld: `.out.ng-annotations-old-${pid}-s${BigInt(start) + 7n}-0000dddd`,
+        // Names from before start times were recorded: a live pid keeps them (the old rule).
+        legacyLive: `.out.ng-annotations-tmp-${pid}-t0-0000eeee`,
+      };
+      for (const n of Object.values(names)) fs.mkdirSync(path.join(parent, n, 'by_id'), { recursive: true });
+      await writePrecomputedAnnotations(pointTable(40, 5), 'xyz', 'point', { outputDir: target, seed: 1 });
+      assert.deepEqual(siblings(target).sort(), [names.legacyLive, names.liveOther].sort());
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  });
+
   test('the VS Code export worker terminated mid-export: no info; the host removes its temporary folder; the next export succeeds', async () => {
     const [, target] = freshTarget('worker');
     // Started as src/extension/runExport.ts does: dist/exportWorker.js, the same message protocol.
@@ -233,7 +264,7 @@ describe('kill -9 and worker termination mid-export', () => {
     assert.equal(left.length, 1, `one temporary folder: ${left}`);
     const m = TMP_NAME.exec(left[0]!);
     assert.ok(m, `clearly named: ${left[0]}`);
-    assert.deepEqual([Number(m[1]), Number(m[2])], [process.pid, threadId], 'named after this process and the worker thread');
+    assert.deepEqual([Number(m[1]), m[2], Number(m[3])], [process.pid, startTime('self'), threadId], 'named after this process (pid, start time) and the worker thread');
 
     // What runExport.ts does after the worker stops: this process is alive, so the stale check
     // (dead pids) would not catch it.

@@ -42,6 +42,42 @@ function isProcessAlive(pid: number): boolean {
 }
 
 /**
+ * When process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or
+ * undefined where there is no /proc (not Linux) or it cannot be read. A pid is reused by a later
+ * process; pid plus start time is not, so names carry both.
+ */
+function processStart(pid: number | 'self'): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so count from the last ')'.
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return start && /^\d+$/.test(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const OWN_START = processStart('self');
+/** This process in sibling names: `<pid>-s<start time>`, or `<pid>` where the start time is unknown. */
+const OWNER = OWN_START === undefined ? `${process.pid}` : `${process.pid}-s${OWN_START}`;
+
+/**
+ * Is the process that named a sibling `<pid>[-s<start>]-…` gone? A live pid counts as the same
+ * process unless both start times are known and differ (the pid was reused after a kill).
+ */
+function ownerGone(rest: string): boolean {
+  const [pidText, second] = rest.split('-');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  const start = second?.startsWith('s') && /^s\d+$/.test(second) ? second.slice(1) : undefined;
+  if (pid === process.pid) return start !== undefined && OWN_START !== undefined && start !== OWN_START;
+  if (!isProcessAlive(pid)) return true;
+  if (start === undefined) return false;
+  const now = processStart(pid);
+  return now !== undefined && now !== start;
+}
+
+/**
  * A run killed between moving the previous dataset aside and renaming the new one into place leaves
  * no target and an `-old-` folder of a dead process: put that dataset back before anything else, so
  * the stale sweep below never deletes the user's only copy.
@@ -56,7 +92,7 @@ async function restoreInterruptedReplacement(target: string): Promise<void> {
   }
 }
 
-/** Names in `parent` starting with `prefix` + a pid whose process is gone (not ours). */
+/** Names in `parent` starting with `prefix` + the pid (and start time) of a process that is gone. */
 async function deadProcessSiblings(parent: string, prefix: string): Promise<string[]> {
   let names: string[];
   try {
@@ -64,11 +100,7 @@ async function deadProcessSiblings(parent: string, prefix: string): Promise<stri
   } catch {
     return [];
   }
-  return names.filter((name) => {
-    if (!name.startsWith(prefix)) return false;
-    const pid = Number(name.slice(prefix.length).split('-')[0]);
-    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isProcessAlive(pid);
-  });
+  return names.filter((name) => name.startsWith(prefix) && ownerGone(name.slice(prefix.length)));
 }
 
 /** Removes temporary folders left by earlier runs for the same target whose process is gone. */
@@ -86,7 +118,7 @@ async function removeStaleTemporaries(parent: string, base: string): Promise<voi
  */
 export async function removeThreadTemporaries(outputDir: string, thread: number): Promise<void> {
   const abs = path.resolve(outputDir);
-  const prefix = `.${path.basename(abs)}${TMP_MARK}${process.pid}-t${thread}-`;
+  const prefix = `.${path.basename(abs)}${TMP_MARK}${OWNER}-t${thread}-`;
   let names: string[];
   try {
     names = await fsp.readdir(path.dirname(abs));
@@ -152,8 +184,9 @@ export class LocalDirectoryStorage implements Storage {
   ) {
     const parent = path.dirname(outputDir);
     const base = path.basename(outputDir);
-        // pid first (stale check), then the thread: a terminated worker's leftovers are found by its host.
-    this.tempDir = path.join(parent, `.${base}${TMP_MARK}${process.pid}-t${threadId}-${randomBytes(4).toString('hex')}`);
+    // The process first (pid and start time, for the stale check), then the thread: a terminated
+    // worker's leftovers are found by its host.
+    this.tempDir = path.join(parent, `.${base}${TMP_MARK}${OWNER}-t${threadId}-${randomBytes(4).toString('hex')}`);
   }
 
   static async create(outputDir: string, options: LocalStorageOptions): Promise<LocalDirectoryStorage> {
@@ -210,7 +243,7 @@ export class LocalDirectoryStorage implements Storage {
       if (fs.readdirSync(target).length === 0) {
         await fsp.rmdir(target);
       } else {
-        old = path.join(path.dirname(target), `.${path.basename(target)}${OLD_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+        old = path.join(path.dirname(target), `.${path.basename(target)}${OLD_MARK}${OWNER}-${randomBytes(4).toString('hex')}`);
         await fsp.rename(target, old);
       }
     }
