@@ -1,6 +1,7 @@
 // Preview-server cases from issue 6 that test/server.test.ts does not already cover: absolute
 // file-system paths, symlinks created or retargeted after the server started, symlink loops and links
-// to the root's parent, the writer's hidden temporary sibling, and a dataset replaced while served.
+// to the root's parent, the writer's hidden temporary sibling, a dataset replaced while served, and
+// the Host check against DNS rebinding.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -106,5 +107,39 @@ describe('preview server: paths and symlinks beyond test/server.test.ts', () => 
       assert.ok(r.status === 0 || r.status >= 400, `${m} → ${r.status}`);
     }
     assert.equal((await get('/info')).status, 200, 'still serving');
+  });
+
+  test('DNS rebinding: a Host that is not a loopback name gets 421 and no data; loopback names with any port are served', async () => {
+    // A page on a rebinding domain reaches 127.0.0.1 with its own name in Host (same-origin for the
+    // browser, so CORS does not stop it); only the Host header tells the server.
+    for (const host of ['attacker.example', 'attacker.example:8080', '127.0.0.1.nip.io', '127.0.0.2', '0.0.0.0', '[::2]', '[::1', 'localhost:x', 'localhost.attacker.example', '']) {
+      for (const method of ['GET', 'HEAD', 'OPTIONS']) {
+        const r = await raw(server.port, `${method} /info HTTP/1.1`, { Host: host, Origin: 'http://attacker.example', 'Access-Control-Request-Method': 'GET' });
+        assert.equal(r.status, 421, `${method} with Host ${JSON.stringify(host)}`);
+        assert.ok(!r.body.includes('neuroglancer_annotations_v1'), host);
+      }
+    }
+    const refused = await raw(server.port, 'GET /info HTTP/1.1', { Host: 'attacker.example' });
+    assert.equal(refused.body.toString(), 'Misdirected request: this preview server answers to 127.0.0.1, localhost and [::1] only\n');
+    for (const host of ['127.0.0.1', `127.0.0.1:${server.port}`, 'localhost', `LocalHost:${server.port}`, 'localhost.', '[::1]', '[::1]:9000']) {
+      const r = await raw(server.port, 'GET /info HTTP/1.1', { Host: host });
+      assert.equal(r.status, 200, `Host ${host}`);
+    }
+    // HTTP/1.0 clients may send no Host at all; a browser always does.
+    assert.equal((await raw(server.port, 'GET /info HTTP/1.0', { Host: null })).status, 200);
+  });
+
+  test('allowHost: the public name of a proxy that keeps the Host header (code-server /proxy/<port>/) is served, other names still are not', async () => {
+    const s = await startPreviewServer({ root });
+    try {
+      assert.equal((await raw(s.port, 'GET /info HTTP/1.1', { Host: 'code.example.org:8443' })).status, 421);
+      s.allowHost('code.example.org:8443');
+      assert.equal((await raw(s.port, 'GET /info HTTP/1.1', { Host: 'code.example.org' })).status, 200);
+      assert.equal((await raw(s.port, 'GET /info HTTP/1.1', { Host: 'CODE.example.org:443' })).status, 200);
+      assert.equal((await raw(s.port, 'GET /info HTTP/1.1', { Host: 'attacker.example' })).status, 421);
+      assert.equal((await raw(server.port, 'GET /info HTTP/1.1', { Host: 'code.example.org' })).status, 421, 'per server');
+    } finally {
+      await s.close();
+    }
   });
 });

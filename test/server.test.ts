@@ -291,7 +291,7 @@ describe('preview server', () => {
           sock.destroy();
           resolve();
         });
-        sock.write(`GET /big HTTP/1.1\r\nHost: x\r\n\r\n`);
+        sock.write(`GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
       });
     }
     // The server notices each abort; then every file it opened must be closed again.
@@ -304,7 +304,7 @@ describe('preview server', () => {
     const s = await startPreviewServer({ root });
     const sock = net.connect(s.port, '127.0.0.1');
     await new Promise((r) => sock.on('connect', r));
-    sock.write('GET /info HTTP/1.1\r\nHost: x\r\n\r\n');
+    sock.write('GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     await new Promise((r) => sock.once('data', r));
     await s.close();
     sock.destroy();

@@ -43,6 +43,8 @@ export class Viewers implements vscode.Disposable {
   async sourceUrl(folder: string): Promise<string> {
     const srv = await this.server(folder);
     const external = await vscode.env.asExternalUri(vscode.Uri.parse(srv.url));
+    // A proxy in between (code-server's /proxy/<port>/) passes the browser's Host header on.
+    srv.allowHost(external.authority);
     return external.toString(true).replace(/\/?$/, '/');
   }
 

@@ -25,6 +25,12 @@ export interface PreviewServer {
   /** `http://127.0.0.1:PORT/` — the dataset's source URL. */
   url: string;
   port: number;
+  /**
+   * Also answers requests addressed to `host` (a host name, any port): the public name of a proxy
+   * that forwards to this server and keeps the browser's Host header, e.g. code-server's
+   * `/proxy/<port>/` as `vscode.env.asExternalUri` returns it.
+   */
+  allowHost(host: string): void;
   close(): Promise<void>;
 }
 
@@ -60,7 +66,16 @@ export async function startPreviewServer(options: PreviewServerOptions): Promise
   const rootReal = await realDir(options.root, 'Dataset folder');
   const viewerReal = options.viewerDir === undefined ? undefined : await realDir(options.viewerDir, 'Viewer folder');
 
+  const hosts = new Set(LOOPBACK_HOSTS);
   const server = http.createServer((req, res) => {
+    // DNS rebinding: a page on attacker.example, re-resolved to 127.0.0.1, reaches this port as a
+    // same-origin request and could read the dataset; its Host header still names attacker.example.
+    // Clients without a Host header (HTTP/1.0 tools) are not browsers, so not that attack.
+    const host = req.headers.host;
+    if (host !== undefined && !hosts.has(hostName(host))) {
+      send(res, req.method === 'HEAD', 421, 'Misdirected request: this preview server answers to 127.0.0.1, localhost and [::1] only\n');
+      return;
+    }
     handle(req, res, rootReal, viewerReal).catch(() => {
       // Errors after headers were sent (client gone, file vanished mid-stream): just drop the socket.
       if (!res.headersSent) send(res, req.method === 'HEAD', 500, 'Internal error\n');
@@ -79,12 +94,25 @@ export async function startPreviewServer(options: PreviewServerOptions): Promise
   return {
     url: `http://127.0.0.1:${bound}/`,
     port: bound,
+    allowHost: (name) => {
+      hosts.add(hostName(name));
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),
   };
+}
+
+/** Host names that only ever resolve to this machine, so no other site can take them over. */
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** The name in a Host header (`[::1]:8080` → `[::1]`, `LocalHost.` → `localhost`), lower case. */
+function hostName(header: string): string {
+  const h = header.trim().toLowerCase();
+  const name = h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.replace(/:\d*$/, '');
+  return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
 async function realDir(dir: string, what: string): Promise<string> {

@@ -9,7 +9,7 @@ export interface RawResponse {
 }
 
 /** Sends `requestLine` and headers verbatim and reads the whole response (Connection: close). */
-export function raw(port: number, requestLine: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+export function raw(port: number, requestLine: string, headers: Record<string, string | null> = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -27,8 +27,13 @@ export function raw(port: number, requestLine: string, headers: Record<string, s
       }
       resolve({ status, headers: h, body: all.subarray(sep + 4) });
     });
-    let req = `${requestLine}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n`;
-    for (const [k, v] of Object.entries(headers)) req += `${k}: ${v}\r\n`;
+    // A `Host` in `headers` replaces the default one; `Host: null` sends none.
+    const host = Object.entries(headers).find(([k]) => k.toLowerCase() === 'host');
+    let req = `${requestLine}\r\n`;
+    if (!host) req += `Host: 127.0.0.1:${port}\r\n`;
+    else if (host[1] !== null) req += `Host: ${host[1]}\r\n`;
+    req += 'Connection: close\r\n';
+    for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'host') req += `${k}: ${v}\r\n`;
     sock.write(req + '\r\n', 'latin1');
   });
 }
