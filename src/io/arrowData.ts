@@ -5,10 +5,43 @@ import {
   type DataType,
   Field,
   List,
+  RecordBatch,
+  Schema,
+  type Struct,
   Utf8,
   makeData,
   type Data,
 } from 'apache-arrow';
+
+/**
+ * A schema that answers `assign(fields)` positionally. apache-arrow's RecordBatch constructor
+ * re-derives its schema with Schema.assign, which looks each field up by name among all of them:
+ * O(columns²), 3.2 s of a 3.7 s read of a 40k-column CSV. The fields it passes are the schema's
+ * own (or copies marked nullable), in order, so a lookup by position gives the same result.
+ */
+class PositionalSchema extends Schema {
+  constructor(private readonly base: Schema) {
+    super(base.fields, base.metadata, base.dictionaries);
+  }
+
+  override assign(...args: unknown[]): Schema {
+    const byName = () => (this.base.assign as (...a: unknown[]) => Schema).apply(this.base, args);
+    const [fields] = args;
+    if (args.length !== 1 || !Array.isArray(fields) || fields.length !== this.fields.length) return byName();
+    let same = true;
+    for (let i = 0; i < fields.length; i++) {
+      const f: unknown = fields[i];
+      if (!(f instanceof Field) || f.name !== this.fields[i]!.name) return byName();
+      if (f !== this.fields[i]) same = false;
+    }
+    return same ? this.base : new Schema(fields as Field[], new Map(this.metadata), new Map(this.dictionaries));
+  }
+}
+
+/** `new RecordBatch(schema, data)` in linear time in the number of columns (see PositionalSchema). */
+export function recordBatch(schema: Schema, data: Data<Struct>): RecordBatch {
+  return new RecordBatch(new PositionalSchema(schema), data);
+}
 
 /** Validity bitmap (LSB first) from a predicate; null when every slot is valid. */
 export function validityBitmap(length: number, isValid: (i: number) => boolean): { bitmap: Uint8Array | undefined; nullCount: number } {

@@ -27,7 +27,7 @@ import {
 import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, FileMetaData, SchemaTree, SchemaElement, Compressors } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { boolData, listData, numericData, utf8Data } from './arrowData.js';
+import { boolData, listData, numericData, recordBatch, utf8Data } from './arrowData.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
 import { statOrThrow } from './files.js';
 import { checkParquetPages } from './parquetPages.js';
@@ -167,7 +167,7 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
     }
   });
   const struct = makeData({ type: new Struct(pq.schema.fields), length, nullCount: 0, children });
-  return new RecordBatch(pq.schema, struct);
+  return recordBatch(pq.schema, struct);
 }
 
 /** Joins page/column chunks, keeping only rows in [start, end). */

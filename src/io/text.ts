@@ -3,12 +3,13 @@
 import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import Papa from 'papaparse';
-import { Field, RecordBatch, Schema, Struct, Table, makeData, type Data } from 'apache-arrow';
+import { Field, Schema, Struct, Table, makeData, type Data } from 'apache-arrow';
 import { InputError, describeCause } from './errors.js';
 import { statOrThrow } from './files.js';
 import { CellColumn } from './cells.js';
 import { typeTextColumn } from './infer.js';
 import { rememberLines } from './rows.js';
+import { recordBatch } from './arrowData.js';
 
 export interface TextReadOptions {
   delimiter: ',' | '\t';
@@ -169,7 +170,7 @@ export async function readTextTable(path: string, opts: TextReadOptions): Promis
   const fields = data.map((d, k) => new Field(t.header[k], d.type, true));
   const schema = new Schema(fields, new Map([['ng_annotations.source', 'text']]));
   const struct = makeData({ type: new Struct(fields), length: t.rows, nullCount: 0, children: data });
-  const table = new Table(schema, [new RecordBatch(schema, struct)]);
+  const table = new Table(schema, [recordBatch(schema, struct)]);
   rememberLines(table, t.lines);
   return table;
 }
