@@ -61,7 +61,8 @@ describe('parquet reader on worker threads', () => {
     writeFileSync(p, mangled);
     await assert.rejects(readParquetTableParallel(p, parallel), (e: Error) => {
       assert.ok(e instanceof InputError, String(e));
-      assert.match(e.message, /^mangled-par\.parquet(, column .a.)?: /);
+      // The damage spans pages of both columns; which worker reports first is a matter of timing.
+      assert.match(e.message, /^mangled-par\.parquet(, column '[ab]')?: /);
       assert.equal(e.file, p);
       return true;
     });
