@@ -35,7 +35,9 @@ describe('parquet reader on worker threads', () => {
       `SELECT (i * 1000003 + 9007199254740993)::UBIGINT AS id, (i - 6000)::BIGINT * 1537228672809129 AS s, i / 7 AS x, (i % 11)::FLOAT AS f,
               CASE WHEN i % 4 = 0 THEN NULL ELSE i % 3 = 0 END AS flag, (i % 200 - 100)::TINYINT AS i8, (i % 60000)::USMALLINT AS u16,
               CASE WHEN i % 6 = 0 THEN NULL ELSE (['soma','axon','dendrite ✓'])[1 + (i % 3)::INT] END AS kind,
-              CASE WHEN i % 5 = 0 THEN NULL WHEN i % 5 = 1 THEN []::UBIGINT[] ELSE [i, 18446744073709551615 - i]::UBIGINT[] END AS rel
+              CASE WHEN i % 5 = 0 THEN NULL WHEN i % 5 = 1 THEN []::UBIGINT[] ELSE [i, 18446744073709551615 - i]::UBIGINT[] END AS rel,
+              CASE WHEN i % 7 = 0 OR (i >= 4096 AND i < 6144) THEN NULL ELSE i * 0.5 END AS nx,
+              CASE WHEN i >= 2048 AND i < 2100 THEN NULL ELSE i::UBIGINT END AS nid
        FROM range(12000) t(i) ORDER BY i`,
       { codec: 'zstd', rowGroupSize: 2048 }, // DuckDB rounds group sizes to multiples of 2048
     );

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { RecordBatch, Struct, Table, makeData, type Data, type DataType, type Field, type Schema } from 'apache-arrow';
+import { DataType, RecordBatch, Struct, Table, makeData, type Data, type Field, type Schema } from 'apache-arrow';
 import { openParquet, readParquetTable, type ParquetReadOptions } from './parquet.js';
 import { InputError, throwIfAborted, type InputErrorDetails } from './errors.js';
 import { recordBatch } from './arrowData.js';
@@ -24,13 +24,21 @@ export interface PlainData {
   children: PlainData[];
 }
 
-export type RowGroupRequest = { id: number; path: string; columns: string[]; start: number; end: number };
+export type RowGroupRequest = {
+  id: number;
+  path: string;
+  columns: string[];
+  start: number;
+  end: number;
+  /** Per column: the whole-file values buffer (shared memory) to write rows [start, end) into, or null. */
+  into: Array<(ArrayBufferView & { set(a: ArrayLike<unknown>, at: number): void }) | null>;
+};
 export type RowGroupReply =
   | { id: number; columns: PlainData[] }
   | { id: number; error: { message: string; details?: InputErrorDetails; input: boolean } };
 
 /** A column's Data as buffers; views that do not own their buffer are copied so they can be transferred. */
-export function toPlain(d: Data, transfer: Set<ArrayBuffer>): PlainData {
+export function toPlain(d: Data, transfer: Set<ArrayBuffer>, withoutValues = false): PlainData {
   const own = <T extends ArrayBufferView | undefined>(a: T): T => {
     if (!a || a.byteLength === 0) return a;
     const whole = a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !transfer.has(a.buffer as ArrayBuffer);
@@ -43,7 +51,7 @@ export function toPlain(d: Data, transfer: Set<ArrayBuffer>): PlainData {
   return {
     length: d.length,
     nullCount: d.nullCount,
-    values: own(d.values as ArrayBufferView | undefined),
+    values: withoutValues ? undefined : own(d.values as ArrayBufferView | undefined),
     valueOffsets: own(d.valueOffsets as Int32Array | undefined),
     nullBitmap: own(d.nullBitmap as Uint8Array | undefined),
     children: d.children.map((c) => toPlain(c, transfer)),
@@ -93,7 +101,8 @@ export async function readParquetTableParallel(
     ranges.push({ start: row, end: row + rows, bytes: Number(g.total_compressed_size ?? g.total_byte_size) });
     row += rows;
   }
-  const batches: Array<RecordBatch | undefined> = new Array(ranges.length);
+  const chunks: Array<Data[] | undefined> = new Array(ranges.length);
+  const columns = schema.fields.map((f) => ContiguousColumn.for(f.type, row));
   const workers: Worker[] = [];
   let done = 0;
   let failed: Error | null = null;
@@ -111,7 +120,8 @@ export async function readParquetTableParallel(
       const give = (w: Worker) => {
         if (failed || next >= ranges.length) return;
         const id = next++;
-        w.postMessage({ id, path: file, columns: names, start: ranges[id].start, end: ranges[id].end } satisfies RowGroupRequest);
+        const into = columns.map((c) => c?.values ?? null);
+        w.postMessage({ id, path: file, columns: names, start: ranges[id].start, end: ranges[id].end, into } satisfies RowGroupRequest);
       };
       for (let t = 0; t < threads; t++) {
         const w = new Worker(script);
@@ -122,9 +132,17 @@ export async function readParquetTableParallel(
             fail(e.input && e.details ? Object.assign(new InputError('', e.details), { message: e.message }) : new Error(e.message));
             return;
           }
-          const children = schema.fields.map((f, i) => fromPlain(f.type, m.columns[i]));
-          const length = ranges[m.id].end - ranges[m.id].start;
-          batches[m.id] = recordBatch(schema, makeData({ type: new Struct(schema.fields), length, nullCount: 0, children }));
+          const { start, end } = ranges[m.id];
+          // Fixed-width columns are copied into their whole-file buffer (and the worker's buffers
+          // dropped); the others are kept as they came.
+          chunks[m.id] = schema.fields.map((f, i) => {
+            const col = columns[i];
+            if (col) {
+              col.put(start, end, m.columns[i]);
+              return null as unknown as Data;
+            }
+            return fromPlain(f.type, m.columns[i]);
+          });
           done += ranges[m.id].bytes;
           opts.onProgress?.(Math.min(done, total), total);
           if (++finished === ranges.length) {
@@ -144,6 +162,62 @@ export async function readParquetTableParallel(
   }
   throwIfAborted(opts.signal);
   opts.onProgress?.(total, total);
-  const nonEmpty = batches.filter((b): b is RecordBatch => !!b && b.numRows > 0);
-  return nonEmpty.length ? new Table(nonEmpty) : new Table(schema);
+  const whole = columns.map((c) => c?.data() ?? null);
+  const batches: RecordBatch[] = [];
+  ranges.forEach(({ start, end }, g) => {
+    if (end === start) return;
+    const children = schema.fields.map((_, i) => whole[i]?.slice(start, end - start) ?? chunks[g]![i]);
+    batches.push(recordBatch(schema, makeData({ type: new Struct(schema.fields), length: end - start, nullCount: 0, children })));
+  });
+  return batches.length ? new Table(batches) : new Table(schema);
+}
+
+/**
+ * A fixed-width column of the whole file in one shared buffer that the workers fill row group by row
+ * group. Transferring each row group's ~1 MB buffers instead left their memory in the workers' C
+ * heaps once freed (measured: 600–740 MB of RSS kept after dropping a 574 MB table); one large
+ * buffer per column is mapped and unmapped as a whole, so a column the writer releases gives its
+ * memory back, and each worker reuses its own scratch buffers.
+ */
+class ContiguousColumn {
+  private bitmap: Uint8Array | null = null;
+  private nullCount = 0;
+  private readonly noNulls: Array<[number, number]> = [];
+
+  private constructor(
+    private readonly type: DataType,
+    readonly values: ArrayBufferView & { set(a: ArrayLike<unknown>, at: number): void; length: number },
+    private readonly length: number,
+  ) {}
+
+  static for(type: DataType, rows: number): ContiguousColumn | null {
+    // Bool values are bits, text and lists have offsets: those stay in row-group chunks.
+    if (!(DataType.isInt(type) || DataType.isFloat(type))) return null;
+    type Values = ArrayBufferView & { set(a: ArrayLike<unknown>, at: number): void; length: number };
+    const ArrayType = (type as DataType & { ArrayType: (new (b: SharedArrayBuffer) => Values) & { BYTES_PER_ELEMENT: number } }).ArrayType;
+    return new ContiguousColumn(type, new ArrayType(new SharedArrayBuffer(rows * ArrayType.BYTES_PER_ELEMENT)), rows);
+  }
+
+  /** Records a row group whose values a worker wrote into `values`; merges its validity bits. */
+  put(start: number, end: number, p: PlainData): void {
+    if (p.nullCount === 0 || !p.nullBitmap) {
+      this.noNulls.push([start, end]);
+      return;
+    }
+    this.bitmap ??= new Uint8Array((this.length + 7) >> 3);
+    this.nullCount += p.nullCount;
+    for (let i = 0; i < end - start; i++) {
+      if ((p.nullBitmap[i >> 3] >> (i & 7)) & 1) {
+        const r = start + i;
+        this.bitmap[r >> 3] |= 1 << (r & 7);
+      }
+    }
+  }
+
+  data(): Data {
+    if (this.bitmap) {
+      for (const [start, end] of this.noNulls) for (let r = start; r < end; r++) this.bitmap[r >> 3] |= 1 << (r & 7);
+    }
+    return makeData({ type: this.type, length: this.length, nullCount: this.nullCount, nullBitmap: this.bitmap ?? undefined, data: this.values } as never);
+  }
 }

@@ -1,5 +1,6 @@
-// Worker thread body for parquetParallel.ts: decodes the row groups it is sent, each into Arrow
-// column buffers that are transferred back. The file is opened once per worker.
+// Worker thread body for parquetParallel.ts: decodes the row groups it is sent; fixed-width values
+// are written into the caller's shared column buffers, other columns' buffers are transferred back.
+// The file is opened once per worker.
 import { parentPort } from 'node:worker_threads';
 import { openParquet, readRowGroup } from './parquet.js';
 import { InputError } from './errors.js';
@@ -16,7 +17,14 @@ parentPort?.on('message', async (m: RowGroupRequest) => {
     }
     const batch = await readRowGroup(opened.pq, m.start, m.end, m.path);
     const transfer = new Set<ArrayBuffer>();
-    const columns = batch.data.children.map((c) => toPlain(c, transfer));
+    const columns = batch.data.children.map((c, i) => {
+      const into = m.into[i];
+      if (!into) return toPlain(c, transfer);
+      // Fixed-width values go straight into the whole-file column (shared memory): only the
+      // validity bits travel back, and this thread's buffers are reused for its next row group.
+      into.set(c.values as never, m.start);
+      return toPlain(c, transfer, true);
+    });
     parentPort!.postMessage({ id: m.id, columns } satisfies RowGroupReply, [...transfer]);
   } catch (e) {
     const err = e as Error;
