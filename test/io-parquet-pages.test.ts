@@ -95,6 +95,20 @@ describe('Parquet page check', () => {
     assert.match(r.lines[2]!, new RegExp(`^InputError: dictionary-v1\\.parquet, column 'name': corrupt Parquet data in row group 1, page 2: dictionary indices: ${run}$`));
   });
 
+  test(
+    'a ZSTD page whose Huffman weight table has only 0-bit states (test/fixtures/zstd-huffman-loop.parquet) is an InputError, not an endless loop',
+    { todo: 'fzstd 0.1.1 (the latest) loops forever in rhu(): with 0-bit FSE states its read position never moves and it bounds the weights only after the loop; a synchronous loop cannot be interrupted in-process. Found by test/helpers/fuzz-readers.ts parquet 27 2400 (case 703)' },
+    () => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', `require('./src/io/index').readTable(${JSON.stringify(path.join(__dirname, 'fixtures', 'zstd-huffman-loop.parquet'))}).then(() => console.log('table'), (e) => console.log(e.name))`], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 8_000, // a valid read of this file takes milliseconds
+      });
+      assert.equal(r.signal, null, 'the read did not end within 8 s');
+      assert.equal(r.stdout.trim(), 'InputError');
+    },
+  );
+
   test('hyparquet decompresses no page again that the check already decompressed', async () => {
     const file = path.join(tmp.dir, 'reuse.parquet');
     await writeParquet(file, `SELECT i AS a, 'n' || (i % 9) AS s, [i, i + 1] AS l FROM range(50000) t(i)`, { codec: 'zstd', rowGroupSize: 10_000 });
