@@ -134,8 +134,8 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
   if (end > start && pq.names.length > 0) {
     // Refuses pages that would make hyparquet abort the process (see parquetPages.ts); throws an
     // InputError naming the column, row group and page.
-    const checked = await checkParquetPages(pq.file, pq.metadata, pq.names, start, end, path, compressors as unknown as Compressors);
     try {
+      const checked = await checkParquetPages(pq.file, pq.metadata, pq.names, start, end, path, compressors as unknown as Compressors);
       await parquetRead({
         file: pq.file,
         metadata: pq.metadata,

@@ -68,8 +68,9 @@ export async function checkParquetPages(
           checkChunk(new DataView(bytes), schemaPath, meta.codec, compressors, cache, selectEnd, page);
         } catch (e) {
           if (e instanceof InputError) throw e; // a short read, already named
-          const why = e instanceof PageProblem ? e.message : `the page cannot be read (${describeCause(e)})`;
-          throw new InputError(`corrupt Parquet data in row group ${g + 1}, page ${page.n}: ${why}`, { file: path, column }, { cause: e });
+          const why = e instanceof PageProblem ? e.message : `${page.n ? 'the page' : 'the column chunk'} cannot be read (${describeCause(e)})`;
+          const where = `row group ${g + 1}${page.n ? `, page ${page.n}` : ''}`;
+          throw new InputError(`corrupt Parquet data in ${where}: ${why}`, { file: path, column }, { cause: e });
         }
       }
     }
