@@ -95,6 +95,19 @@ describe('Parquet page check', () => {
     assert.match(r.lines[2]!, new RegExp(`^InputError: dictionary-v1\\.parquet, column 'name': corrupt Parquet data in row group 1, page 2: dictionary indices: ${run}$`));
   });
 
+  test('a column chunk whose path is not in the schema (test/fixtures/unknown-chunk-path.parquet) is an InputError, not an unhandled rejection', () => {
+    // A bit flip turned seg.list.element into seg.liSt.element (seed 31, case 1895). hyparquet threw
+    // on the lookup after starting the other chunks' reads; one of those then failed unobserved and
+    // Node ended the process.
+    const r = readInChild([path.join(__dirname, 'fixtures', 'unknown-chunk-path.parquet')]);
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 3, r.stderr);
+    assert.equal(
+      r.lines[0],
+      "InputError: unknown-chunk-path.parquet: corrupt Parquet metadata: row group 1 has a column chunk for 'seg.liSt.element', which is not in the schema",
+    );
+  });
+
   test(
     'a ZSTD page whose Huffman weight table has only 0-bit states (test/fixtures/zstd-huffman-loop.parquet) is an InputError, not an endless loop',
     { todo: 'fzstd 0.1.1 (the latest) loops forever in rhu(): with 0-bit FSE states its read position never moves and it bounds the weights only after the loop; a synchronous loop cannot be interrupted in-process. Found by test/helpers/fuzz-readers.ts parquet 27 2400 (case 703)' },

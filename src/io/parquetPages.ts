@@ -60,7 +60,9 @@ export async function checkParquetPages(
           try {
             schemaPath = getTreePath(tree, meta.path_in_schema);
           } catch {
-            continue; // hyparquet fails on the same lookup before decoding anything
+            // hyparquet would throw on this lookup with the reads of earlier chunks under way, and
+            // their failures would then go unobserved (an unhandled rejection ends the process).
+            throw new InputError(`corrupt Parquet metadata: row group ${g + 1} has a column chunk for '${column}', which is not in the schema`, { file: path });
           }
           // hyparquet's byte range for the chunk (it fails the same way on offsets of the wrong type)
           const first = meta.dictionary_page_offset || meta.data_page_offset;
