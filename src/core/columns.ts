@@ -174,6 +174,27 @@ const U64_MAX = (1n << 64n) - 1n;
  * are whole numbers no larger than 2^53 (pandas turns integer columns with gaps into floats).
  * `nulls` marks rows without a value; `allowNull` decides whether that is an error.
  */
+/**
+ * The column's values as one typed array without copying, when its chunks have no nulls and lie back
+ * to back in one buffer (the Parquet reader's numeric columns do); otherwise null.
+ */
+export function contiguousValues<T extends Float64Array | BigUint64Array>(v: Vector, Ctor: { new (b: ArrayBufferLike, at: number, n: number): T }): T | null {
+  if (v.nullCount > 0 || v.data.length === 0) return null;
+  let buffer: ArrayBufferLike | null = null;
+  let first = 0;
+  let next = 0;
+  for (const d of v.data) {
+    const a = d.values as ArrayBufferView;
+    if (!(a instanceof (Ctor as unknown as typeof Float64Array | typeof BigUint64Array))) return null;
+    if (buffer === null) {
+      buffer = a.buffer;
+      first = next = a.byteOffset;
+    } else if (a.buffer !== buffer || a.byteOffset !== next) return null;
+    next += (a as Float64Array).length * 8;
+  }
+  return new Ctor(buffer!, first, v.length);
+}
+
 export function uint64Column(
   v: Vector,
   name: string,
@@ -182,7 +203,11 @@ export function uint64Column(
 ): { values: BigUint64Array; valid: Uint8Array | null } {
   const kind = columnKind(v.type);
   const n = v.length;
+  // Unsigned 64-bit without nulls in one buffer: the ids are the input's own (no copy, no BigInts).
+  const view = kind === 'int64' && !(v.type as { isSigned: boolean }).isSigned ? contiguousValues(v, BigUint64Array) : null;
+  if (view) return { values: view, valid: null };
   const values = sharedU64(n);
+  const words = new Uint32Array(values.buffer);
   const valid = v.nullCount > 0 || kind === 'string' ? new Uint8Array(n) : null;
   const bad: number[] = [];
   let badCount = 0;
@@ -214,6 +239,25 @@ export function uint64Column(
     const signed = (v.type as { isSigned: boolean }).isSigned;
     eachChunk(v, (d, start) => {
       const src = d.values as ArrayLike<number | bigint>;
+      if (kind === 'int64') {
+        // By 32-bit words: a BigInt per value is slow at 1e8 rows. A set sign bit is negative.
+        const a = d.values as BigInt64Array | BigUint64Array;
+        const w = new Uint32Array(a.buffer, a.byteOffset, 2 * d.length);
+        for (let i = 0; i < d.length; i++) {
+          if (valid) {
+            const ok = d.getValid(i);
+            valid[start + i] = ok ? 1 : 0;
+            if (!ok) continue;
+          }
+          if (signed && w[2 * i + 1] >= 0x80000000) {
+            fail(start + i, a[i]);
+            continue;
+          }
+          words[2 * (start + i)] = w[2 * i];
+          words[2 * (start + i) + 1] = w[2 * i + 1];
+        }
+        return;
+      }
       for (let i = 0; i < d.length; i++) {
         if (valid) {
           const ok = d.getValid(i);

@@ -3,7 +3,7 @@
 // here, before a single byte is written.
 import type { AnnotationType, CoordSpace, PropertySpec } from './types';
 import { ExportError, describeRows } from './errors';
-import { ColumnStore, getColumn, numericColumn, requireFinite, uint64Column, type TableLike } from './columns';
+import { ColumnStore, contiguousValues, getColumn, numericColumn, requireFinite, uint64Column, type TableLike } from './columns';
 import { pandasIndex, resolveIds, requireUniqueIds } from './ids';
 import { encodePropertyBlock, normalizePropertyRequests, planColumns, planProperties, propertyLayout, writeProperties } from './properties';
 import { normalizeRelationshipRequests, readRelationship, selectRelationshipRows, type RelationshipColumn } from './relationships';
@@ -155,7 +155,9 @@ export function prepare(
   // is in the records: at most two float64 copies are alive, not all of them.
   const read = (c: number) => {
     const name = geomNames[c];
-    const v = numericColumn(getColumn(table, name, 'geometry'), name, 'geometry');
+    const column = getColumn(table, name, 'geometry');
+    // float64 in one buffer (the Parquet reader's) is read in place: no 8-byte-per-row copy.
+    const v = contiguousValues(column, Float64Array) ?? numericColumn(column, name, 'geometry');
     requireFinite(v, name, 'geometry');
     requireFloat32(v, name);
     return v;

@@ -17,11 +17,16 @@ export function argsortU64(keys: BigUint64Array): Uint32Array {
   const n = keys.length;
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  return sortByU64(order, keys);
+  return sortInto(order, keys, true);
 }
 
 /** Reorders `order` stably by `keys[i]` (uint64); returns a new array. */
 export function sortByU64(order: Uint32Array, keys: BigUint64Array): Uint32Array {
+  return sortInto(order, keys, false);
+}
+
+/** sortByU64; `owned`: `order` is ours to return as is when already sorted (no copy). */
+function sortInto(order: Uint32Array, keys: BigUint64Array, owned: boolean): Uint32Array {
   const n = order.length;
   const w = words(keys);
   // Already in order: one scan and no scratch arrays (on 1e8 ids those would be 800 MB).
@@ -33,7 +38,7 @@ export function sortByU64(order: Uint32Array, keys: BigUint64Array): Uint32Array
     const hb = w[2 * b + 1];
     if (hb < ha || (hb === ha && w[2 * b] < w[2 * a])) sorted = false;
   }
-  if (sorted) return order.slice();
+  if (sorted) return owned ? order : order.slice();
   let lo = new Uint32Array(n);
   let hi = new Uint32Array(n);
   const hist = new Uint32Array(4 * RADIX);
