@@ -11,7 +11,11 @@ import { openParquet, readParquetTable, type ParquetReadOptions } from './parque
 import { InputError, throwIfAborted, type InputErrorDetails } from './errors.js';
 import { recordBatch } from './arrowData.js';
 
-/** Below this many compressed bytes a worker's start-up (~50 ms) costs more than it saves. */
+/**
+ * Below this many bytes of file a worker's start-up (loading the reader, warming up hyparquet's
+ * decoders) costs more than it saves. Measured with the CLI on 2 cores, 1M points / 37 MB: 2.35 s
+ * with two workers vs 2.50 s on the main thread; 10M rows / 372 MB read in 5.5 s vs 7.5 s.
+ */
 const MIN_PARALLEL_BYTES = 8 << 20;
 
 /** Arrow column data as plain buffers, rebuilt against the schema's field types. */
