@@ -136,19 +136,25 @@ export async function readParquetTableParallel(
             fail(e.input && e.details ? Object.assign(new InputError('', e.details), { message: e.message }) : new Error(e.message));
             return;
           }
-          const { start, end } = ranges[m.id];
-          // Fixed-width columns are copied into their whole-file buffer (and the worker's buffers
-          // dropped); the others are kept as they came.
-          chunks[m.id] = schema.fields.map((f, i) => {
-            const col = columns[i];
-            if (col) {
-              col.put(start, end, m.columns[i]);
-              return null as unknown as Data;
-            }
-            return fromPlain(f.type, m.columns[i]);
-          });
-          done += ranges[m.id].bytes;
-          opts.onProgress?.(Math.min(done, total), total);
+          try {
+            const { start, end } = ranges[m.id];
+            // Fixed-width columns are already in their whole-file buffer (the worker wrote them): only
+            // their validity bits are merged; the other columns are kept as they came.
+            chunks[m.id] = schema.fields.map((f, i) => {
+              const col = columns[i];
+              if (col) {
+                col.put(start, end, m.columns[i]);
+                return null as unknown as Data;
+              }
+              return fromPlain(f.type, m.columns[i]);
+            });
+            done += ranges[m.id].bytes;
+            opts.onProgress?.(Math.min(done, total), total);
+          } catch (e) {
+            // Thrown in an event handler it would end the process; the read fails instead.
+            fail(e instanceof Error ? e : new Error(String(e)));
+            return;
+          }
           if (++finished === ranges.length) {
             opts.signal?.removeEventListener('abort', onAbort);
             resolve();
