@@ -32,6 +32,7 @@ export class ShardEncoder {
   private nextId = 0;
   private nextSource = 0;
   private failure: Error | null = null;
+  private closing = false;
   readonly threads: number;
 
   constructor(threads: number) {
@@ -42,6 +43,10 @@ export class ShardEncoder {
       const w = new Worker(script);
       w.on('message', (r: EncodeJobResult) => this.onResult(w, r));
       w.on('error', (e) => this.failAll(e));
+      // A worker that stops without an error (killed, exited) must not leave its jobs waiting forever.
+      w.on('exit', (code) => {
+        if (!this.closing) this.failAll(new Error(`a shard encoder thread stopped unexpectedly (exit code ${code})`));
+      });
       this.workers.push(w);
       this.idle.push(w);
     }
@@ -139,6 +144,7 @@ export class ShardEncoder {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers = [];
     this.idle = [];
