@@ -1,8 +1,8 @@
 // Row groups decoded on worker threads (src/io/parquetParallel.ts) must give exactly the table the
 // single-threaded reader gives, fail the same way on corrupt data, and stop when aborted.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Table } from 'apache-arrow';
 import { InputError } from '../src/io/index';
@@ -78,5 +78,40 @@ describe('parquet reader on worker threads', () => {
       readParquetTableParallel(p, { ...parallel, signal: ac.signal, onProgress: () => ac.abort() }),
       (e: Error) => e.name === 'AbortError',
     );
+  });
+});
+
+describe('the built CLI on a Parquet file large enough for the reader threads', () => {
+  it('writes exactly what the library writes from the single-threaded reader', async () => {
+    const { CLI, ensureBuilt, runOk } = await import('./helpers/cli');
+    const { readTree } = await import('./helpers/common');
+    const { writePrecomputedAnnotations } = await import('../src/core/write');
+    ensureBuilt();
+    const p = at('large.parquet');
+    // ~13 MB uncompressed: over the 8 MB threshold, several row groups.
+    await writeParquet(
+      p,
+      `SELECT (i * 7919 % 400000)::UBIGINT AS annotation_id, (i % 997) * 1.5 AS x, (i % 991) * 2.5 AS y, (i % 983) * 0.5 AS z,
+              (i % 13)::FLOAT AS score, (['a','b','c'])[1 + (i % 3)::INT] AS kind, (i % 5000)::UBIGINT AS body
+       FROM range(400000) t(i)`,
+      { codec: 'uncompressed', rowGroupSize: 65536 },
+    );
+    assert.ok(readFileSync(p).length > 8 << 20);
+    // The bundle finds its reader threads' script beside it (else it would quietly read on one thread).
+    assert.ok(existsSync(join(dirname(CLI), 'parquetWorker.js')), 'dist/parquetWorker.js beside the CLI');
+    const args = ['--type', 'point', '--properties', 'score,kind', '--relationships', 'body', '--seed', '7'];
+    await runOk(['export', p, ...args, '--out', at('cli-out')]);
+    const table = await readParquetTable(p);
+    await writePrecomputedAnnotations(table, 'xyz', 'point', {
+      outputDir: at('lib-out'),
+      properties: ['score', 'kind'],
+      relationships: ['body'],
+      seed: 7,
+      maxThreads: 1,
+    });
+    const cli = readTree(at('cli-out'));
+    const lib = readTree(at('lib-out'));
+    assert.deepEqual([...cli.keys()].sort(), [...lib.keys()].sort());
+    for (const [name, bytes] of lib) assert.ok(bytes.equals(cli.get(name)!), `${name} differs`);
   });
 });
