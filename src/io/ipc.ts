@@ -24,7 +24,7 @@ const FEATHER_V1_MAGIC = 'FEA1';
 const FILE_MAGIC = 'ARROW1';
 
 export async function* readIpcBatches(path: string, opts: IpcReadOptions = {}): AsyncGenerator<RecordBatch> {
-  registerIpcCodecs();
+  await registerIpcCodecs();
   const { size } = await statOrThrow(path);
   if (size === 0) throw new InputError('the file is empty (expected Arrow IPC data)', { file: path });
   const handle = await open(path, 'r');
@@ -82,7 +82,7 @@ export async function* readIpcBatches(path: string, opts: IpcReadOptions = {}): 
 }
 
 export async function readIpcTable(path: string, opts: IpcReadOptions = {}): Promise<Table> {
-  registerIpcCodecs();
+  await registerIpcCodecs();
   const batches: RecordBatch[] = [];
   let schema: Schema | null = null;
   for await (const b of readIpcBatches(path, opts)) {

@@ -1,4 +1,4 @@
-// Parquet via hyparquet (pure JS; codecs from hyparquet-compressors), one row group at a time,
+// Parquet via hyparquet (pure JS; codecs from hyparquet-compressors, ZSTD from codecs.ts), one row group at a time,
 // converted to Arrow record batches. Chosen over parquet-wasm by measurement: bench/parquet-readers.ts.
 import { open, type FileHandle } from 'node:fs/promises';
 import {
@@ -25,12 +25,12 @@ import {
   makeData,
 } from 'apache-arrow';
 import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
-import type { AsyncBuffer, FileMetaData, SchemaTree, SchemaElement, Compressors } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import type { AsyncBuffer, FileMetaData, SchemaTree, SchemaElement } from 'hyparquet';
 import { boolData, listData, numericData, recordBatch, utf8Data } from './arrowData.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
 import { statOrThrow } from './files.js';
 import { checkParquetPages } from './parquetPages.js';
+import { initZstd, parquetCompressors } from './codecs.js';
 
 export interface ParquetReadOptions {
   signal?: AbortSignal;
@@ -135,7 +135,8 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
     // Refuses pages that would make hyparquet abort the process (see parquetPages.ts); throws an
     // InputError naming the column, row group and page.
     try {
-      const checked = await checkParquetPages(pq.file, pq.metadata, pq.names, start, end, path, compressors as unknown as Compressors);
+      await initZstd();
+      const checked = await checkParquetPages(pq.file, pq.metadata, pq.names, start, end, path, parquetCompressors);
       await parquetRead({
         file: pq.file,
         metadata: pq.metadata,
