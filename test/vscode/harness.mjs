@@ -164,3 +164,24 @@ export function synapsesCsv(n, seed = 1) {
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * Runs a browser story to its one-line verdict: a screenshot `<name>-failure.png` if it throws, the
+ * browser, code-server and sandbox stopped either way, then the process exits with the result.
+ */
+export async function runStory(name, { page, ctx, cs, sb }, body) {
+  let ok = false;
+  try {
+    await body();
+    ok = true;
+  } catch (e) {
+    await page.screenshot({ path: `${SHOTS}/${name}-failure.png` }).catch(() => {});
+    console.error(e);
+  } finally {
+    await ctx.close();
+    cs.stop();
+    sb.cleanup();
+  }
+  console.log(ok ? '1 passed, 0 failed' : '0 passed, 1 failed');
+  process.exit(ok ? 0 : 1);
+}

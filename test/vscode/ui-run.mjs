@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { exportFromExplorer as exportFromExplorerIn, installVsix, launchChromium, log, makeSandbox, ROOT, SHOTS, startCodeServer, synapsesCsv } from './harness.mjs';
+import { exportFromExplorer as exportFromExplorerIn, installVsix, launchChromium, log, makeSandbox, ROOT, runStory, SHOTS, startCodeServer, synapsesCsv } from './harness.mjs';
 
 const VSIX = path.resolve(process.env.VSIX ?? path.join(ROOT, 'ng-annotations.vsix'));
 const N = 200;
@@ -60,8 +60,7 @@ const setTheme = async (theme) => {
   await page.waitForFunction((w) => document.querySelector('.monaco-workbench')?.classList.contains(w), want, { timeout: 15_000 });
 };
 
-let ok = false;
-try {
+await runStory('ui', { page, ctx, cs, sb }, async () => {
   await page.goto(`${cs.base}/?folder=${encodeURIComponent(sb.dirs.ws)}`);
   await page.locator('.monaco-workbench').waitFor();
   log('workbench loaded');
@@ -249,17 +248,7 @@ try {
   assert.ok(probeIndex >= 0, 'the probe script was not reported as blocked');
   cspErrors.splice(probeIndex, 1);
   assert.deepEqual(cspErrors, [], 'the webview violated its CSP');
-  ok = true;
-} catch (e) {
-  await page.screenshot({ path: `${SHOTS}/ui-failure.png` }).catch(() => {});
-  console.error(e);
-} finally {
-  await ctx.close();
-  cs.stop();
-  sb.cleanup();
-}
-console.log(ok ? '1 passed, 0 failed' : '0 passed, 1 failed');
-process.exit(ok ? 0 : 1);
+});
 
 /** The dataset decodes with neuroglancer's own reader to exactly the CSV's values. */
 async function checkDecodes(dir) {

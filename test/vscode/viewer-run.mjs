@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { probeLayer } from '../helpers/ngprobe.ts';
-import { exportFromExplorer, installVsix, launchChromium, log, makeSandbox, ROOT, SHOTS, startCodeServer, synapsesCsv } from './harness.mjs';
+import { exportFromExplorer, installVsix, launchChromium, log, makeSandbox, ROOT, runStory, SHOTS, startCodeServer, synapsesCsv } from './harness.mjs';
 
 const VSIX = path.resolve(process.env.VSIX ?? path.join(ROOT, 'ng-annotations.vsix'));
 const N = 200;
@@ -36,8 +36,7 @@ ctx.on('response', (r) => {
   if (r.status() >= 400 && r.url().includes('/proxy/') && r.status() !== 404) viewerErrors.push(`HTTP ${r.status()} ${r.url()}`);
 });
 
-let ok = false;
-try {
+await runStory('viewer', { page, ctx, cs, sb }, async () => {
   await page.goto(`${cs.base}/?folder=${encodeURIComponent(sb.dirs.ws)}`);
   await page.locator('.monaco-workbench').waitFor();
   await exportFromExplorer(page, 'synapses.csv');
@@ -94,14 +93,4 @@ try {
 
   assert.deepEqual(cspErrors, [], 'CSP refusals');
   assert.deepEqual(viewerErrors, [], 'errors in the viewer frame');
-  ok = true;
-} catch (e) {
-  await page.screenshot({ path: `${SHOTS}/viewer-failure.png` }).catch(() => {});
-  console.error(e);
-} finally {
-  await ctx.close();
-  cs.stop();
-  sb.cleanup();
-}
-console.log(ok ? '1 passed, 0 failed' : '0 passed, 1 failed');
-process.exit(ok ? 0 : 1);
+});
