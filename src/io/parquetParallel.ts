@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { DataType, RecordBatch, Struct, Table, makeData, type Data, type Field, type Schema } from 'apache-arrow';
 import { openParquet, readParquetTable, type ParquetReadOptions } from './parquet.js';
 import { InputError, throwIfAborted, type InputErrorDetails } from './errors.js';
+import { statOrThrow } from './files.js';
 import { recordBatch } from './arrowData.js';
 
 /**
@@ -88,6 +89,10 @@ export async function readParquetTableParallel(
   file: string,
   opts: ParquetReadOptions & { threads?: number; minParallelBytes?: number } = {},
 ): Promise<Table> {
+  // Small files, one core or no worker script: the single-threaded reader (and one footer parse).
+  const { size } = await statOrThrow(file);
+  const script = size >= (opts.minParallelBytes ?? MIN_PARALLEL_BYTES) && (opts.threads ?? availableParallelism()) > 1 ? workerScript() : null;
+  if (!script) return readParquetTable(file, opts);
   const pq = await openParquet(file, opts.columns);
   const groups = pq.metadata.row_groups;
   const schema: Schema = pq.schema;
@@ -95,8 +100,7 @@ export async function readParquetTableParallel(
   const total = pq.file.byteLength;
   await pq.handle.close();
   const threads = Math.min(opts.threads ?? availableParallelism(), groups.length);
-  const script = threads > 1 && total >= (opts.minParallelBytes ?? MIN_PARALLEL_BYTES) ? workerScript() : null;
-  if (!script) return readParquetTable(file, opts);
+  if (threads < 2) return readParquetTable(file, opts);
 
   const ranges: Array<{ start: number; end: number; bytes: number }> = [];
   let row = 0;
