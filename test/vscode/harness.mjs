@@ -149,6 +149,20 @@ export async function exportFromExplorer(page, name, onMenu = async () => {}) {
 }
 
 /**
+ * Clicks the form's *Export* and waits for its notification: the success toast for `n` annotations in
+ * `dataset`, which is returned, or the failure toast, which throws with the extension's message.
+ */
+export async function exportAndWait(page, form, n, dataset) {
+  await form.locator('#export').click();
+  const toasts = page.locator('.notifications-toasts .notification-toast');
+  const done = toasts.filter({ hasText: `Exported ${n} annotations to ${dataset}` });
+  const failed = toasts.filter({ hasText: 'Export failed' });
+  await done.or(failed).first().waitFor({ timeout: 60_000 });
+  if (await failed.count()) throw new Error(`extension reported: ${(await failed.first().innerText()).replace(/\s+/g, ' ')}`);
+  return done;
+}
+
+/**
  * A table of `n` synapse-like points: coordinates, an int, a float, a string enum, a colour, and a
  * column `big` that looks like a small int in the first rows but holds -3e9 (fits no property type) at row 150.
  */

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { exportFromExplorer as exportFromExplorerIn, installVsix, launchChromium, log, makeSandbox, ROOT, runStory, SHOTS, startCodeServer, synapsesCsv } from './harness.mjs';
+import { exportFromExplorer as exportFromExplorerIn, exportAndWait, installVsix, launchChromium, log, makeSandbox, ROOT, runStory, SHOTS, startCodeServer, synapsesCsv } from './harness.mjs';
 
 const VSIX = path.resolve(process.env.VSIX ?? path.join(ROOT, 'ng-annotations.vsix'));
 const N = 200;
@@ -140,12 +140,7 @@ await runStory('ui', { page, ctx, cs, sb }, async () => {
 
   // 5. export: the notification, then the dataset on disk
   const started = Date.now();
-  await form.locator('#export').click();
-  const toasts = page.locator('.notifications-toasts .notification-toast');
-  const done = toasts.filter({ hasText: `Exported ${N} annotations to synapses.precomputed` });
-  const failed = toasts.filter({ hasText: 'Export failed' });
-  await done.or(failed).first().waitFor({ timeout: 60_000 });
-  if (await failed.count()) throw new Error(`extension reported: ${(await failed.first().innerText()).replace(/\s+/g, ' ')}`);
+  const done = await exportAndWait(page, form, N, 'synapses.precomputed');
   log(`exported in ${Date.now() - started} ms`);
   await form.locator('.success', { hasText: `Exported ${N} annotations` }).waitFor();
   await shot('result-light', { media: true });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { probeLayer } from '../helpers/ngprobe.ts';
-import { exportFromExplorer, installVsix, launchChromium, log, makeSandbox, ROOT, runStory, SHOTS, startCodeServer, synapsesCsv } from './harness.mjs';
+import { exportFromExplorer, exportAndWait, installVsix, launchChromium, log, makeSandbox, ROOT, runStory, SHOTS, startCodeServer, synapsesCsv } from './harness.mjs';
 
 const VSIX = path.resolve(process.env.VSIX ?? path.join(ROOT, 'ng-annotations.vsix'));
 const N = 200;
@@ -41,12 +41,7 @@ await runStory('viewer', { page, ctx, cs, sb }, async () => {
   await page.locator('.monaco-workbench').waitFor();
   await exportFromExplorer(page, 'synapses.csv');
   const form = page.frameLocator('iframe.webview.ready[src*="extensionId=ng-annotations.ng-annotations"]').frameLocator('iframe#active-frame');
-  await form.locator('#export').click();
-  const toasts = page.locator('.notifications-toasts .notification-toast');
-  const done = toasts.filter({ hasText: `Exported ${N} annotations to synapses.precomputed` });
-  const failed = toasts.filter({ hasText: 'Export failed' });
-  await done.or(failed).first().waitFor({ timeout: 60_000 });
-  if (await failed.count()) throw new Error(`extension reported: ${(await failed.first().innerText()).replace(/\s+/g, ' ')}`);
+  const done = await exportAndWait(page, form, N, 'synapses.precomputed');
   await done.getByRole('button', { name: 'Open in Neuroglancer' }).click();
 
   // a tab, not a browser window
