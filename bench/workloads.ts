@@ -13,6 +13,8 @@ export interface Workload {
   /** Input files to generate: name → SELECT over range(rows) t(i). */
   files: Record<string, (rows: number) => string>;
   args: (inputs: Record<string, string>) => string[];
+  /** Flags for node itself (e.g. a small JS heap for the run through temporary files). */
+  node?: string[];
 }
 
 // hash(i, salt) is DuckDB's deterministic 64-bit hash; fractions in [0, 1) from its low 32 bits.
@@ -57,6 +59,9 @@ export const WORKLOADS: Workload[] = [
   },
   { name: 'points-1e7', rows: 1e7, files: { table: points }, args: pointArgs },
   { name: 'points-1e8', rows: 1e8, large: true, files: { table: points }, args: pointArgs },
+  // Through temporary files (as for an input larger than memory), with a 512 MB JS heap.
+  { name: 'points-1e7-streamed', rows: 1e7, files: { table: points }, args: (i) => [...pointArgs(i), '--memory-limit', '0'], node: ['--max-old-space-size=512'] },
+  { name: 'points-1e8-streamed', rows: 1e8, large: true, files: { table: points }, args: (i) => [...pointArgs(i), '--memory-limit', '0'], node: ['--max-old-space-size=512'] },
 ];
 
 /** Writes a workload's Parquet files once (cached by name and row count). */
@@ -64,7 +69,7 @@ export async function generateInputs(w: Workload, dir: string): Promise<Record<s
   fs.mkdirSync(dir, { recursive: true });
   const out: Record<string, string> = {};
   for (const [key, select] of Object.entries(w.files)) {
-    const base = w.name.replace('-unsharded', '');
+    const base = w.name.replace('-unsharded', '').replace('-streamed', '');
     const file = path.join(dir, `${base}-${key}.parquet`);
     out[key] = file;
     if (fs.existsSync(file)) continue;

@@ -33,6 +33,8 @@ export interface Mapping {
   gzipLevel?: number | 'raw';
   /** Chunk data encoding of sharded indexes: gzip (default), raw, or auto (gzip where it pays). */
   dataEncoding?: 'gzip' | 'raw' | 'auto';
+  /** Bytes of memory to plan for (or a size such as "4G"); larger Parquet/Arrow exports go through temporary files. */
+  memoryLimit?: number;
   description?: string;
   overwrite?: boolean;
 }
@@ -71,6 +73,7 @@ const KEYS = new Set([
   'threads',
   'gzipLevel',
   'dataEncoding',
+  'memoryLimit',
   'description',
   'overwrite',
   '$schema',
@@ -103,6 +106,22 @@ function int(obj: Record<string, unknown>, key: string, min: number, max: number
     throw new MappingError(key, `expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   }
   return v;
+}
+
+/** "4G", "512M", "1.5GB", "2000000000": bytes (decimal units, as disks and `free -g` count them). */
+export function parseByteSize(s: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)b?\s*$/i.exec(s);
+  if (!m) return null;
+  const unit = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+function byteSize(obj: Record<string, unknown>, key: string): number | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? parseByteSize(v) : null;
+  if (n === null || !Number.isSafeInteger(n) || n < 0) throw new MappingError(key, `expected a size in bytes or like "4G", got ${JSON.stringify(v)}`);
+  return n;
 }
 
 function strList(obj: Record<string, unknown>, key: string): string[] | undefined {
@@ -200,6 +219,7 @@ export function parseMapping(value: unknown): Mapping {
     threads: int(value, 'threads', 1, 256),
     gzipLevel,
     dataEncoding: dataEncoding as Mapping['dataEncoding'],
+    memoryLimit: byteSize(value, 'memoryLimit'),
     description: str(value, 'description', 100000),
     overwrite: bool(value, 'overwrite'),
   };
@@ -240,6 +260,7 @@ export function mappingToWriteOptions(m: Mapping): WriteOptions {
     maxThreads: m.threads,
     gzipLevel: m.gzipLevel,
     dataEncoding: m.dataEncoding,
+    memoryLimit: m.memoryLimit,
     description: m.description,
     idColumn: m.idColumn,
     overwrite: m.overwrite,
@@ -284,6 +305,7 @@ export function mappingToCommandLine(m: Mapping): string {
   if (m.threads !== undefined) a.push('--threads', String(m.threads));
   if (m.gzipLevel !== undefined) a.push('--gzip-level', String(m.gzipLevel));
   if (m.dataEncoding !== undefined) a.push('--data-encoding', m.dataEncoding);
+  if (m.memoryLimit !== undefined) a.push('--memory-limit', String(m.memoryLimit));
   if (m.description) a.push('--description', m.description);
   if (m.overwrite) a.push('--overwrite');
   return a.map(shellQuote).join(' ');

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { Table } from 'apache-arrow';
+import { Table } from 'apache-arrow';
 import { InputError } from '../src/io/index';
-import { readParquetTable } from '../src/io/parquet';
-import { readParquetTableParallel } from '../src/io/parquetParallel';
+import { readParquetBatches, readParquetTable } from '../src/io/parquet';
+import { readParquetBatchesParallel, readParquetTableParallel } from '../src/io/parquetParallel';
 import { tempDir, writeParquet } from './io-fixtures';
 
 const tmp = tempDir('ng-io-par-');
@@ -54,6 +54,22 @@ describe('parquet reader on worker threads', () => {
     assert.deepEqual(rowsOf(some), rowsOf(serial).map((r) => [r[8], r[0]]));
   });
 
+  it('streams row groups in file order, each batch as the single-threaded reader gives it', async () => {
+    const p = at('kinds.parquet');
+    const serial: Table[] = [];
+    for await (const b of readParquetBatches(p)) serial.push(new Table(b));
+    const streamed: Table[] = [];
+    for await (const b of readParquetBatchesParallel(p, parallel)) streamed.push(new Table(b));
+    assert.equal(streamed.length, serial.length);
+    streamed.forEach((t, g) => assert.deepEqual(rowsOf(t), rowsOf(serial[g]), `row group ${g}`));
+    // Stopping early ends the threads (the test would not exit otherwise), and abort stops the read.
+    for await (const _ of readParquetBatchesParallel(p, parallel)) break;
+    const ac = new AbortController();
+    await assert.rejects(async () => {
+      for await (const _ of readParquetBatchesParallel(p, { ...parallel, signal: ac.signal })) ac.abort();
+    }, (e: Error) => e.name === 'AbortError');
+  });
+
   it('a corrupt row group is an InputError naming the file, as on one thread', async () => {
     const good = at('good.parquet');
     await writeParquet(good, `SELECT i AS a, i * 2.5 AS b FROM range(20000) t(i)`, { codec: 'snappy', rowGroupSize: 2048 });
@@ -61,13 +77,17 @@ describe('parquet reader on worker threads', () => {
     mangled.fill(0xff, mangled.length >> 1, (mangled.length >> 1) + 3000);
     const p = at('mangled-par.parquet');
     writeFileSync(p, mangled);
-    await assert.rejects(readParquetTableParallel(p, parallel), (e: Error) => {
+    const check = (e: Error) => {
       assert.ok(e instanceof InputError, String(e));
       // The damage spans pages of both columns; which worker reports first is a matter of timing.
       assert.match(e.message, /^mangled-par\.parquet(, column '[ab]')?: /);
       assert.equal(e.file, p);
       return true;
-    });
+    };
+    await assert.rejects(readParquetTableParallel(p, parallel), check);
+    await assert.rejects(async () => {
+      for await (const _ of readParquetBatchesParallel(p, parallel));
+    }, check);
   });
 
   it('stops when aborted', async () => {

@@ -7,7 +7,7 @@ import { writePrecomputedAnnotations } from '../core/write';
 import { ExportError } from '../core/errors';
 import { normalizeCoordSpace } from '../core/coords';
 import { PROPERTY_TYPES, type PropertySpec, type PropertyType, type WriteSummary } from '../core/types';
-import { parseMapping, resolveMappingPaths, mappingCoordSpace, mappingToWriteOptions, type Mapping } from '../mapping';
+import { parseByteSize, parseMapping, resolveMappingPaths, mappingCoordSpace, mappingToWriteOptions, type Mapping } from '../mapping';
 import { UsageError } from './usage';
 import { ProgressBar } from './progress';
 
@@ -18,6 +18,7 @@ export const EXPORT_USAGE = `Usage: ng-annotations export <table-file> --type <p
     [--unsharded] [--no-by-id] [--no-by-relationship] [--no-spatial]
     [--spatial-levels 7] [--chunk-limit 10000] [--no-shuffle] [--seed N]
     [--threads N] [--gzip-level 0-9|raw] [--data-encoding gzip|raw|auto]
+    [--memory-limit SIZE]
     [--description TEXT] [--overwrite]
     [--config mapping.json] [--quiet] [--json]`;
 
@@ -43,6 +44,7 @@ const OPTIONS = {
   threads: { type: 'string' },
   'gzip-level': { type: 'string' },
   'data-encoding': { type: 'string' },
+  'memory-limit': { type: 'string' },
   description: { type: 'string' },
   overwrite: { type: 'boolean' },
   config: { type: 'string' },
@@ -149,6 +151,11 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
   if (threads !== undefined) m.threads = threads;
   if (v['gzip-level'] !== undefined) m.gzipLevel = v['gzip-level'] === 'raw' ? 'raw' : wholeNumber('gzip-level', v['gzip-level'], 0, 9);
   if (v['data-encoding'] !== undefined) m.dataEncoding = v['data-encoding'];
+  if (v['memory-limit'] !== undefined) {
+    const bytes = parseByteSize(v['memory-limit']);
+    if (bytes === null) throw new UsageError(`--memory-limit expects a size such as 4G, 512M or a number of bytes, got ${JSON.stringify(v['memory-limit'])}`);
+    m.memoryLimit = bytes;
+  }
   if (v.description !== undefined) m.description = v.description;
   if (v.overwrite) m.overwrite = true;
   if (m.annotationType === undefined) throw new UsageError('--type is required (point, line, axis_aligned_bounding_box, ellipsoid or polyline)');
@@ -207,7 +214,7 @@ export function describeSummary(s: WriteSummary): string {
   for (const l of s.spatial) {
     lines.push(`  ${l.key}: grid ${l.gridShape.join('x')}, ${l.keys.toLocaleString('en-US')} chunk(s), ${l.entries.toLocaleString('en-US')} entries, limit ${l.limit}, ${formatBytes(l.bytes)}`);
   }
-  lines.push(`  ${formatBytes(s.bytesWritten)} in ${s.filesWritten} file(s), ${(s.elapsedMs / 1000).toFixed(2)} s`);
+  lines.push(`  ${formatBytes(s.bytesWritten)} in ${s.filesWritten} file(s), ${(s.elapsedMs / 1000).toFixed(2)} s${s.mode === 'stream' ? ' (through temporary files: see --memory-limit)' : ''}`);
   return lines.join('\n');
 }
 

@@ -74,7 +74,7 @@ export function normalizePropertyRequests(
   return [...byId.values()];
 }
 
-function smallestEnumType(n: number): PropertyType {
+export function smallestEnumType(n: number): PropertyType {
   return n <= 256 ? 'uint8' : n <= 65536 ? 'uint16' : 'uint32';
 }
 
@@ -92,6 +92,28 @@ function collectBad(n: number, isBad: (i: number) => boolean): { rows: number[];
 
 const HEX6 = /^#[0-9a-fA-F]{6}$/;
 const HEX8 = /^#[0-9a-fA-F]{8}$/;
+
+/**
+ * The spec inference gives a text column from its distinct values: rgb / rgba when every value is
+ * a #rrggbb / #rrggbbaa color, else an enum of the sorted values.
+ */
+export function textColumnSpec(id: string, distinct: string[]): PropertySpec {
+  if (distinct.length > 0 && distinct.every((s) => HEX6.test(s.trim()) || HEX8.test(s.trim()))) {
+    return { id, type: distinct.some((s) => HEX8.test(s.trim())) ? 'rgba' : 'rgb' };
+  }
+  const labels = [...distinct].sort();
+  return { id, type: smallestEnumType(labels.length), enum_values: labels.map((_, i) => i), enum_labels: labels };
+}
+
+/** The smallest integer type (in inference's order of preference) holding both types' ranges, or null. */
+export function widerIntegerType(a: PropertyType, b: PropertyType): PropertyType | null {
+  const ra = INT_RANGES.find(([t]) => t === a);
+  const rb = INT_RANGES.find(([t]) => t === b);
+  if (!ra || !rb) return null;
+  const lo = Math.min(ra[1], rb[1]);
+  const hi = Math.max(ra[2], rb[2]);
+  return INT_RANGES.find(([, l, h]) => l <= lo && h >= hi)?.[0] ?? null;
+}
 
 /** r,g,b,a per row from #rrggbb (alpha 255) or #rrggbbaa strings. */
 /** Per row, `f` of the row's distinct value (rows must not be null). */

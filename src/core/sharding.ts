@@ -35,8 +35,10 @@ export function chooseShardingParams(
 ): { preshift_bits: number; shard_bits: number; minishard_bits: number } {
   let totalMinishardBits = 0;
   while (Math.floor(totalCount / 2 ** totalMinishardBits) > MINISHARD_TARGET_COUNT) totalMinishardBits++;
+  // Tests lower the target to get many shards from small tables; exports never set it.
+  const target = Number(process.env.NG_ANNOTATIONS_SHARD_TARGET_BYTES) || SHARD_TARGET_SIZE;
   let shardBits = 0;
-  while (Math.floor(totalBytes / 2 ** shardBits) > SHARD_TARGET_SIZE) shardBits++;
+  while (Math.floor(totalBytes / 2 ** shardBits) > target) shardBits++;
   const minishardBits = totalMinishardBits - Math.min(totalMinishardBits, shardBits);
   let targetPreshift = 0;
   while (MINISHARD_TARGET_COUNT >> targetPreshift > 0) targetPreshift++;
@@ -154,6 +156,22 @@ export function planShards(keys: BigUint64Array, spec: ShardingSpec, sortedOrder
   }
   shardStart.push(n);
   return { spec, order, shards, shardStart, minishard };
+}
+
+/** gzip an index only when a sample of its values shrinks to 80% or less: small records barely shrink (by_id grows) and cost a zlib call each. */
+const GZIP_WORTH_IT = 0.8;
+
+/** Does gzip pay for these values? Decided from 64 of them, spread evenly over the `n` keys. */
+export function gzipWorthIt(values: ValueSource, n: number, gzipLevel: number): boolean {
+  const samples = Math.min(n, 64);
+  let raw = 0;
+  let packed = 0;
+  for (let t = 0; t < samples; t++) {
+    const v = valueBytes(values, Math.floor((t * n) / samples));
+    raw += v.length;
+    packed += encodeData(v, 'gzip', gzipLevel).length;
+  }
+  return packed <= GZIP_WORTH_IT * raw;
 }
 
 /** Values up to this size are gzipped by the built-in encoder (smallgzip.ts), larger ones by zlib. */

@@ -1,7 +1,6 @@
 // The spatial index: a grid per level (split along the physically longest axes), per-level quotas of
 // annotations, one level per annotation, and the exact set of cells each annotation intersects there.
 import type { Prepared } from './prepare';
-import { recordStart } from './prepare';
 import { MortonEncoder } from './morton';
 import { Rng, randomPermutation } from './rng';
 import { ExportError } from './errors';
@@ -98,7 +97,7 @@ const growableU32 = () => new Growable(new Uint32Array(1024), (n) => new Uint32A
 const growableF64 = () => new Growable(new Float64Array(1024), (n) => new Float64Array(n));
 
 /** Per level, per axis: cell lower edges, with the outer cells open to ±Infinity (the clamped grid). */
-interface AxisGrid {
+export interface AxisGrid {
   origin: number;
   size: number;
   cells: number;
@@ -181,34 +180,31 @@ export interface SpatialOptions {
 
 /** Assigns levels and cells; returns the non-empty levels in order. */
 export function buildSpatialIndex(p: Prepared, opts: SpatialOptions): SpatialLevelEntries[] {
-  const { rank, n } = p;
+  const { n } = p;
   const grids = defineGrids(p.lower, p.upper, opts.scales, opts.numSpatialLevels);
   const quotas = levelQuotas(n, grids, opts.targetChunkLimit);
   const order = opts.shuffle ? randomPermutation(n, new Rng(opts.seed)) : null;
   const f32 = new Float32Array(p.records.buffer, p.records.byteOffset, p.records.byteLength >>> 2);
   const entriesAnn: Array<Growable<Uint32Array>> = [];
   const entriesCode: Array<Growable<Float64Array>> = [];
-  const cell = new Int32Array(rank);
-  const start = new Int32Array(rank);
-  const end = new Int32Array(rank);
   let position = 0;
   const reportEvery = 1 << 16;
   for (let level = 0; level < grids.length; level++) {
     const count = quotas[level];
     if (count === 0) continue;
-    const { gridShape, chunkSize } = grids[level];
+    const { gridShape } = grids[level];
     if (!MortonEncoder.fits(gridShape)) {
       throw new ExportError(`Spatial level ${level} has a grid of ${gridShape.join('x')} cells, too fine to key; use fewer spatial levels or a larger chunk limit`);
     }
     const morton = new MortonEncoder(gridShape);
-    const axes: AxisGrid[] = gridShape.map((g, d) => ({ origin: p.lower[d], size: chunkSize[d], cells: g }));
+    const axes = levelAxes(p.lower, grids[level]);
     const ann = growableU32();
     const codes = growableF64();
     entriesAnn.push(ann);
     entriesCode.push(codes);
-    const emit = (i: number) => {
+    const emit = (i: number, code: number) => {
       ann.push(i);
-      codes.push(morton.encode(cell));
+      codes.push(code);
     };
     if (p.type === 'point' && !p.recordOffsets) {
       // Points: one entry each, a tight loop without the generic machinery (most exports).
@@ -216,72 +212,13 @@ export function buildSpatialIndex(p: Prepared, opts: SpatialOptions): SpatialLev
       position += count;
       continue;
     }
+    const cells = new CellVisitor(p, f32, axes, morton, emit);
     for (let k = 0; k < count; k++, position++) {
       if ((position & (reportEvery - 1)) === 0) {
         if (opts.signal?.aborted) return [];
         opts.onProgress?.(position, n);
       }
-      const i = order ? order[position] : position;
-      const byte = recordStart(p, i);
-      const base = byte >>> 2;
-      switch (p.type) {
-        case 'point': {
-          for (let d = 0; d < rank; d++) cell[d] = floorCell(axes[d], f32[base + d]);
-          emit(i);
-          break;
-        }
-        case 'axis_aligned_bounding_box':
-        case 'line':
-        case 'ellipsoid': {
-          for (let d = 0; d < rank; d++) {
-            let lo: number;
-            let hi: number;
-            if (p.type === 'ellipsoid') {
-              lo = f32[base + d] - f32[base + rank + d];
-              hi = f32[base + d] + f32[base + rank + d];
-            } else {
-              lo = Math.min(f32[base + d], f32[base + rank + d]);
-              hi = Math.max(f32[base + d], f32[base + rank + d]);
-            }
-            start[d] = floorCell(axes[d], lo);
-            end[d] = ceilCell(axes[d], hi, start[d]);
-          }
-          forEachCell(start, end, cell, () => {
-            if (p.type === 'line' && !segmentMeetsCell(f32, base, f32, base + rank, axes, cell)) return;
-            if (p.type === 'ellipsoid' && !ellipsoidMeetsCell(f32, base, rank, axes, cell)) return;
-            emit(i);
-          });
-          break;
-        }
-        case 'polyline': {
-          const nv = new DataView(p.records.buffer, p.records.byteOffset).getUint32(byte, true);
-          const vbase = base + 1;
-          for (let d = 0; d < rank; d++) {
-            let lo = Infinity;
-            let hi = -Infinity;
-            for (let v = 0; v < nv; v++) {
-              const x = f32[vbase + v * rank + d];
-              if (x < lo) lo = x;
-              if (x > hi) hi = x;
-            }
-            start[d] = floorCell(axes[d], lo);
-            end[d] = ceilCell(axes[d], hi, start[d]);
-          }
-          forEachCell(start, end, cell, () => {
-            if (nv === 1) {
-              emit(i);
-              return;
-            }
-            for (let v = 0; v + 1 < nv; v++) {
-              if (segmentMeetsCell(f32, vbase + v * rank, f32, vbase + (v + 1) * rank, axes, cell)) {
-                emit(i);
-                return;
-              }
-            }
-          });
-          break;
-        }
-      }
+      cells.visit(order ? order[position] : position);
     }
   }
   opts.onProgress?.(n, n);
@@ -297,6 +234,102 @@ export function buildSpatialIndex(p: Prepared, opts: SpatialOptions): SpatialLev
     out.push(groupByChunk(level, grids[level], ann, codes, opts.targetChunkLimit));
   }
   return out;
+}
+
+/** Per axis: the clamped grid of one level, with its origin at the lower bounds. */
+export function levelAxes(lower: number[], grid: GridLevel): AxisGrid[] {
+  return grid.gridShape.map((g, d) => ({ origin: lower[d], size: grid.chunkSize[d], cells: g }));
+}
+
+/**
+ * The cells of one level that each annotation meets, as Morton codes: `visit(i)` calls `emit(i,
+ * code)` once per cell, in odometer order. Used by the in-memory index and by the streamed one.
+ */
+export class CellVisitor {
+  private readonly rank: number;
+  private readonly cell: Int32Array;
+  private readonly start: Int32Array;
+  private readonly end: Int32Array;
+  private readonly dv: DataView;
+
+  constructor(
+    private readonly p: Pick<Prepared, 'type' | 'rank' | 'records' | 'recordSize' | 'recordOffsets'>,
+    private readonly f32: Float32Array,
+    private readonly axes: AxisGrid[],
+    private readonly morton: MortonEncoder,
+    private readonly emit: (i: number, code: number) => void,
+  ) {
+    this.rank = p.rank;
+    this.cell = new Int32Array(p.rank);
+    this.start = new Int32Array(p.rank);
+    this.end = new Int32Array(p.rank);
+    this.dv = new DataView(p.records.buffer, p.records.byteOffset, p.records.byteLength);
+  }
+
+  visit(i: number): void {
+    const { p, f32, axes, rank, cell, start, end } = this;
+    const byte = p.recordOffsets ? p.recordOffsets[i] : i * p.recordSize;
+    const base = byte >>> 2;
+    const emitCell = () => this.emit(i, this.morton.encode(cell));
+    switch (p.type) {
+      case 'point': {
+        for (let d = 0; d < rank; d++) cell[d] = floorCell(axes[d], f32[base + d]);
+        emitCell();
+        break;
+      }
+      case 'axis_aligned_bounding_box':
+      case 'line':
+      case 'ellipsoid': {
+        for (let d = 0; d < rank; d++) {
+          let lo: number;
+          let hi: number;
+          if (p.type === 'ellipsoid') {
+            lo = f32[base + d] - f32[base + rank + d];
+            hi = f32[base + d] + f32[base + rank + d];
+          } else {
+            lo = Math.min(f32[base + d], f32[base + rank + d]);
+            hi = Math.max(f32[base + d], f32[base + rank + d]);
+          }
+          start[d] = floorCell(axes[d], lo);
+          end[d] = ceilCell(axes[d], hi, start[d]);
+        }
+        forEachCell(start, end, cell, () => {
+          if (p.type === 'line' && !segmentMeetsCell(f32, base, f32, base + rank, axes, cell)) return;
+          if (p.type === 'ellipsoid' && !ellipsoidMeetsCell(f32, base, rank, axes, cell)) return;
+          emitCell();
+        });
+        break;
+      }
+      case 'polyline': {
+        const nv = this.dv.getUint32(byte, true);
+        const vbase = base + 1;
+        for (let d = 0; d < rank; d++) {
+          let lo = Infinity;
+          let hi = -Infinity;
+          for (let v = 0; v < nv; v++) {
+            const x = f32[vbase + v * rank + d];
+            if (x < lo) lo = x;
+            if (x > hi) hi = x;
+          }
+          start[d] = floorCell(axes[d], lo);
+          end[d] = ceilCell(axes[d], hi, start[d]);
+        }
+        forEachCell(start, end, cell, () => {
+          if (nv === 1) {
+            emitCell();
+            return;
+          }
+          for (let v = 0; v + 1 < nv; v++) {
+            if (segmentMeetsCell(f32, vbase + v * rank, f32, vbase + (v + 1) * rank, axes, cell)) {
+              emitCell();
+              return;
+            }
+          }
+        });
+        break;
+      }
+    }
+  }
 }
 
 /** The entries of one level for fixed-size point records; false when aborted. */

@@ -116,6 +116,13 @@ export interface WriteOptions {
    * records such as by_id's grow under gzip). Minishard indexes are gzipped unless gzipLevel is 'raw'.
    */
   dataEncoding?: 'auto' | 'gzip' | 'raw';
+  /**
+   * Bytes of memory the export may plan for. A Parquet or Arrow file whose in-memory export would
+   * need more (an estimate from its size) is exported through temporary files instead, with memory
+   * bounded by its largest row group. Default: 60% of the machine's memory; 0 always streams
+   * (point, line, box and ellipsoid exports, sharded).
+   */
+  memoryLimit?: number;
   onProgress?: (p: Progress) => void;
   /** Warnings that do not stop the export (e.g. int8 properties, dropped polylines). */
   onWarning?: (message: string) => void;
@@ -149,4 +156,6 @@ export interface WriteSummary {
   filesWritten: number;
   elapsedMs: number;
   warnings: string[];
+  /** 'stream' when the export went through temporary files (see `memoryLimit`). */
+  mode: 'memory' | 'stream';
 }

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
+import { readSettings } from './settings';
 import type { Phase, Progress, WriteSummary } from '../core/types';
 import type { Mapping } from '../mapping';
 import { removeThreadTemporaries } from '../core/storage';
@@ -81,7 +82,12 @@ export async function exportInWorker(extensionUri: vscode.Uri, job: ExportJob, l
     worker.once('exit', (code) => reject(new Error(`the export worker stopped unexpectedly (exit code ${code})`)));
   });
   try {
-    const m = job.mapping;
+    const m = { ...job.mapping };
+    // The memory limit is a property of the machine, so it comes from the settings unless the mapping sets one.
+    if (m.memoryLimit === undefined) {
+      const limit = readSettings().memoryLimit;
+      if (limit !== undefined) m.memoryLimit = limit;
+    }
     return await Promise.race([link.request('export', { input: m.input ?? null, mapping: m }), died]);
   } catch (e) {
     if (cancelled) throw new ExportCancelled();

@@ -1,6 +1,6 @@
 // The extension's settings (`ngAnnotations.*`), read fresh each time so changes apply at once.
 import * as vscode from 'vscode';
-import type { Mapping } from '../mapping';
+import { parseByteSize, type Mapping } from '../mapping';
 
 export interface Settings {
   /** Empty or "bundled": the viewer shipped in dist/viewer (if present), else the public demo. */
@@ -11,6 +11,8 @@ export interface Settings {
   gzipLevel: number | undefined;
   chunkLimit: number;
   spatialLevels: number;
+  /** Bytes; undefined for the writer's default (60% of RAM). */
+  memoryLimit: number | undefined;
 }
 
 export function readSettings(): Settings {
@@ -23,6 +25,7 @@ export function readSettings(): Settings {
     gzipLevel: typeof gz === 'number' && Number.isInteger(gz) && gz >= 0 && gz <= 9 ? gz : undefined,
     chunkLimit: c.get<number>('chunkLimit', 10000),
     spatialLevels: c.get<number>('spatialLevels', 7),
+    memoryLimit: parseByteSize(c.get<string>('memoryLimit', '') ?? '') ?? undefined,
   };
 }
 

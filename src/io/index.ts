@@ -2,8 +2,9 @@
 import type { RecordBatch, Table } from 'apache-arrow';
 import { detectFormat, refineTextFormat, type InputFormat } from './format.js';
 import { readIpcBatches, readIpcTable } from './ipc.js';
-import { readParquetBatches } from './parquet.js';
-import { readParquetTableParallel } from './parquetParallel.js';
+import { openParquet } from './parquet.js';
+import { stat } from 'node:fs/promises';
+import { readParquetBatchesParallel, readParquetTableParallel } from './parquetParallel.js';
 import { readTextTable } from './text.js';
 
 export { InputError, type InputErrorDetails } from './errors.js';
@@ -47,7 +48,32 @@ export async function readTable(path: string, opts: ReadOptions = {}): Promise<T
  */
 export async function* readBatches(path: string, opts: ReadOptions = {}): AsyncGenerator<RecordBatch> {
   const format = opts.format ?? detectFormat(path);
-  if (format === 'parquet') yield* readParquetBatches(path, opts);
+  // Row groups decoded on reader threads a few ahead of the caller (one thread for small files).
+  if (format === 'parquet') yield* readParquetBatchesParallel(path, opts);
   else if (format === 'arrow') yield* readIpcBatches(path, opts);
   else yield* (await readTable(path, opts)).batches;
+}
+
+/** What the writer needs to decide between an export in memory and one through temporary files. */
+export interface InputSize {
+  format: InputFormat;
+  fileBytes: number;
+  /** Rows, when the file says so without being read (Parquet). */
+  rows: number | null;
+  /** Rows of the largest row group (Parquet), which bounds a streamed export's memory. */
+  largestBatchRows: number | null;
+}
+
+export async function inputSize(path: string, opts: { format?: InputFormat } = {}): Promise<InputSize> {
+  const format = opts.format ?? detectFormat(path);
+  const { size } = await stat(path);
+  if (format !== 'parquet') return { format, fileBytes: size, rows: null, largestBatchRows: null };
+  const pq = await openParquet(path);
+  try {
+    let largest = 0;
+    for (const g of pq.metadata.row_groups) largest = Math.max(largest, Number(g.num_rows));
+    return { format, fileBytes: size, rows: Number(pq.metadata.num_rows), largestBatchRows: largest };
+  } finally {
+    await pq.handle.close();
+  }
 }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DataType, RecordBatch, Struct, Table, makeData, type Data, type Field, type Schema } from 'apache-arrow';
-import { openParquet, readParquetTable, type ParquetReadOptions } from './parquet.js';
+import { openParquet, readParquetBatches, readParquetTable, type ParquetReadOptions } from './parquet.js';
 import { InputError, throwIfAborted, type InputErrorDetails } from './errors.js';
 import { statOrThrow } from './files.js';
 import { recordBatch } from './arrowData.js';
@@ -84,95 +84,148 @@ function workerScript(): string | null {
   return null;
 }
 
-/** Reads a whole Parquet file; row groups are decoded on worker threads when that pays. */
-export async function readParquetTableParallel(
-  file: string,
-  opts: ParquetReadOptions & { threads?: number; minParallelBytes?: number } = {},
-): Promise<Table> {
-  // Small files, one core or no worker script: the single-threaded reader (and one footer parse).
+/**
+ * Reader threads over one file: `read` sends a row group to the next thread (round robin; callers
+ * keep at most a few in flight) and resolves with its columns. The first failure (a decoding error,
+ * a thread that stops, an abort) rejects every read in flight and every later one.
+ */
+class ReaderThreads {
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, { resolve: (c: PlainData[]) => void; reject: (e: Error) => void }>();
+  private failed: Error | null = null;
+  private nextId = 0;
+  private turn = 0;
+  private readonly onAbort = () =>
+    this.fail(this.signal?.reason instanceof Error ? this.signal.reason : new DOMException('The read was aborted', 'AbortError'));
+
+  constructor(
+    script: string,
+    threads: number,
+    private readonly file: string,
+    private readonly columns: string[],
+    private readonly signal?: AbortSignal,
+  ) {
+    for (let t = 0; t < threads; t++) {
+      const w = new Worker(script);
+      this.workers.push(w);
+      w.on('message', (m: RowGroupReply) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if ('error' in m) {
+          const e = m.error;
+          this.fail(e.input && e.details ? Object.assign(new InputError('', e.details), { message: e.message }) : new Error(e.message));
+        } else p.resolve(m.columns);
+      });
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => {
+        if (this.pending.size > 0) this.fail(new InputError(`the Parquet reader thread stopped unexpectedly (exit code ${code})`, { file }));
+      });
+    }
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  private fail(e: Error): void {
+    if (this.failed) return;
+    this.failed = e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  read(start: number, end: number, into: RowGroupRequest['into']): Promise<PlainData[]> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    const w = this.workers[this.turn++ % this.workers.length];
+    const reply = new Promise<PlainData[]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    w.postMessage({ id, path: this.file, columns: this.columns, start, end, into } satisfies RowGroupRequest);
+    return reply;
+  }
+
+  /** The failure, if any: a throw while merging a reply counts as one (it would end the process in an event handler). */
+  check(e?: unknown): void {
+    if (e !== undefined) this.fail(e instanceof Error ? e : new Error(String(e)));
+    if (this.failed) throw this.failed;
+  }
+
+  async close(): Promise<void> {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.fail(new Error('reader closed'));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+interface Plan {
+  script: string;
+  threads: number;
+  schema: Schema;
+  names: string[];
+  total: number;
+  ranges: Array<{ start: number; end: number; bytes: number }>;
+}
+
+/** Reader threads for this file, or null when one thread is better (small file, one core, one row group, no script). */
+async function planThreads(file: string, opts: ParquetReadOptions & { threads?: number; minParallelBytes?: number }): Promise<Plan | null> {
   const { size } = await statOrThrow(file);
   const script = size >= (opts.minParallelBytes ?? MIN_PARALLEL_BYTES) && (opts.threads ?? availableParallelism()) > 1 ? workerScript() : null;
-  if (!script) return readParquetTable(file, opts);
+  if (!script) return null;
   const pq = await openParquet(file, opts.columns);
-  const groups = pq.metadata.row_groups;
-  const schema: Schema = pq.schema;
-  const names = pq.names;
-  const total = pq.file.byteLength;
   await pq.handle.close();
+  const groups = pq.metadata.row_groups;
   const threads = Math.min(opts.threads ?? availableParallelism(), groups.length);
-  if (threads < 2) return readParquetTable(file, opts);
-
-  const ranges: Array<{ start: number; end: number; bytes: number }> = [];
+  if (threads < 2) return null;
+  const ranges: Plan['ranges'] = [];
   let row = 0;
   for (const g of groups) {
     const rows = Number(g.num_rows);
     ranges.push({ start: row, end: row + rows, bytes: Number(g.total_compressed_size ?? g.total_byte_size) });
     row += rows;
   }
+  return { script, threads, schema: pq.schema, names: pq.names, total: pq.file.byteLength, ranges };
+}
+
+/** Reads a whole Parquet file; row groups are decoded on worker threads when that pays. */
+export async function readParquetTableParallel(
+  file: string,
+  opts: ParquetReadOptions & { threads?: number; minParallelBytes?: number } = {},
+): Promise<Table> {
+  // Small files, one core or no worker script: the single-threaded reader (and one footer parse).
+  const plan = await planThreads(file, opts);
+  if (!plan) return readParquetTable(file, opts);
+  const { schema, ranges, total } = plan;
+  const rows = ranges.length ? ranges[ranges.length - 1].end : 0;
   const chunks: Array<Data[] | undefined> = new Array(ranges.length);
-  const columns = schema.fields.map((f) => ContiguousColumn.for(f.type, row));
-  const workers: Worker[] = [];
+  const columns = schema.fields.map((f) => ContiguousColumn.for(f.type, rows));
+  const readers = new ReaderThreads(plan.script, plan.threads, file, plan.names, opts.signal);
   let done = 0;
-  let failed: Error | null = null;
   try {
-    await new Promise<void>((resolve, reject) => {
-      let next = 0;
-      let finished = 0;
-      const fail = (e: Error) => {
-        if (failed) return;
-        failed = e;
-        reject(e);
-      };
-      const onAbort = () => fail(opts.signal?.reason instanceof Error ? opts.signal.reason : new DOMException('The read was aborted', 'AbortError'));
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const give = (w: Worker) => {
-        if (failed || next >= ranges.length) return;
-        const id = next++;
-        const into = columns.map((c) => c?.values ?? null);
-        w.postMessage({ id, path: file, columns: names, start: ranges[id].start, end: ranges[id].end, into } satisfies RowGroupRequest);
-      };
-      for (let t = 0; t < threads; t++) {
-        const w = new Worker(script);
-        workers.push(w);
-        w.on('message', (m: RowGroupReply) => {
-          if ('error' in m) {
-            const e = m.error;
-            fail(e.input && e.details ? Object.assign(new InputError('', e.details), { message: e.message }) : new Error(e.message));
-            return;
-          }
-          try {
-            const { start, end } = ranges[m.id];
-            // Fixed-width columns are already in their whole-file buffer (the worker wrote them): only
-            // their validity bits are merged; the other columns are kept as they came.
-            chunks[m.id] = schema.fields.map((f, i) => {
-              const col = columns[i];
-              if (col) {
-                col.put(start, end, m.columns[i]);
-                return null as unknown as Data;
-              }
-              return fromPlain(f.type, m.columns[i]);
-            });
-            done += ranges[m.id].bytes;
-            opts.onProgress?.(Math.min(done, total), total);
-          } catch (e) {
-            // Thrown in an event handler it would end the process; the read fails instead.
-            fail(e instanceof Error ? e : new Error(String(e)));
-            return;
-          }
-          if (++finished === ranges.length) {
-            opts.signal?.removeEventListener('abort', onAbort);
-            resolve();
-          } else give(w);
-        });
-        w.on('error', (e) => fail(e));
-        w.on('exit', (code) => {
-          if (finished < ranges.length) fail(new InputError(`the Parquet reader thread stopped unexpectedly (exit code ${code})`, { file }));
-        });
-        give(w);
+    let next = 0;
+    // One row group in flight per thread; the next is sent when one comes back.
+    const lane = async () => {
+      while (next < ranges.length) {
+        const g = next++;
+        const { start, end } = ranges[g];
+        const got = await readers.read(start, end, columns.map((c) => c?.values ?? null));
+        try {
+          // Fixed-width columns are already in their whole-file buffer (the worker wrote them): only
+          // their validity bits are merged; the other columns are kept as they came.
+          chunks[g] = schema.fields.map((f, i) => {
+            const col = columns[i];
+            if (col) {
+              col.put(start, end, got[i]);
+              return null as unknown as Data;
+            }
+            return fromPlain(f.type, got[i]);
+          });
+        } catch (e) {
+          readers.check(e);
+        }
+        done += ranges[g].bytes;
+        opts.onProgress?.(Math.min(done, total), total);
       }
-    });
+    };
+    await Promise.all(Array.from({ length: plan.threads }, lane));
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await readers.close();
   }
   throwIfAborted(opts.signal);
   opts.onProgress?.(total, total);
@@ -184,6 +237,50 @@ export async function readParquetTableParallel(
     batches.push(recordBatch(schema, makeData({ type: new Struct(schema.fields), length: end - start, nullCount: 0, children })));
   });
   return batches.length ? new Table(batches) : new Table(schema);
+}
+
+/**
+ * Row groups as record batches, in file order, decoded on worker threads a few row groups ahead of
+ * the caller (for exports that stream the file rather than hold it). Memory: about threads + 1 row
+ * groups.
+ */
+export async function* readParquetBatchesParallel(
+  file: string,
+  opts: ParquetReadOptions & { threads?: number; minParallelBytes?: number } = {},
+): AsyncGenerator<RecordBatch> {
+  const plan = await planThreads(file, opts);
+  if (!plan) {
+    yield* readParquetBatches(file, opts);
+    return;
+  }
+  const { schema, ranges, total } = plan;
+  const readers = new ReaderThreads(plan.script, plan.threads, file, plan.names, opts.signal);
+  const ahead: Array<Promise<PlainData[]>> = [];
+  let next = 0;
+  let done = 0;
+  const fill = () => {
+    while (next < ranges.length && ahead.length < plan.threads + 1) {
+      const r = readers.read(ranges[next].start, ranges[next].end, plan.names.map(() => null));
+      r.catch(() => undefined); // observed when its turn comes
+      ahead.push(r);
+      next++;
+    }
+  };
+  try {
+    for (let g = 0; g < ranges.length; g++) {
+      fill();
+      const got = await ahead.shift()!;
+      throwIfAborted(opts.signal);
+      const { start, end } = ranges[g];
+      done += ranges[g].bytes;
+      opts.onProgress?.(Math.min(done, total), total);
+      if (end === start) continue;
+      const children = schema.fields.map((f, i) => fromPlain(f.type, got[i]));
+      yield recordBatch(schema, makeData({ type: new Struct(schema.fields), length: end - start, nullCount: 0, children }));
+    }
+  } finally {
+    await readers.close();
+  }
 }
 
 /**

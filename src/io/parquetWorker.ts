@@ -6,16 +6,22 @@ import { openParquet, readRowGroup } from './parquet.js';
 import { InputError } from './errors.js';
 import { toPlain, type RowGroupReply, type RowGroupRequest } from './parquetParallel.js';
 
-let opened: { key: string; pq: Awaited<ReturnType<typeof openParquet>> } | null = null;
+let opened: { key: string; pq: Promise<Awaited<ReturnType<typeof openParquet>>> } | null = null;
+
+/** One open file per thread; requests that arrive while it opens wait for the same opening. */
+async function file(path: string, columns: string[]): Promise<Awaited<ReturnType<typeof openParquet>>> {
+  const key = `${path}\0${columns.join('\0')}`;
+  if (opened?.key !== key) {
+    const previous = opened?.pq;
+    opened = { key, pq: openParquet(path, columns) };
+    await previous?.then((pq) => pq.handle.close()).catch(() => undefined);
+  }
+  return opened.pq;
+}
 
 parentPort?.on('message', async (m: RowGroupRequest) => {
   try {
-    const key = `${m.path}\0${m.columns.join('\0')}`;
-    if (opened?.key !== key) {
-      await opened?.pq.handle.close();
-      opened = { key, pq: await openParquet(m.path, m.columns) };
-    }
-    const batch = await readRowGroup(opened.pq, m.start, m.end, m.path);
+    const batch = await readRowGroup(await file(m.path, m.columns), m.start, m.end, m.path);
     const transfer = new Set<ArrayBuffer>();
     const columns = batch.data.children.map((c, i) => {
       const into = m.into[i];

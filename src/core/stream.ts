@@ -1,0 +1,779 @@
+// Exports larger than memory. The input file is read twice, one row group (or record batch) at a
+// time:
+//   1. every row is checked, and what planning needs is gathered: the row count, the bounds, the
+//      property types over the whole file (enum labels, integer widths), the largest id, the bytes
+//      of by_id;
+//   2. each row group's records are encoded and every index entry is appended to temporary files:
+//      by_id straight into one file per shard (its sharding is known from pass 1), by_rel and the
+//      spatial levels into parts by a hash of the key (their key counts are not known yet).
+// Each by_rel and spatial index is then counted part by part, which fixes its sharding, regrouped
+// into one file per shard, and every shard is sorted and encoded on its own. Memory is bounded by
+// one row group, one part or shard (tens of MB), and 4 bytes per annotation for the seeded shuffle
+// of the spatial index. The output is byte for byte the one the in-memory writer makes with the
+// same seed.
+import { Table } from 'apache-arrow';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AnnotationType, CoordSpace, IndexSummary, Phase, PropertySpec, WriteOptions, WriteSummary } from './types';
+import { ExportError, throwIfAborted, withRowBase, describeRows } from './errors';
+import { ColumnStore, columnKind, stringCodes } from './columns';
+import { prepare, type Prepared } from './prepare';
+import { pandasIndex, resolveIds } from './ids';
+import { normalizePropertyRequests, textColumnSpec, widerIntegerType, smallestEnumType } from './properties';
+import { normalizeRelationshipRequests } from './relationships';
+import { CellVisitor, defineGrids, levelAxes, levelQuotas } from './spatial';
+import { MortonEncoder } from './morton';
+import { Rng, randomPermutation } from './rng';
+import { assignShards, chooseShardingParams, gzipWorthIt, makeShardingSpec, planShards, shardFileName, type ShardingSpec } from './sharding';
+import { valueSource, type ValueSpec } from './values';
+import { sharedBytes, sharedF64, sharedU64 } from './alloc';
+import { argsortU64, sortByU64, words } from './radix';
+import { SpillBuckets } from './spill';
+import type { ShardEncoder } from './pool';
+import type { LocalDirectoryStorage } from './storage';
+import { buildInfo } from './info';
+import { readBatches } from '../io/index';
+
+/** Target bytes of one temporary part: read back whole, sorted and counted in memory. */
+const PART_BYTES = 48 << 20;
+const MAX_PARTS = 4096;
+
+export interface StreamSettings {
+  storage: LocalDirectoryStorage;
+  encoder: ShardEncoder;
+  gzipLevel: number | 'raw';
+  dataEncoding: 'auto' | 'gzip' | 'raw';
+  maxShardsInFlight: number;
+  seed: number;
+  signal?: AbortSignal;
+  progress: (phase: Phase, done: number, total: number, detail?: string) => void;
+  warn: (m: string) => void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pass 1: checks and plans.
+
+interface Scan {
+  n: number;
+  lower: number[];
+  upper: number[];
+  /** Explicit property specs for pass 2, in request order. */
+  specs: Array<PropertySpec>;
+  /** Ids are generated (row numbers or a pandas RangeIndex) rather than read from a column. */
+  generated: { start: bigint; step: bigint } | null;
+  idColumn?: string;
+  maxId: bigint;
+  /** Per relationship: total list entries (before removing repeats). */
+  relEntries: number[];
+  /** Bytes of the relationship lists in by_id values (4 + 8 per id, per row and relationship). */
+  relBytes: number;
+}
+
+function mergeSpecs(a: PropertySpec, b: PropertySpec): PropertySpec {
+  if (JSON.stringify(a) === JSON.stringify(b)) return a;
+  if (a.enum_labels && b.enum_labels) {
+    const labels = [...new Set([...a.enum_labels, ...b.enum_labels])].sort();
+    return { ...a, type: smallestEnumType(labels.length), enum_values: labels.map((_, i) => i), enum_labels: labels };
+  }
+  const colors = (t: string) => t === 'rgb' || t === 'rgba';
+  if (colors(a.type) && colors(b.type)) return { ...a, type: a.type === 'rgba' || b.type === 'rgba' ? 'rgba' : 'rgb' };
+  const wider = !a.enum_labels && !b.enum_labels ? widerIntegerType(a.type, b.type) : null;
+  if (wider) return { ...a, type: wider };
+  throw new ExportError(`Property ${JSON.stringify(a.id)} is ${a.type} in one part of the file and ${b.type} in another; give it an explicit type`, { column: a.id });
+}
+
+function maxWords(ids: BigUint64Array, best: { hi: number; lo: number }): void {
+  const w = words(ids);
+  for (let i = 0; i < ids.length; i++) {
+    const h = w[2 * i + 1];
+    if (h > best.hi || (h === best.hi && w[2 * i] > best.lo)) {
+      best.hi = h;
+      best.lo = w[2 * i];
+    }
+  }
+}
+
+/** Generated ids of rows [base, base + count) (row numbers, or a pandas RangeIndex). */
+function generatedIds(g: { start: bigint; step: bigint }, base: number, count: number): BigUint64Array {
+  const out = sharedU64(count);
+  if (g.start === 0n && g.step === 1n) {
+    // Row numbers, by words: no BigInt per row.
+    const w = words(out);
+    for (let i = 0; i < count; i++) {
+      w[2 * i] = (base + i) >>> 0;
+      w[2 * i + 1] = Math.floor((base + i) / 4294967296);
+    }
+    return out;
+  }
+  for (let i = 0; i < count; i++) {
+    const id = g.start + BigInt(base + i) * g.step;
+    if (id < 0n) throw new ExportError(`The table's pandas RangeIndex gives a negative annotation id (${id}) at ${describeRows([base + i])}`);
+    out[i] = id;
+  }
+  return out;
+}
+
+async function scan(file: string, coords: CoordSpace, type: AnnotationType, options: WriteOptions, s: StreamSettings, totalRows: number | null): Promise<Scan> {
+  const requests = normalizePropertyRequests(options.properties);
+  const relNames = normalizeRelationshipRequests(options.relationships);
+  const withRels = options.writeByRelationship ?? true;
+  const merged = new Map<string, PropertySpec>();
+  /** Text columns whose type comes from all their distinct values (colors or enum labels). */
+  const textLabels = new Map<string, Set<string>>();
+  const warnings = new Map<string, number>();
+  const lower = new Array<number>(coords.names.length).fill(Infinity);
+  const upper = new Array<number>(coords.names.length).fill(-Infinity);
+  const best = { hi: 0, lo: 0 };
+  const relEntries = relNames.map(() => 0);
+  let relBytes = 0;
+  let n = 0;
+  let first = true;
+  let generated: Scan['generated'] = null;
+  let idColumn: string | undefined;
+  for await (const batch of readBatches(file, { signal: s.signal, relationships: relNames })) {
+    throwIfAborted(s.signal);
+    if (batch.numRows === 0) continue;
+    const whole = new Table(batch);
+    const table = new ColumnStore(whole);
+    if (first) {
+      first = false;
+      const ids = resolveIds(table, 0, options.idColumn);
+      idColumn = ids.column;
+      if (!ids.column) generated = pandasIndex(table)?.range ?? { start: 0n, step: 1n };
+      for (const { id, user } of requests) {
+        const c = table.getChild(id);
+        if (c && columnKind(c.type) === 'string' && user?.type === undefined && user?.enum_labels === undefined) textLabels.set(id, new Set());
+      }
+    }
+    const base = n;
+    const p = withRowBase(base, () =>
+      prepare(table, null, coords, type, options, (m) => {
+        // "N empty value(s)" differs per row group: one message, with the counts added.
+        const count = /: (\d+) empty value/.exec(m);
+        const key = count ? m.replace(count[0], ': # empty value') : m;
+        warnings.set(key, (warnings.get(key) ?? 0) + (count ? Number(count[1]) : 0));
+      }),
+    );
+    for (const spec of p.propertySpecs) {
+      const labels = textLabels.get(spec.id);
+      if (labels) {
+        // A text column: an enum's labels are its distinct values; a color column's are read again
+        // (only needed if another row group turns out not to be all colors).
+        for (const l of spec.enum_labels ?? stringCodes(whole.getChild(spec.id)!).labels) labels.add(l);
+        continue;
+      }
+      const prev = merged.get(spec.id);
+      merged.set(spec.id, prev ? mergeSpecs(prev, spec) : spec);
+    }
+    for (let d = 0; d < p.rank; d++) {
+      if (p.lower[d] < lower[d]) lower[d] = p.lower[d];
+      if (p.upper[d] > upper[d]) upper[d] = p.upper[d];
+    }
+    if (!generated) maxWords(p.ids, best);
+    if (withRels) {
+      p.relationships.forEach((r, k) => {
+        relEntries[k] += r.ids.length;
+        relBytes += 4 * p.n + 8 * r.ids.length;
+      });
+    }
+    n += p.n;
+    s.progress('reading', n, totalRows ?? n, 'checking every row');
+  }
+  if (n === 0) throw new ExportError('The table has no rows: there are no annotations to write');
+  for (const [key, count] of warnings) s.warn(key.replace(': # empty value', `: ${count} empty value`));
+  let maxId = (BigInt(best.hi) << 32n) | BigInt(best.lo);
+  if (generated) {
+    const last = generated.start + BigInt(n - 1) * generated.step;
+    maxId = last > generated.start ? last : generated.start;
+    if (last < 0n) generatedIds(generated, n - 1, 1); // names the row
+  }
+  const specs = requests.map(({ id, user }) => {
+    const labels = textLabels.get(id);
+    const inferred = labels ? textColumnSpec(id, [...labels]) : merged.get(id)!;
+    const { id: _id, ...fields } = inferred;
+    return { ...(user ?? {}), ...fields, id } as PropertySpec;
+  });
+  return { n, lower, upper, specs, generated, idColumn, maxId, relEntries, relBytes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Temporary entries.
+//
+// by_id (one file per shard): id (2 words), row, value bytes, then the value (record, relationship
+// lists). Everything else (parts, then shards): key (2 words), annotation id (2 words), order (the
+// spatial shuffle position; 0 for by_rel), the record.
+
+function partOf(lo: number, hi: number, parts: number): number {
+  let h = (lo ^ Math.imul(hi, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) % parts;
+}
+
+function partsFor(bytes: number): number {
+  return Math.max(1, Math.min(MAX_PARTS, Math.ceil(bytes / PART_BYTES)));
+}
+
+interface MultiIndex {
+  key: string;
+  phase: Phase;
+  detail: string;
+  parts: SpillBuckets;
+  /** Spatial levels: entries are ordered by shuffle position within a key; by_rel: by annotation id, repeats dropped. */
+  spatial: boolean;
+}
+
+/** One part or shard of entries, parsed and ordered by (key, annotation id or position). */
+interface Entries {
+  w: Uint32Array;
+  stride: number;
+  keys: BigUint64Array;
+  /** Entry indices in order, repeats of a (key, annotation) pair removed for by_rel. */
+  order: Uint32Array;
+}
+
+function parseEntries(data: Uint8Array, entryBytes: number, spatial: boolean, sort: 'full' | 'key' | 'none' = 'full'): Entries {
+  const w = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
+  const stride = entryBytes >>> 2;
+  const m = data.byteLength / entryBytes;
+  const keys = new BigUint64Array(m);
+  const kw = words(keys);
+  for (let t = 0; t < m; t++) {
+    kw[2 * t] = w[t * stride];
+    kw[2 * t + 1] = w[t * stride + 1];
+  }
+  if (sort === 'none') return { w, stride, keys, order: new Uint32Array(0) };
+  if (sort === 'key') return { w, stride, keys, order: argsortU64(keys) };
+  const second = new BigUint64Array(m);
+  const sw = words(second);
+  for (let t = 0; t < m; t++) {
+    if (spatial) sw[2 * t] = w[t * stride + 4];
+    else {
+      sw[2 * t] = w[t * stride + 2];
+      sw[2 * t + 1] = w[t * stride + 3];
+    }
+  }
+  let order = sortByU64(argsortU64(second), keys);
+  if (!spatial) {
+    // The same annotation listing the same related id twice is one member.
+    let kept = 0;
+    for (let j = 0; j < m; j++) {
+      const a = order[j];
+      if (kept > 0) {
+        const b = order[kept - 1];
+        if (kw[2 * a] === kw[2 * b] && kw[2 * a + 1] === kw[2 * b + 1] && sw[2 * a] === sw[2 * b] && sw[2 * a + 1] === sw[2 * b + 1]) continue;
+      }
+      order[kept++] = a;
+    }
+    order = order.subarray(0, kept);
+  }
+  return { w, stride, keys, order };
+}
+
+/** Distinct keys, entries, largest entries per key and largest key of a part. */
+function countPart(e: Entries): { keys: number; entries: number; maxCount: number; hi: number; lo: number } {
+  const { order, w, stride } = e;
+  let keys = 0;
+  let run = 0;
+  let maxCount = 0;
+  let hi = 0;
+  let lo = 0;
+  let prevLo = -1;
+  let prevHi = -1;
+  for (let j = 0; j < order.length; j++) {
+    const from = order[j] * stride;
+    const l = w[from];
+    const h = w[from + 1];
+    if (l !== prevLo || h !== prevHi) {
+      keys++;
+      run = 0;
+      prevLo = l;
+      prevHi = h;
+      if (h > hi || (h === hi && l > lo)) {
+        hi = h;
+        lo = l;
+      }
+    }
+    if (++run > maxCount) maxCount = run;
+  }
+  return { keys, entries: order.length, maxCount, hi, lo };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function writeStreamed(
+  file: string,
+  coords: CoordSpace,
+  type: AnnotationType,
+  options: WriteOptions,
+  s: StreamSettings,
+  totalRows: number | null,
+): Promise<Omit<WriteSummary, 'elapsedMs' | 'warnings' | 'outputDir'>> {
+  const t = await scan(file, coords, type, options, s, totalRows);
+  const n = t.n;
+  throwIfAborted(s.signal);
+  if (n >= 2 ** 31) throw new ExportError(`Exports larger than memory handle up to 2^31 - 1 annotations; this table has ${n}`);
+  const relNames = (options.writeByRelationship ?? true) ? normalizeRelationshipRequests(options.relationships) : [];
+  const spill = path.join(s.storage.tempDir, '.spill');
+  const all: SpillBuckets[] = [];
+  const buckets = (name: string, count: number) => {
+    const b = new SpillBuckets(spill, name, count);
+    all.push(b);
+    return b;
+  };
+  try {
+    // The spatial levels: grids from the bounds of the whole file, and each annotation's level from
+    // its position in the seeded shuffle (the inverse permutation, 4 bytes per annotation).
+    const writeSpatial = options.writeBySpatialChunk ?? true;
+    const limit = options.targetChunkLimit ?? 10_000;
+    const grids = defineGrids(t.lower, t.upper, coords.scales, options.numSpatialLevels ?? 7);
+    const quotas = writeSpatial ? levelQuotas(n, grids, limit) : [];
+    const levelEnd: number[] = [];
+    quotas.reduce((sum, q) => (levelEnd.push(sum + q), sum + q), 0);
+    const morton = quotas.map((q, level) => {
+      if (q === 0) return null;
+      if (!MortonEncoder.fits(grids[level].gridShape)) {
+        throw new ExportError(`Spatial level ${level} has a grid of ${grids[level].gridShape.join('x')} cells, too fine to key; use fewer spatial levels or a larger chunk limit`);
+      }
+      return new MortonEncoder(grids[level].gridShape);
+    });
+    const axes = grids.map((g) => levelAxes(t.lower, g));
+    let position: Uint32Array | null = null;
+    if (writeSpatial && (options.shuffleBeforeAssigningSpatialLevels ?? true)) {
+      s.progress('spatial_assign', 0, n);
+      position = invertInPlace(randomPermutation(n, new Rng(s.seed)));
+    }
+
+    // Pass 2: records, and every entry into its temporary file.
+    const pass2 = { ...options, properties: t.specs, idColumn: t.idColumn };
+    let specs: PropertySpec[] | null = null;
+    let recordSize = 0;
+    let byIdSpec: ShardingSpec | null = null;
+    let byId: SpillBuckets | null = null;
+    const rels: MultiIndex[] = [];
+    const levels: Array<MultiIndex | null> = [];
+    let base = 0;
+    for await (const batch of readBatches(file, { signal: s.signal, relationships: normalizeRelationshipRequests(options.relationships) })) {
+      throwIfAborted(s.signal);
+      if (batch.numRows === 0) continue;
+      const p: Prepared = withRowBase(base, () => prepare(new ColumnStore(new Table(batch)), null, coords, type, pass2, () => undefined));
+      if (!(options.writeByRelationship ?? true)) p.relationships = [];
+      if (t.generated) p.ids = generatedIds(t.generated, base, p.n);
+      if (specs === null) {
+        specs = p.propertySpecs;
+        recordSize = p.recordSize;
+        byIdSpec = makeShardingSpec(chooseShardingParams(n, n * recordSize + t.relBytes, t.maxId), 'gzip');
+        byId = buckets('by_id', 2 ** byIdSpec.shard_bits);
+        relNames.forEach((name, k) => {
+          rels.push({ key: `by_rel_${name}`, phase: 'by_relationship', detail: name, parts: buckets(`rel${k}`, partsFor(t.relEntries[k] * (20 + recordSize))), spatial: false });
+        });
+        quotas.forEach((q, level) => {
+          // Points have one entry each; other types meet a few cells (a guess: it only sizes the parts).
+          const guess = q * (type === 'point' ? 1 : 4) * (20 + recordSize);
+          levels.push(q ? { key: `by_spatial_level_${level}`, phase: 'spatial', detail: `level ${level}`, parts: buckets(`level${level}`, partsFor(guess)), spatial: true } : null);
+        });
+      } else if (p.recordSize !== recordSize) {
+        throw new Error(`internal: record size changed between row groups (${recordSize} then ${p.recordSize})`);
+      }
+      spillBatch(p, base, byIdSpec!, byId!, rels, levels, position, levelEnd, morton, axes);
+      base += p.n;
+      s.progress('reading', base, n, 'sorting into temporary files');
+    }
+    if (base !== n) throw new ExportError(`The file changed while it was being exported (${n} rows, then ${base})`);
+    position = null;
+    for (const b of all) b.finish();
+
+    const summary: Omit<WriteSummary, 'elapsedMs' | 'warnings' | 'outputDir'> = {
+      annotationType: type,
+      rank: coords.names.length,
+      annotations: n,
+      byId: null,
+      relationships: [],
+      spatial: [],
+      bytesWritten: 0,
+      filesWritten: 0,
+      mode: 'stream',
+    };
+    const byIdResult = await writeById(s, byId!, byIdSpec!, n, n * recordSize + t.relBytes, options.writeById ?? true);
+    if (options.writeById ?? true) summary.byId = byIdResult.summary;
+    const relInfos: Array<{ key: string; sharding?: ShardingSpec; id: string }> = [];
+    for (let k = 0; k < rels.length; k++) {
+      const r = await writeMulti(s, rels[k], recordSize, buckets);
+      relInfos.push({ key: rels[k].key, sharding: r.sharding, id: relNames[k] });
+      summary.relationships.push(r.summary);
+    }
+    const spatialInfos: Array<{ key: string; sharding?: ShardingSpec; chunk_size: number[]; grid_shape: number[]; limit: number }> = [];
+    for (let level = 0; level < levels.length; level++) {
+      const lv = levels[level];
+      if (!lv) continue;
+      const r = await writeMulti(s, lv, recordSize, buckets);
+      if (r.summary.keys === 0) continue;
+      const lim = limit === 0 ? 1 : Math.max(1, r.maxCount);
+      spatialInfos.push({ key: lv.key, sharding: r.sharding, chunk_size: grids[level].chunkSize, grid_shape: grids[level].gridShape, limit: lim });
+      summary.spatial.push({ ...r.summary, level, gridShape: grids[level].gridShape, limit: lim });
+    }
+    for (const b of all) b.dispose();
+    s.progress('finishing', 0, 1);
+    const info = buildInfo({
+      coords,
+      lower: t.lower,
+      upper: t.upper,
+      type,
+      properties: specs!,
+      byId: { key: 'by_id', sharding: (options.writeById ?? true) ? byIdResult.sharding : undefined },
+      relationships: relInfos,
+      spatial: spatialInfos,
+      description: options.description ?? '',
+    });
+    await s.storage.write('info', info);
+    summary.bytesWritten = s.storage.bytesWritten;
+    summary.filesWritten = s.storage.filesWritten;
+    return summary;
+  } finally {
+    for (const b of all) b.dispose();
+    fs.rmSync(spill, { recursive: true, force: true });
+  }
+}
+
+/** q[p[i]] = i, in place: bit 31 marks the entries already moved (n < 2^31). */
+function invertInPlace(p: Uint32Array): Uint32Array {
+  const MARK = 0x80000000;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] >= MARK) continue;
+    let prev = i;
+    let cur = p[i];
+    while (cur !== i) {
+      const next = p[cur];
+      p[cur] = (prev | MARK) >>> 0;
+      prev = cur;
+      cur = next;
+    }
+    p[i] = (prev | MARK) >>> 0;
+  }
+  for (let i = 0; i < p.length; i++) p[i] = p[i] & 0x7fffffff;
+  return p;
+}
+
+/** Appends one row group's entries to the temporary files. */
+function spillBatch(
+  p: Prepared,
+  base: number,
+  byIdSpec: ShardingSpec,
+  byId: SpillBuckets,
+  rels: MultiIndex[],
+  levels: Array<MultiIndex | null>,
+  position: Uint32Array | null,
+  levelEnd: number[],
+  morton: Array<MortonEncoder | null>,
+  axes: ReturnType<typeof levelAxes>[],
+): void {
+  const R = p.recordSize;
+  const rw = new Uint32Array(p.records.buffer, p.records.byteOffset, p.records.byteLength >>> 2);
+  const rs = R >>> 2;
+  const idw = words(p.ids);
+  // by_id: the value is the record and each relationship's count and ids.
+  const { shard } = assignShards(p.ids, byIdSpec);
+  const relWords = p.relationships.map((r) => words(r.ids));
+  for (let i = 0; i < p.n; i++) {
+    let len = R;
+    for (const r of p.relationships) len += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
+    const b = shard[i];
+    let at = byId.reserve(b, 16 + len) >>> 2;
+    const w = byId.words(b);
+    w[at++] = idw[2 * i];
+    w[at++] = idw[2 * i + 1];
+    w[at++] = base + i;
+    w[at++] = len;
+    for (let k = i * rs, e = k + rs; k < e; k++) w[at++] = rw[k];
+    p.relationships.forEach((r, k) => {
+      const s0 = r.offsets[i];
+      const s1 = r.offsets[i + 1];
+      w[at++] = s1 - s0;
+      for (let j = 2 * s0; j < 2 * s1; j++) w[at++] = relWords[k][j];
+    });
+  }
+  const E = 20 + R;
+  const put = (ix: MultiIndex, lo: number, hi: number, i: number, order: number) => {
+    const b = partOf(lo, hi, ix.parts.count);
+    let at = ix.parts.reserve(b, E) >>> 2;
+    const w = ix.parts.words(b);
+    w[at++] = lo;
+    w[at++] = hi;
+    w[at++] = idw[2 * i];
+    w[at++] = idw[2 * i + 1];
+    w[at++] = order;
+    for (let k = i * rs, e = k + rs; k < e; k++) w[at++] = rw[k];
+  };
+  p.relationships.forEach((r, k) => {
+    const ix = rels[k];
+    const kw = relWords[k];
+    for (let i = 0; i < p.n; i++) for (let j = r.offsets[i]; j < r.offsets[i + 1]; j++) put(ix, kw[2 * j], kw[2 * j + 1], i, 0);
+  });
+  if (levels.length === 0) return;
+  const f32 = new Float32Array(p.records.buffer, p.records.byteOffset, p.records.byteLength >>> 2);
+  if (p.type === 'point') {
+    // One cell each: the code from the Morton tables directly (as the in-memory index's point loop).
+    const rank = p.rank;
+    for (let i = 0; i < p.n; i++) {
+      const pos = position ? position[base + i] : base + i;
+      let level = 0;
+      while (pos >= levelEnd[level]) level++;
+      const ax = axes[level];
+      const tables = morton[level]!.tables;
+      let code = 0;
+      for (let d = 0; d < rank; d++) {
+        let c = Math.floor((f32[i * rs + d] - ax[d].origin) / ax[d].size);
+        if (c < 0) c = 0;
+        else if (c >= ax[d].cells) c = ax[d].cells - 1;
+        code += tables[d][c];
+      }
+      put(levels[level]!, code % 4294967296, Math.floor(code / 4294967296), i, pos);
+    }
+    return;
+  }
+  let pos = 0;
+  const visitors = levels.map((lv, level) =>
+    lv ? new CellVisitor(p, f32, axes[level], morton[level]!, (i, code) => put(lv, code % 4294967296, Math.floor(code / 4294967296), i, pos)) : null,
+  );
+  for (let i = 0; i < p.n; i++) {
+    pos = position ? position[base + i] : base + i;
+    let level = 0;
+    while (pos >= levelEnd[level]) level++;
+    visitors[level]!.visit(i);
+  }
+}
+
+interface Written {
+  sharding?: ShardingSpec;
+  summary: IndexSummary;
+  maxCount: number;
+}
+
+/** Encodes shards as they are built, at most `maxShardsInFlight` at once. */
+class ShardWriter {
+  private readonly inFlight: Array<Promise<void>> = [];
+  done = 0;
+  constructor(
+    private readonly s: StreamSettings,
+    private readonly key: string,
+    private readonly phase: Phase,
+    private readonly total: number,
+    private readonly detail?: string,
+  ) {}
+
+  async add(spec: ShardingSpec, shard: number, keys: BigUint64Array, values: ValueSpec): Promise<void> {
+    const level = this.s.gzipLevel === 'raw' ? 0 : this.s.gzipLevel;
+    const source = this.s.encoder.addSource(values);
+    const plan = planShards(keys, spec, identity(keys.length));
+    if (plan.shards.length !== 1 || plan.shards[0] !== shard) throw new Error(`internal: shard ${shard} holds keys of shard ${plan.shards[0]}`);
+    const count = keys.length;
+    const job = this.s.encoder
+      .encode(spec, level, source, keys, plan.order, plan.minishard)
+      .then(async (bytes) => {
+        await this.s.storage.write(`${this.key}/${shardFileName(shard, spec.shard_bits)}`, bytes);
+        this.done += count;
+        this.s.progress(this.phase, this.done, this.total, this.detail);
+      })
+      .finally(() => this.s.encoder.dropSource(source));
+    job.catch(() => undefined);
+    this.inFlight.push(job);
+    if (this.inFlight.length >= this.s.maxShardsInFlight) await this.inFlight.shift();
+  }
+
+  async finish(): Promise<void> {
+    try {
+      for (const job of this.inFlight) await job;
+    } finally {
+      await Promise.allSettled(this.inFlight);
+    }
+  }
+}
+
+function identity(n: number): Uint32Array {
+  const o = new Uint32Array(n);
+  for (let i = 0; i < n; i++) o[i] = i;
+  return o;
+}
+
+function dataEncoding(s: StreamSettings, values: ValueSpec, n: number): 'gzip' | 'raw' {
+  if (s.gzipLevel === 'raw') return 'raw';
+  if (s.dataEncoding !== 'auto') return s.dataEncoding;
+  // From the first shard's values (the in-memory writer samples the whole index).
+  return gzipWorthIt(valueSource(values), n, s.gzipLevel) ? 'gzip' : 'raw';
+}
+
+/** by_id, one shard file at a time; also where duplicate ids are found (they share a shard). */
+async function writeById(s: StreamSettings, shards: SpillBuckets, spec0: ShardingSpec, n: number, rawBytes: number, write: boolean): Promise<Written> {
+  const startBytes = s.storage.bytesWritten;
+  const startFiles = s.storage.filesWritten;
+  const out = new ShardWriter(s, 'by_id', 'by_id', n);
+  let spec: ShardingSpec | null = null;
+  s.progress('by_id', 0, n);
+  try {
+    for (let b = 0; b < shards.count; b++) {
+      throwIfAborted(s.signal);
+      const data = shards.read(b);
+      shards.remove(b);
+      if (data.length === 0) continue;
+      const w = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
+      let m = 0;
+      for (let at = 0; at < w.length; at += 4 + (w[at + 3] >>> 2)) m++;
+      const ids = new BigUint64Array(m);
+      const iw = words(ids);
+      const start = new Float64Array(m);
+      const rows = new Uint32Array(m);
+      for (let at = 0, k = 0; at < w.length; at += 4 + (w[at + 3] >>> 2), k++) {
+        iw[2 * k] = w[at];
+        iw[2 * k + 1] = w[at + 1];
+        rows[k] = w[at + 2];
+        start[k] = at + 4;
+      }
+      const order = argsortU64(ids);
+      for (let j = 1; j < m; j++) {
+        const a = order[j - 1];
+        const c = order[j];
+        if (iw[2 * a] === iw[2 * c] && iw[2 * a + 1] === iw[2 * c + 1]) {
+          const dup: number[] = [];
+          for (let k = 0; k < m; k++) if (iw[2 * k] === iw[2 * a] && iw[2 * k + 1] === iw[2 * a + 1]) dup.push(rows[k]);
+          dup.sort((x, y) => x - y);
+          throw new ExportError(`Annotation ids must be unique, but id ${ids[a]} appears more than once (${describeRows(dup)})`, {
+            rows: dup.slice(0, 5),
+            value: ids[a],
+            expected: 'unique ids',
+          });
+        }
+      }
+      if (!write) continue;
+      const keys = sharedU64(m);
+      const kw = words(keys);
+      const offsets = sharedF64(m + 1);
+      let total = 0;
+      for (let j = 0; j < m; j++) {
+        const k = order[j];
+        kw[2 * j] = iw[2 * k];
+        kw[2 * j + 1] = iw[2 * k + 1];
+        total += w[start[k] - 1];
+        offsets[j + 1] = total;
+      }
+      const records = sharedBytes(total);
+      const recw = new Uint32Array(records.buffer);
+      for (let j = 0, at = 0; j < m; j++) {
+        const k = order[j];
+        const from = start[k];
+        const len = w[from - 1] >>> 2;
+        for (let x = 0; x < len; x++) recw[at++] = w[from + x];
+      }
+      const values: ValueSpec = { kind: 'byId', records, recordSize: 0, recordOffsets: offsets, rels: [] };
+      spec ??= { ...spec0, data_encoding: dataEncoding(s, values, m) };
+      await out.add(spec, b, keys, values);
+    }
+    await out.finish();
+  } catch (e) {
+    await out.finish().catch(() => undefined);
+    throw e;
+  }
+  s.progress('by_id', n, n);
+  return {
+    sharding: spec ?? spec0,
+    maxCount: 1,
+    summary: { key: 'by_id', keys: n, entries: n, bytes: s.storage.bytesWritten - startBytes, rawBytes, dataEncoding: (spec ?? spec0).data_encoding, files: s.storage.filesWritten - startFiles },
+  };
+}
+
+/** A by_rel or spatial index: count its parts, regroup them by shard, then encode shard by shard. */
+async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number, buckets: (name: string, count: number) => SpillBuckets): Promise<Written> {
+  const startBytes = s.storage.bytesWritten;
+  const startFiles = s.storage.filesWritten;
+  const E = 20 + recordSize;
+  let keys = 0;
+  let entries = 0;
+  let maxCount = 0;
+  const best = { hi: 0, lo: 0 };
+  for (let b = 0; b < ix.parts.count; b++) {
+    throwIfAborted(s.signal);
+    // Key runs are all the counts need: spatial entries are not ordered within a key here.
+    const c = countPart(parseEntries(ix.parts.read(b), E, ix.spatial, ix.spatial ? 'key' : 'full'));
+    keys += c.keys;
+    entries += c.entries;
+    if (c.maxCount > maxCount) maxCount = c.maxCount;
+    if (c.hi > best.hi || (c.hi === best.hi && c.lo > best.lo)) Object.assign(best, { hi: c.hi, lo: c.lo });
+  }
+  const empty = { key: ix.key, keys: 0, entries: 0, bytes: 0, rawBytes: 0, files: 0 };
+  if (keys === 0) return { summary: empty, maxCount: 0 };
+  const rawBytes = 8 * keys + entries * (recordSize + 8);
+  const spec0 = makeShardingSpec(chooseShardingParams(keys, rawBytes, (BigInt(best.hi) << 32n) | BigInt(best.lo)), 'gzip');
+  const shards = buckets(`${ix.key}.shards`, 2 ** spec0.shard_bits);
+  for (let b = 0; b < ix.parts.count; b++) {
+    throwIfAborted(s.signal);
+    const data = ix.parts.read(b);
+    ix.parts.remove(b);
+    const e = parseEntries(data, E, ix.spatial, 'none');
+    const { shard } = assignShards(e.keys, spec0);
+    const stride = e.stride;
+    for (let t = 0; t < shard.length; t++) {
+      const sb = shard[t];
+      let at = shards.reserve(sb, E) >>> 2;
+      const w = shards.words(sb);
+      for (let x = t * stride, end = x + stride; x < end; x++) w[at++] = e.w[x];
+    }
+  }
+  shards.finish();
+  const out = new ShardWriter(s, ix.key, ix.phase, entries, ix.detail);
+  let spec: ShardingSpec | null = null;
+  s.progress(ix.phase, 0, entries, ix.detail);
+  try {
+    for (let b = 0; b < shards.count; b++) {
+      throwIfAborted(s.signal);
+      const data = shards.read(b);
+      shards.remove(b);
+      if (data.length === 0) continue;
+      const e = parseEntries(data, E, ix.spatial);
+      const m = e.order.length;
+      const distinct = countPart(e).keys;
+      const shardKeys = sharedU64(distinct);
+      const skw = words(shardKeys);
+      const start = new Uint32Array(new SharedArrayBuffer(4 * (distinct + 1)));
+      const members = new Uint32Array(new SharedArrayBuffer(4 * m));
+      const ids = sharedU64(m);
+      const idw = words(ids);
+      const records = sharedBytes(m * recordSize);
+      const recw = new Uint32Array(records.buffer);
+      const rs = recordSize >>> 2;
+      const { order, w, stride } = e;
+      let k = 0;
+      let lo = -1;
+      let hi = -1;
+      for (let j = 0, to = 0; j < m; j++) {
+        const from = order[j] * stride;
+        if (w[from] !== lo || w[from + 1] !== hi) {
+          lo = w[from];
+          hi = w[from + 1];
+          skw[2 * k] = lo;
+          skw[2 * k + 1] = hi;
+          start[k++] = j;
+        }
+        members[j] = j;
+        idw[2 * j] = w[from + 2];
+        idw[2 * j + 1] = w[from + 3];
+        for (let x = from + 5, end = x + rs; x < end; x++) recw[to++] = w[x];
+      }
+      start[distinct] = m;
+      const values: ValueSpec = { kind: 'multi', records, recordSize, ids, start, members };
+      spec ??= { ...spec0, data_encoding: dataEncoding(s, values, distinct) };
+      await out.add(spec, b, shardKeys, values);
+    }
+    await out.finish();
+  } catch (e) {
+    await out.finish().catch(() => undefined);
+    throw e;
+  } finally {
+    shards.dispose();
+  }
+  s.progress(ix.phase, entries, entries, ix.detail);
+  const sharding = spec ?? spec0;
+  return {
+    sharding,
+    maxCount,
+    summary: { key: ix.key, keys, entries, bytes: s.storage.bytesWritten - startBytes, rawBytes, dataEncoding: sharding.data_encoding, files: s.storage.filesWritten - startFiles },
+  };
+}
