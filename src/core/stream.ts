@@ -602,82 +602,142 @@ function dataEncoding(s: StreamSettings, values: ValueSpec, n: number): 'gzip' |
   return gzipWorthIt(valueSource(values), n, s.gzipLevel) ? 'gzip' : 'raw';
 }
 
-/** by_id, one shard file at a time; also where duplicate ids are found (they share a shard). */
-async function writeById(s: StreamSettings, shards: SpillBuckets, spec0: ShardingSpec, n: number, rawBytes: number, write: boolean): Promise<Written> {
-  const startBytes = s.storage.bytesWritten;
-  const startFiles = s.storage.filesWritten;
-  const out = new ShardWriter(s, 'by_id', 'by_id', n);
+/**
+ * Reads each shard's temporary file, builds its keys and values (`build`; null to skip) and encodes
+ * it. The data encoding is decided on the first shard and holds for all.
+ */
+async function encodeShardFiles(
+  s: StreamSettings,
+  out: ShardWriter,
+  shards: SpillBuckets,
+  spec0: ShardingSpec,
+  build: (data: Uint8Array) => { keys: BigUint64Array; values: ValueSpec } | null,
+): Promise<ShardingSpec> {
   let spec: ShardingSpec | null = null;
-  s.progress('by_id', 0, n);
   try {
     for (let b = 0; b < shards.count; b++) {
       throwIfAborted(s.signal);
       const data = shards.read(b);
       shards.remove(b);
       if (data.length === 0) continue;
-      const w = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
-      let m = 0;
-      for (let at = 0; at < w.length; at += 4 + (w[at + 3] >>> 2)) m++;
-      const ids = new BigUint64Array(m);
-      const iw = words(ids);
-      const start = new Float64Array(m);
-      const rows = new Uint32Array(m);
-      for (let at = 0, k = 0; at < w.length; at += 4 + (w[at + 3] >>> 2), k++) {
-        iw[2 * k] = w[at];
-        iw[2 * k + 1] = w[at + 1];
-        rows[k] = w[at + 2];
-        start[k] = at + 4;
-      }
-      const order = argsortU64(ids);
-      for (let j = 1; j < m; j++) {
-        const a = order[j - 1];
-        const c = order[j];
-        if (iw[2 * a] === iw[2 * c] && iw[2 * a + 1] === iw[2 * c + 1]) {
-          const dup: number[] = [];
-          for (let k = 0; k < m; k++) if (iw[2 * k] === iw[2 * a] && iw[2 * k + 1] === iw[2 * a + 1]) dup.push(rows[k]);
-          dup.sort((x, y) => x - y);
-          throw new ExportError(`Annotation ids must be unique, but id ${ids[a]} appears more than once (${describeRows(dup)})`, {
-            rows: dup.slice(0, 5),
-            value: ids[a],
-            expected: 'unique ids',
-          });
-        }
-      }
-      if (!write) continue;
-      const keys = sharedU64(m);
-      const kw = words(keys);
-      const offsets = sharedF64(m + 1);
-      let total = 0;
-      for (let j = 0; j < m; j++) {
-        const k = order[j];
-        kw[2 * j] = iw[2 * k];
-        kw[2 * j + 1] = iw[2 * k + 1];
-        total += w[start[k] - 1];
-        offsets[j + 1] = total;
-      }
-      const records = sharedBytes(total);
-      const recw = new Uint32Array(records.buffer);
-      for (let j = 0, at = 0; j < m; j++) {
-        const k = order[j];
-        const from = start[k];
-        const len = w[from - 1] >>> 2;
-        for (let x = 0; x < len; x++) recw[at++] = w[from + x];
-      }
-      const values: ValueSpec = { kind: 'byId', records, recordSize: 0, recordOffsets: offsets, rels: [] };
-      spec ??= { ...spec0, data_encoding: dataEncoding(s, values, m) };
-      await out.add(spec, b, keys, values);
+      const built = build(data);
+      if (!built) continue;
+      spec ??= { ...spec0, data_encoding: dataEncoding(s, built.values, built.keys.length) };
+      await out.add(spec, b, built.keys, built.values);
     }
     await out.finish();
   } catch (e) {
     await out.finish().catch(() => undefined);
     throw e;
   }
+  return spec ?? spec0;
+}
+
+/**
+ * One by_id shard from its temporary file: ids in order, each value (record and relationship lists)
+ * as a variable-size record. Duplicate ids share a shard, so they are found here, named by their
+ * rows; null when only that check was wanted.
+ */
+function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; values: ValueSpec } | null {
+  const w = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
+  let m = 0;
+  for (let at = 0; at < w.length; at += 4 + (w[at + 3] >>> 2)) m++;
+  const ids = new BigUint64Array(m);
+  const iw = words(ids);
+  const start = new Float64Array(m);
+  const rows = new Uint32Array(m);
+  for (let at = 0, k = 0; at < w.length; at += 4 + (w[at + 3] >>> 2), k++) {
+    iw[2 * k] = w[at];
+    iw[2 * k + 1] = w[at + 1];
+    rows[k] = w[at + 2];
+    start[k] = at + 4;
+  }
+  const order = argsortU64(ids);
+  for (let j = 1; j < m; j++) {
+    const a = order[j - 1];
+    const c = order[j];
+    if (iw[2 * a] === iw[2 * c] && iw[2 * a + 1] === iw[2 * c + 1]) {
+      const dup: number[] = [];
+      for (let k = 0; k < m; k++) if (iw[2 * k] === iw[2 * a] && iw[2 * k + 1] === iw[2 * a + 1]) dup.push(rows[k]);
+      dup.sort((x, y) => x - y);
+      throw new ExportError(`Annotation ids must be unique, but id ${ids[a]} appears more than once (${describeRows(dup)})`, {
+        rows: dup.slice(0, 5),
+        value: ids[a],
+        expected: 'unique ids',
+      });
+    }
+  }
+  if (!write) return null;
+  const keys = sharedU64(m);
+  const kw = words(keys);
+  const offsets = sharedF64(m + 1);
+  let total = 0;
+  for (let j = 0; j < m; j++) {
+    const k = order[j];
+    kw[2 * j] = iw[2 * k];
+    kw[2 * j + 1] = iw[2 * k + 1];
+    total += w[start[k] - 1];
+    offsets[j + 1] = total;
+  }
+  const records = sharedBytes(total);
+  const recw = new Uint32Array(records.buffer);
+  for (let j = 0, at = 0; j < m; j++) {
+    const k = order[j];
+    const from = start[k];
+    const len = w[from - 1] >>> 2;
+    for (let x = 0; x < len; x++) recw[at++] = w[from + x];
+  }
+  return { keys, values: { kind: 'byId', records, recordSize: 0, recordOffsets: offsets, rels: [] } };
+}
+
+/** by_id, one shard file at a time; also where duplicate ids are found (they share a shard). */
+async function writeById(s: StreamSettings, shards: SpillBuckets, spec0: ShardingSpec, n: number, rawBytes: number, write: boolean): Promise<Written> {
+  const startBytes = s.storage.bytesWritten;
+  const startFiles = s.storage.filesWritten;
+  s.progress('by_id', 0, n);
+  const spec = await encodeShardFiles(s, new ShardWriter(s, 'by_id', 'by_id', n), shards, spec0, (data) => byIdShard(data, write));
   s.progress('by_id', n, n);
   return {
-    sharding: spec ?? spec0,
+    sharding: spec,
     maxCount: 1,
-    summary: { key: 'by_id', keys: n, entries: n, bytes: s.storage.bytesWritten - startBytes, rawBytes, dataEncoding: (spec ?? spec0).data_encoding, files: s.storage.filesWritten - startFiles },
+    summary: { key: 'by_id', keys: n, entries: n, bytes: s.storage.bytesWritten - startBytes, rawBytes, dataEncoding: spec.data_encoding, files: s.storage.filesWritten - startFiles },
   };
+}
+
+/** One by_rel or spatial shard from its temporary file: distinct keys, and each key's entries in order. */
+function multiShard(data: Uint8Array, E: number, spatial: boolean, recordSize: number): { keys: BigUint64Array; values: ValueSpec } {
+  const e = parseEntries(data, E, spatial);
+  const m = e.order.length;
+  const distinct = countPart(e).keys;
+  const shardKeys = sharedU64(distinct);
+  const skw = words(shardKeys);
+  const start = new Uint32Array(new SharedArrayBuffer(4 * (distinct + 1)));
+  const members = new Uint32Array(new SharedArrayBuffer(4 * m));
+  const ids = sharedU64(m);
+  const idw = words(ids);
+  const records = sharedBytes(m * recordSize);
+  const recw = new Uint32Array(records.buffer);
+  const rs = recordSize >>> 2;
+  const { order, w, stride } = e;
+  let k = 0;
+  let lo = -1;
+  let hi = -1;
+  for (let j = 0, to = 0; j < m; j++) {
+    const from = order[j] * stride;
+    if (w[from] !== lo || w[from + 1] !== hi) {
+      lo = w[from];
+      hi = w[from + 1];
+      skw[2 * k] = lo;
+      skw[2 * k + 1] = hi;
+      start[k++] = j;
+    }
+    members[j] = j;
+    idw[2 * j] = w[from + 2];
+    idw[2 * j + 1] = w[from + 3];
+    for (let x = from + 5, end = x + rs; x < end; x++) recw[to++] = w[x];
+  }
+  start[distinct] = m;
+  return { keys: shardKeys, values: { kind: 'multi', records, recordSize, ids, start, members } };
 }
 
 /** A by_rel or spatial index: count its parts, regroup them by shard, then encode shard by shard. */
@@ -718,59 +778,14 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
     }
   }
   shards.finish();
-  const out = new ShardWriter(s, ix.key, ix.phase, entries, ix.detail);
-  let spec: ShardingSpec | null = null;
   s.progress(ix.phase, 0, entries, ix.detail);
+  let sharding: ShardingSpec;
   try {
-    for (let b = 0; b < shards.count; b++) {
-      throwIfAborted(s.signal);
-      const data = shards.read(b);
-      shards.remove(b);
-      if (data.length === 0) continue;
-      const e = parseEntries(data, E, ix.spatial);
-      const m = e.order.length;
-      const distinct = countPart(e).keys;
-      const shardKeys = sharedU64(distinct);
-      const skw = words(shardKeys);
-      const start = new Uint32Array(new SharedArrayBuffer(4 * (distinct + 1)));
-      const members = new Uint32Array(new SharedArrayBuffer(4 * m));
-      const ids = sharedU64(m);
-      const idw = words(ids);
-      const records = sharedBytes(m * recordSize);
-      const recw = new Uint32Array(records.buffer);
-      const rs = recordSize >>> 2;
-      const { order, w, stride } = e;
-      let k = 0;
-      let lo = -1;
-      let hi = -1;
-      for (let j = 0, to = 0; j < m; j++) {
-        const from = order[j] * stride;
-        if (w[from] !== lo || w[from + 1] !== hi) {
-          lo = w[from];
-          hi = w[from + 1];
-          skw[2 * k] = lo;
-          skw[2 * k + 1] = hi;
-          start[k++] = j;
-        }
-        members[j] = j;
-        idw[2 * j] = w[from + 2];
-        idw[2 * j + 1] = w[from + 3];
-        for (let x = from + 5, end = x + rs; x < end; x++) recw[to++] = w[x];
-      }
-      start[distinct] = m;
-      const values: ValueSpec = { kind: 'multi', records, recordSize, ids, start, members };
-      spec ??= { ...spec0, data_encoding: dataEncoding(s, values, distinct) };
-      await out.add(spec, b, shardKeys, values);
-    }
-    await out.finish();
-  } catch (e) {
-    await out.finish().catch(() => undefined);
-    throw e;
+    sharding = await encodeShardFiles(s, new ShardWriter(s, ix.key, ix.phase, entries, ix.detail), shards, spec0, (data) => multiShard(data, E, ix.spatial, recordSize));
   } finally {
     shards.dispose();
   }
   s.progress(ix.phase, entries, entries, ix.detail);
-  const sharding = spec ?? spec0;
   return {
     sharding,
     maxCount,
