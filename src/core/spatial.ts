@@ -251,6 +251,9 @@ export class CellVisitor {
   private readonly start: Int32Array;
   private readonly end: Int32Array;
   private readonly dv: DataView;
+  /** The annotation being visited, for `emitCell` (made once, not per annotation). */
+  private i = 0;
+  private readonly emitCell = () => this.emit(this.i, this.morton.encode(this.cell));
 
   constructor(
     private readonly p: Pick<Prepared, 'type' | 'rank' | 'records' | 'recordSize' | 'recordOffsets'>,
@@ -270,7 +273,8 @@ export class CellVisitor {
     const { p, f32, axes, rank, cell, start, end } = this;
     const byte = p.recordOffsets ? p.recordOffsets[i] : i * p.recordSize;
     const base = byte >>> 2;
-    const emitCell = () => this.emit(i, this.morton.encode(cell));
+    const emitCell = this.emitCell;
+    this.i = i;
     switch (p.type) {
       case 'point': {
         for (let d = 0; d < rank; d++) cell[d] = floorCell(axes[d], f32[base + d]);
