@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { tableFromArrays, tableToIPC, Table } from 'apache-arrow';
 import { writePrecomputedAnnotations } from '../src/core/write';
 import { AbortError, ExportError } from '../src/core/errors';
-import type { WriteOptions, WriteSummary } from '../src/core/types';
+import type { Progress, WriteOptions, WriteSummary } from '../src/core/types';
 import { tempDir, writeParquet } from './io-fixtures';
 import { readTree } from './helpers/common';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
@@ -45,7 +45,16 @@ const COLUMNS = `
 async function both(file: string, type: string, options: WriteOptions, name: string): Promise<{ memory: WriteSummary; stream: WriteSummary }> {
   const base = { seed: 7, targetChunkLimit: 40, overwrite: true, ...options };
   const memory = await writePrecomputedAnnotations(file, 'xyz', type, { ...base, outputDir: at(`${name}-memory`) });
-  const stream = await writePrecomputedAnnotations(file, 'xyz', type, { ...base, outputDir: at(`${name}-stream`), memoryLimit: 0 });
+  const seen: Progress[] = [];
+  const stream = await writePrecomputedAnnotations(file, 'xyz', type, { ...base, outputDir: at(`${name}-stream`), memoryLimit: 0, onProgress: (p) => seen.push(p) });
+  // Progress only goes forward: phases in the writer's order, and each one's done/total never drops
+  // (the two passes over the file are one 'reading' phase).
+  const order = ['reading', 'validating', 'by_id', 'by_relationship', 'spatial_assign', 'spatial', 'finishing'];
+  for (let k = 1; k < seen.length; k++) {
+    const [a, b] = [seen[k - 1], seen[k]];
+    assert.ok(order.indexOf(b.phase) >= order.indexOf(a.phase), `${a.phase} then ${b.phase}`);
+    if (a.phase === b.phase && a.detail === b.detail) assert.ok(b.done / b.total >= a.done / a.total, `${b.phase} went back`);
+  }
   assert.equal(memory.mode, 'memory');
   assert.equal(stream.mode, 'stream');
   const a = readTree(at(`${name}-memory`));

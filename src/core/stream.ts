@@ -177,7 +177,8 @@ async function scan(file: string, coords: CoordSpace, type: AnnotationType, opti
       });
     }
     n += p.n;
-    s.progress('reading', n, totalRows ?? n, 'checking every row');
+    // Both passes are one 'reading' phase, counted over twice the rows, so progress only goes forward.
+    s.progress('reading', n, 2 * Math.max(n, totalRows ?? n), 'pass 1 of 2, checking every row');
   }
   if (n === 0) throw new ExportError('The table has no rows: there are no annotations to write');
   for (const [key, count] of warnings) s.warn(key.replace(': # empty value', `: ${count} empty value`));
@@ -340,7 +341,6 @@ export async function writeStreamed(
     const axes = grids.map((g) => levelAxes(t.lower, g));
     let position: Uint32Array | null = null;
     if (writeSpatial && (options.shuffleBeforeAssigningSpatialLevels ?? true)) {
-      s.progress('spatial_assign', 0, n);
       position = invertInPlace(randomPermutation(n, new Rng(s.seed)));
     }
 
@@ -377,7 +377,7 @@ export async function writeStreamed(
       }
       spillBatch(p, base, byIdSpec!, byId!, rels, levels, position, levelEnd, morton, axes);
       base += p.n;
-      s.progress('reading', base, n, 'sorting into temporary files');
+      s.progress('reading', n + base, 2 * n, 'pass 2 of 2, sorting into temporary files');
     }
     if (base !== n) throw new ExportError(`The file changed while it was being exported (${n} rows, then ${base})`);
     position = null;
