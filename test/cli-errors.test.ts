@@ -151,7 +151,7 @@ const CASES: Case[] = [
     files: { 'm.csv': 'annotation_id,score\n1,0.5\n2,0.25\n', 'v.csv': pts(['1,0,0,0', '1,1,1,1', '2,5,5,5', '2,6,NaN,6']) },
     args: ['@m.csv', '--points', '@v.csv', ...type('polyline'), '--properties', 'score', '--out', 'OUT'],
     code: 1,
-    message: [/\by\b/, /row 4\b/],
+    message: [/\by\b/, /row 4\b/, /^error: In the polyline vertices table \(v\.csv\): /],
   },
   {
     name: 'polyline vertices file without annotation_id',

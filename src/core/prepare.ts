@@ -9,6 +9,7 @@ import { encodePropertyBlock, normalizePropertyRequests, planColumns, planProper
 import { normalizeRelationshipRequests, readRelationship, selectRelationshipRows, type RelationshipColumn } from './relationships';
 import type { WriteOptions } from './types';
 import { sharedBytes, sharedF64 } from './alloc';
+import * as path from 'node:path';
 
 export interface Prepared {
   type: AnnotationType;
@@ -219,6 +220,20 @@ export function prepare(
   };
 }
 
+/**
+ * Errors in the vertices say so, with the file's name when it has one: with a main table beside it,
+ * "row 4" alone would not say which file.
+ */
+function inVertices<T>(options: WriteOptions, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof ExportError) || options.polylinePoints === undefined || options.polylinePoints === null) throw e;
+    const file = typeof options.polylinePoints === 'string' ? ` (${path.basename(options.polylinePoints)})` : '';
+    throw new ExportError(`In the polyline vertices table${file}: ${e.message}`, e.details);
+  }
+}
+
 function preparePolylines(
   table: TableLike | null,
   points: TableLike | null,
@@ -239,13 +254,15 @@ function preparePolylines(
   if (missing.length) {
     throw new ExportError(`The polyline vertices table is missing coordinate column(s) ${missing.map((c) => JSON.stringify(c)).join(', ')}`, { column: missing[0] });
   }
-  const vertexIds = uint64Column(points.getChild('annotation_id')!, 'annotation_id', 'polyline vertex annotation ids', false).values;
-  const vcols = coords.names.map((name) => {
-    const v = numericColumn(points.getChild(name)!, name, 'polyline vertex coordinate');
-    requireFinite(v, name, 'polyline vertex coordinate');
-    requireFloat32(v, name);
-    return v;
-  });
+  const { vertexIds, vcols } = inVertices(options, () => ({
+    vertexIds: uint64Column(points.getChild('annotation_id')!, 'annotation_id', 'polyline vertex annotation ids', false).values,
+    vcols: coords.names.map((name) => {
+      const v = numericColumn(points.getChild(name)!, name, 'polyline vertex coordinate');
+      requireFinite(v, name, 'polyline vertex coordinate');
+      requireFloat32(v, name);
+      return v;
+    }),
+  }));
 
   // Main table rows (or, without one, the distinct vertex ids in order of first appearance).
   let n: number;
