@@ -101,6 +101,12 @@ describe('exports through temporary files (larger than memory)', () => {
     });
   }
 
+  it('indexes left out, one spatial level without subsampling, other encodings: byte-identical', async () => {
+    await both(parquet, 'point', { properties: ['kind'], relationships: ['body'], writeById: false, writeByRelationship: false }, 'no-index-a');
+    await both(parquet, 'point', { relationships: ['partner'], writeBySpatialChunk: false, gzipLevel: 'raw' }, 'no-index-b');
+    await both(parquet, 'line', { numSpatialLevels: 1, targetChunkLimit: 0, description: 'one level', dataEncoding: 'raw', gzipLevel: 6, idColumn: 'annotation_id' }, 'one-level');
+  });
+
   it('ids from row numbers, no shuffle, no relationships: byte-identical', async () => {
     const f = at('noid.parquet');
     await writeParquet(f, `SELECT x, y, z, score FROM (SELECT ${COLUMNS} FROM range(5000) t(i))`, { rowGroupSize: 2048 });

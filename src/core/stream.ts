@@ -362,7 +362,7 @@ export async function writeStreamed(
       if (specs === null) {
         specs = p.propertySpecs;
         recordSize = p.recordSize;
-        byIdSpec = makeShardingSpec(chooseShardingParams(n, n * recordSize + t.relBytes, t.maxId), 'gzip');
+        byIdSpec = makeShardingSpec(chooseShardingParams(n, n * recordSize + t.relBytes, t.maxId), 'gzip', minishardEncoding(s));
         byId = buckets('by_id', 2 ** byIdSpec.shard_bits);
         relNames.forEach((name, k) => {
           rels.push({ key: `by_rel_${name}`, phase: 'by_relationship', detail: name, parts: buckets(`rel${k}`, partsFor(t.relEntries[k] * (20 + recordSize))), spatial: false });
@@ -595,6 +595,11 @@ function identity(n: number): Uint32Array {
   return o;
 }
 
+/** Minishard indexes are gzipped unless everything is stored raw (as the in-memory writer does). */
+function minishardEncoding(s: StreamSettings): 'gzip' | 'raw' {
+  return s.gzipLevel === 'raw' ? 'raw' : 'gzip';
+}
+
 function dataEncoding(s: StreamSettings, values: ValueSpec, n: number): 'gzip' | 'raw' {
   if (s.gzipLevel === 'raw') return 'raw';
   if (s.dataEncoding !== 'auto') return s.dataEncoding;
@@ -761,7 +766,7 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
   const empty = { key: ix.key, keys: 0, entries: 0, bytes: 0, rawBytes: 0, files: 0 };
   if (keys === 0) return { summary: empty, maxCount: 0 };
   const rawBytes = 8 * keys + entries * (recordSize + 8);
-  const spec0 = makeShardingSpec(chooseShardingParams(keys, rawBytes, (BigInt(best.hi) << 32n) | BigInt(best.lo)), 'gzip');
+  const spec0 = makeShardingSpec(chooseShardingParams(keys, rawBytes, (BigInt(best.hi) << 32n) | BigInt(best.lo)), 'gzip', minishardEncoding(s));
   const shards = buckets(`${ix.key}.shards`, 2 ** spec0.shard_bits);
   for (let b = 0; b < ix.parts.count; b++) {
     throwIfAborted(s.signal);
