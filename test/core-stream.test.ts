@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { tableFromArrays, tableToIPC, Table } from 'apache-arrow';
 import { writePrecomputedAnnotations } from '../src/core/write';
@@ -13,6 +14,9 @@ import type { Progress, WriteOptions, WriteSummary } from '../src/core/types';
 import { tempDir, writeParquet } from './io-fixtures';
 import { readTree } from './helpers/common';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
+import { Endpoint, type HostToWorker, type WorkerToHost } from '../src/extension/protocol';
+import type { Mapping } from '../src/mapping';
+import { DIST } from './helpers/reliability';
 
 const tmp = tempDir('ng-stream-');
 after(tmp.cleanup);
@@ -166,6 +170,26 @@ describe('exports through temporary files (larger than memory)', () => {
     );
     assert.equal(existsSync(out), false);
     assert.deepEqual(readdirSync(tmp.dir).filter((n) => n.includes('ng-annotations-tmp')), []);
+  });
+
+  it('in the VS Code export worker (reader and shard threads inside a thread), with the mapping\'s memoryLimit', async () => {
+    // Started as src/extension/runExport.ts does (npm test builds dist/ first).
+    const worker = new Worker(join(DIST, 'exportWorker.js'));
+    const link = new Endpoint<HostToWorker, WorkerToHost>((m) => worker.postMessage(m), { requests: {}, events: {} });
+    worker.on('message', (m) => void link.receive(m));
+    try {
+      const mapping: Mapping = { version: 1, annotationType: 'point', coords: ['x', 'y', 'z'], properties: ['kind'], relationships: ['body'], output: at('worker-stream'), seed: 7, chunkLimit: 40, memoryLimit: 0 };
+      const summary = await link.request('export', { input: parquet, mapping });
+      assert.equal(summary.mode, 'stream');
+      await writePrecomputedAnnotations(parquet, 'xyz', 'point', { properties: ['kind'], relationships: ['body'], outputDir: at('worker-memory'), seed: 7, targetChunkLimit: 40 });
+      const a = readTree(at('worker-memory'));
+      const b = readTree(at('worker-stream'));
+      assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
+      for (const [f, bytes] of a) assert.ok(bytes.equals(b.get(f)!), `${f} differs`);
+    } finally {
+      link.dispose('done');
+      await worker.terminate();
+    }
   });
 
   it('chooses by the estimate: in memory under the limit, through temporary files over it; CSV stays in memory with a warning', async () => {
