@@ -62,16 +62,44 @@ export function run(): Promise<void> {
   add('reads its settings (defaults, then a changed value)', async () => {
     const a = await api();
     const s = a.settings();
-    assert.deepEqual(s, { neuroglancerUrl: '', openViewerIn: 'browser', sharded: true, gzipLevel: undefined, chunkLimit: 10000, spatialLevels: 7 });
+    assert.deepEqual(s, { neuroglancerUrl: '', openViewerIn: 'browser', sharded: true, gzipLevel: undefined, chunkLimit: 10000, spatialLevels: 7, memoryLimit: undefined });
     const c = vscode.workspace.getConfiguration('ngAnnotations');
     await c.update('chunkLimit', 500, vscode.ConfigurationTarget.Global);
     await c.update('sharded', false, vscode.ConfigurationTarget.Global);
+    await c.update('memoryLimit', '1.5G', vscode.ConfigurationTarget.Global);
     try {
       assert.equal(a.settings().chunkLimit, 500);
       assert.equal(a.settings().sharded, false);
+      assert.equal(a.settings().memoryLimit, 1.5e9);
     } finally {
       await c.update('chunkLimit', undefined, vscode.ConfigurationTarget.Global);
       await c.update('sharded', undefined, vscode.ConfigurationTarget.Global);
+      await c.update('memoryLimit', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  add('the memoryLimit setting sends an Arrow file through temporary files (reader and shard threads inside the export thread)', async () => {
+    const a = await api();
+    const dir = workspace();
+    const { tableFromArrays, tableToIPC } = await import('apache-arrow');
+    const n = 3000;
+    const input = path.join(dir, 'stream.arrow');
+    const table = tableFromArrays({
+      x: Float64Array.from({ length: n }, (_, i) => (i * 7) % 1000),
+      y: Float64Array.from({ length: n }, (_, i) => (i * 13) % 800),
+      z: Float64Array.from({ length: n }, (_, i) => i % 97),
+    });
+    fs.writeFileSync(input, tableToIPC(table, 'file'));
+    const c = vscode.workspace.getConfiguration('ngAnnotations');
+    await c.update('memoryLimit', '0', vscode.ConfigurationTarget.Global);
+    try {
+      const mapping: Mapping = { version: 1, input, output: path.join(dir, 'stream.precomputed'), annotationType: 'point', coords: ['x', 'y', 'z'] };
+      const summary = await a.exportInWorker(mapping);
+      assert.equal(summary.mode, 'stream');
+      assert.equal(summary.annotations, n);
+      assert.ok(fs.existsSync(path.join(dir, 'stream.precomputed', 'info')));
+    } finally {
+      await c.update('memoryLimit', undefined, vscode.ConfigurationTarget.Global);
     }
   });
 
