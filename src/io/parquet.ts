@@ -29,7 +29,7 @@ import type { AsyncBuffer, FileMetaData, SchemaTree, SchemaElement } from 'hypar
 import { boolData, listData, numericData, recordBatch, utf8Data } from './arrowData.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
 import { statOrThrow } from './files.js';
-import { checkParquetPages } from './parquetPages.js';
+import { checkParquetPages, type FlatColumn, type FlatRequest } from './parquetPages.js';
 import { initZstd, parquetCompressors } from './codecs.js';
 
 export interface ParquetReadOptions {
@@ -128,7 +128,10 @@ export async function readParquetTable(path: string, opts: ParquetReadOptions = 
 }
 
 /** Reads rows [start, end) (within one or more row groups) into one record batch. */
-export async function readRowGroup(pq: OpenParquet, start: number, end: number, path: string): Promise<RecordBatch> {
+export async function readRowGroup(pq: OpenParquet, start: number, end: number, path: string, opts: { flat?: boolean } = {}): Promise<RecordBatch> {
+  // Plain numeric columns can be decoded by the page check itself (parquetPages.ts), not by hyparquet.
+  const flat: FlatRequest | undefined =
+    opts.flat === false ? undefined : { columns: new Map(pq.schema.fields.filter((f) => flatType(f.type)).map((f) => [f.name, bytesPerValue(f.type)])), decoded: new Map() };
   const chunks = new Map<string, { rowStart: number; data: ArrayLike<unknown> }[]>();
   for (const name of pq.names) chunks.set(name, []);
   if (end > start && pq.names.length > 0) {
@@ -136,23 +139,29 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
     // InputError naming the column, row group and page.
     try {
       await initZstd();
-      const checked = await checkParquetPages(pq.file, pq.metadata, pq.names, start, end, path, parquetCompressors);
-      await parquetRead({
-        file: pq.file,
-        metadata: pq.metadata,
-        columns: pq.names,
-        rowStart: start,
-        rowEnd: end,
-        compressors: checked,
-        useOffsetIndex: false, // the check walks each chunk from its first page, as hyparquet then does
-        onChunk: (c) => chunks.get(c.columnName)?.push({ rowStart: c.rowStart, data: c.columnData }),
-      });
+      const checked = await checkParquetPages(pq.file, pq.metadata, pq.names, start, end, path, parquetCompressors, flat);
+      // Columns decoded by the check (flat numbers, see parquetPages.ts) are not decoded again.
+      const rest = pq.names.filter((n) => !flat?.decoded.has(n));
+      if (rest.length) {
+        await parquetRead({
+          file: pq.file,
+          metadata: pq.metadata,
+          columns: rest,
+          rowStart: start,
+          rowEnd: end,
+          compressors: checked,
+          useOffsetIndex: false, // the check walks each chunk from its first page, as hyparquet then does
+          onChunk: (c) => chunks.get(c.columnName)?.push({ rowStart: c.rowStart, data: c.columnData }),
+        });
+      }
     } catch (e) {
       throw corrupt(path, e, 'corrupt Parquet data');
     }
   }
   const length = end - start;
   const children = pq.schema.fields.map((f) => {
+    const decoded = flat?.decoded.get(f.name);
+    if (decoded) return flatData(f.type, decoded);
     const values = assemble(chunks.get(f.name)!, start, end);
     if (values.length !== length) {
       throw new InputError(`column has ${values.length} values in rows ${start + 1}..${end}, expected ${length} (corrupt file?)`, {
@@ -169,6 +178,37 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
   });
   const struct = makeData({ type: new Struct(pq.schema.fields), length, nullCount: 0, children });
   return recordBatch(pq.schema, struct);
+}
+
+/** Arrow types a flat column's raw values become without conversion of their bits (or a narrowing). */
+function flatType(t: DataType): boolean {
+  return t instanceof Float64 || t instanceof Float32 || t instanceof Int8 || t instanceof Int16 || t instanceof Int32 || t instanceof Int64 ||
+    t instanceof Uint8 || t instanceof Uint16 || t instanceof Uint32 || t instanceof Uint64;
+}
+
+function bytesPerValue(t: DataType): number {
+  return (t as DataType & { ArrayType: { BYTES_PER_ELEMENT: number } }).ArrayType.BYTES_PER_ELEMENT;
+}
+
+/**
+ * Arrow data from a column decoded by the page check: 64-bit and 32-bit values are used as they
+ * are (unsigned types reinterpret the bits, as hyparquet's values assigned to them would wrap);
+ * 8- and 16-bit integer types, stored as INT32, are narrowed the same way.
+ */
+function flatData(type: DataType, c: FlatColumn): Data {
+  const ArrayType = (type as DataType & { ArrayType: { new (n: number): ArrayLike<number> & Record<number, number>; BYTES_PER_ELEMENT: number } }).ArrayType;
+  const buffer = c.values.buffer as ArrayBuffer;
+  const n = c.values.length / c.width;
+  let values: ArrayLike<unknown>;
+  if (ArrayType.BYTES_PER_ELEMENT === c.width) values = new (ArrayType as unknown as new (b: ArrayBuffer, o: number, n: number) => ArrayLike<unknown>)(buffer, c.values.byteOffset, n);
+  else if (c.width === 4 && ArrayType.BYTES_PER_ELEMENT < 4) {
+    const from = new Int32Array(buffer, c.values.byteOffset, n);
+    const out = new ArrayType(n);
+    for (let i = 0; i < n; i++) out[i] = from[i]!;
+    values = out;
+  } else throw new Error(`internal: ${type} from ${c.width}-byte Parquet values`);
+  const valid = c.valid;
+  return numericData(type, values as never, valid ? (i) => valid[i] === 1 : undefined);
 }
 
 /** Joins page/column chunks, keeping only rows in [start, end). */
