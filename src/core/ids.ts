@@ -66,18 +66,31 @@ export function resolveIds(table: TableLike | null, n: number, idColumn: string 
     const v = table.getChild(pandas.column)!;
     return { ids: uint64Column(v, pandas.column, 'annotation ids (pandas index)', false).values, column: pandas.column, source: 'pandas index' };
   }
-  const ids = sharedU64(n);
-  if (pandas?.range) {
-    const { start, step } = pandas.range;
-    for (let i = 0; i < n; i++) {
-      const id = start + BigInt(i) * step;
-      if (id < 0n) throw new ExportError(`The table's pandas RangeIndex gives a negative annotation id (${id}) at ${describeRows([i])}`);
-      ids[i] = id;
+  if (pandas?.range) return { ids: generatedIds(pandas.range, 0, n), source: 'pandas range index' };
+  return { ids: generatedIds({ start: 0n, step: 1n }, 0, n), source: 'row numbers' };
+}
+
+/**
+ * Ids of rows [base, base + count) from a pandas RangeIndex (`start + row * step`), or row numbers
+ * (start 0, step 1), in shared memory.
+ */
+export function generatedIds(range: { start: bigint; step: bigint }, base: number, count: number): BigUint64Array {
+  const out = sharedU64(count);
+  if (range.start === 0n && range.step === 1n) {
+    // Row numbers, by words: no BigInt per row.
+    const w = words(out);
+    for (let i = 0; i < count; i++) {
+      w[2 * i] = (base + i) >>> 0;
+      w[2 * i + 1] = Math.floor((base + i) / 4294967296);
     }
-    return { ids, source: 'pandas range index' };
+    return out;
   }
-  for (let i = 0; i < n; i++) ids[i] = BigInt(i);
-  return { ids, source: 'row numbers' };
+  for (let i = 0; i < count; i++) {
+    const id = range.start + BigInt(base + i) * range.step;
+    if (id < 0n) throw new ExportError(`The table's pandas RangeIndex gives a negative annotation id (${id}) at ${describeRows([base + i])}`);
+    out[i] = id;
+  }
+  return out;
 }
 
 /** Checks that ids are unique (naming the rows of the first duplicate if not); returns the indices in ascending id order (the indexes reuse it). */

@@ -10,6 +10,28 @@ export function words(keys: BigUint64Array): Uint32Array {
   return new Uint32Array(keys.buffer, keys.byteOffset, keys.length * 2);
 }
 
+/**
+ * Raises `best` (a key as two 32-bit words) to the largest of `keys`, read by words: reading a
+ * BigUint64Array element allocates a BigInt.
+ */
+export function maxWords(keys: BigUint64Array, best: { hi: number; lo: number }): void {
+  const w = words(keys);
+  for (let i = 0; i < keys.length; i++) {
+    const h = w[2 * i + 1];
+    if (h > best.hi || (h === best.hi && w[2 * i] > best.lo)) {
+      best.hi = h;
+      best.lo = w[2 * i];
+    }
+  }
+}
+
+/** The largest key (0 for none). */
+export function maxU64(keys: BigUint64Array): bigint {
+  const best = { hi: 0, lo: 0 };
+  maxWords(keys, best);
+  return (BigInt(best.hi) << 32n) | BigInt(best.lo);
+}
+
 const RADIX = 65536;
 
 /** Indices 0..n-1 ordered by uint64 key (stable). */

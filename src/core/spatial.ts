@@ -336,6 +336,13 @@ export class CellVisitor {
   }
 }
 
+/** The Morton code of the cell holding the point at f32[base ..] (one level's axes and tables). */
+export function pointCode(f32: Float32Array, base: number, axes: AxisGrid[], tables: Float64Array[]): number {
+  let code = 0;
+  for (let d = 0; d < axes.length; d++) code += tables[d][floorCell(axes[d], f32[base + d])];
+  return code;
+}
+
 /** The entries of one level for fixed-size point records; false when aborted. */
 function pointLevel(
   p: Prepared,
@@ -350,13 +357,9 @@ function pointLevel(
   opts: SpatialOptions,
   reportEvery: number,
 ): boolean {
-  const rank = p.rank;
   const stride = p.recordSize >>> 2;
   const annOut = new Uint32Array(count);
   const codeOut = new Float64Array(count);
-  const origin = axes.map((a) => a.origin);
-  const size = axes.map((a) => a.size);
-  const cells = axes.map((a) => a.cells);
   const tables = morton.tables;
   for (let k = 0; k < count; k++) {
     const position = first + k;
@@ -365,17 +368,8 @@ function pointLevel(
       opts.onProgress?.(position, p.n);
     }
     const i = order ? order[position] : position;
-    const base = i * stride;
-    let code = 0;
-    for (let d = 0; d < rank; d++) {
-      // floorCell, inlined
-      let c = Math.floor((f32[base + d] - origin[d]) / size[d]);
-      if (c < 0) c = 0;
-      else if (c >= cells[d]) c = cells[d] - 1;
-      code += tables[d][c];
-    }
     annOut[k] = i;
-    codeOut[k] = code;
+    codeOut[k] = pointCode(f32, i * stride, axes, tables);
   }
   ann.data = annOut;
   ann.length = count;

@@ -18,16 +18,16 @@ import type { AnnotationType, CoordSpace, IndexSummary, Phase, PropertySpec, Wri
 import { ExportError, throwIfAborted, withRowBase, describeRows } from './errors';
 import { ColumnStore, columnKind, stringCodes } from './columns';
 import { prepare, type Prepared } from './prepare';
-import { pandasIndex, resolveIds } from './ids';
+import { generatedIds, pandasIndex, resolveIds } from './ids';
 import { normalizePropertyRequests, textColumnSpec, widerIntegerType, smallestEnumType } from './properties';
 import { normalizeRelationshipRequests } from './relationships';
-import { CellVisitor, defineGrids, levelAxes, levelQuotas } from './spatial';
+import { CellVisitor, defineGrids, levelAxes, levelQuotas, pointCode } from './spatial';
 import { MortonEncoder } from './morton';
 import { Rng, randomPermutation } from './rng';
 import { assignShards, chooseShardingParams, gzipWorthIt, makeShardingSpec, planShards, shardFileName, type ShardingSpec } from './sharding';
 import { valueSource, type ValueSpec } from './values';
 import { sharedBytes, sharedF64, sharedU64 } from './alloc';
-import { argsortU64, sortByU64, words } from './radix';
+import { argsortU64, maxWords, sortByU64, words } from './radix';
 import { SpillBuckets } from './spill';
 import type { ShardEncoder } from './pool';
 import type { LocalDirectoryStorage } from './storage';
@@ -80,37 +80,6 @@ function mergeSpecs(a: PropertySpec, b: PropertySpec): PropertySpec {
   const wider = !a.enum_labels && !b.enum_labels ? widerIntegerType(a.type, b.type) : null;
   if (wider) return { ...a, type: wider };
   throw new ExportError(`Property ${JSON.stringify(a.id)} is ${a.type} in one part of the file and ${b.type} in another; give it an explicit type`, { column: a.id });
-}
-
-function maxWords(ids: BigUint64Array, best: { hi: number; lo: number }): void {
-  const w = words(ids);
-  for (let i = 0; i < ids.length; i++) {
-    const h = w[2 * i + 1];
-    if (h > best.hi || (h === best.hi && w[2 * i] > best.lo)) {
-      best.hi = h;
-      best.lo = w[2 * i];
-    }
-  }
-}
-
-/** Generated ids of rows [base, base + count) (row numbers, or a pandas RangeIndex). */
-function generatedIds(g: { start: bigint; step: bigint }, base: number, count: number): BigUint64Array {
-  const out = sharedU64(count);
-  if (g.start === 0n && g.step === 1n) {
-    // Row numbers, by words: no BigInt per row.
-    const w = words(out);
-    for (let i = 0; i < count; i++) {
-      w[2 * i] = (base + i) >>> 0;
-      w[2 * i + 1] = Math.floor((base + i) / 4294967296);
-    }
-    return out;
-  }
-  for (let i = 0; i < count; i++) {
-    const id = g.start + BigInt(base + i) * g.step;
-    if (id < 0n) throw new ExportError(`The table's pandas RangeIndex gives a negative annotation id (${id}) at ${describeRows([base + i])}`);
-    out[i] = id;
-  }
-  return out;
 }
 
 async function scan(file: string, coords: CoordSpace, type: AnnotationType, options: WriteOptions, s: StreamSettings, totalRows: number | null): Promise<Scan> {
@@ -513,20 +482,11 @@ function spillBatch(
   const f32 = new Float32Array(p.records.buffer, p.records.byteOffset, p.records.byteLength >>> 2);
   if (p.type === 'point') {
     // One cell each: the code from the Morton tables directly (as the in-memory index's point loop).
-    const rank = p.rank;
     for (let i = 0; i < p.n; i++) {
       const pos = position ? position[base + i] : base + i;
       let level = 0;
       while (pos >= levelEnd[level]) level++;
-      const ax = axes[level];
-      const tables = morton[level]!.tables;
-      let code = 0;
-      for (let d = 0; d < rank; d++) {
-        let c = Math.floor((f32[i * rs + d] - ax[d].origin) / ax[d].size);
-        if (c < 0) c = 0;
-        else if (c >= ax[d].cells) c = ax[d].cells - 1;
-        code += tables[d][c];
-      }
+      const code = pointCode(f32, i * rs, axes[level], morton[level]!.tables);
       put(levels[level]!, code % 4294967296, Math.floor(code / 4294967296), i, pos);
     }
     return;

@@ -24,7 +24,7 @@ import { chooseShardingParams, gzipWorthIt, makeShardingSpec, planShards, shardF
 import { shared, valueSource, type ValueSpec } from './values';
 import { ShardEncoder } from './pool';
 import { LocalDirectoryStorage, checkOutputDir, runLimited, type Storage } from './storage';
-import { argsortU64, sortByU64, words } from './radix';
+import { argsortU64, maxU64, sortByU64, words } from './radix';
 import { buildInfo } from './info';
 // The one place the core reaches for the readers: a path given as the table.
 import { readTable, inputSize, type InputSize } from '../io/index';
@@ -118,21 +118,6 @@ function recordBytes(p: Prepared, i: number): number {
 
 function recordsOf(p: Prepared): Pick<ValueSpec, 'records' | 'recordSize' | 'recordOffsets'> {
   return { records: p.records, recordSize: p.recordSize, recordOffsets: p.recordOffsets };
-}
-
-/** The largest key, read as 32-bit words (reading a BigUint64Array element allocates a BigInt). */
-function maxU64(keys: BigUint64Array): bigint {
-  const w = words(keys);
-  let lo = 0;
-  let hi = 0;
-  for (let i = 0; i < keys.length; i++) {
-    const h = w[2 * i + 1];
-    if (h > hi || (h === hi && w[2 * i] > lo)) {
-      hi = h;
-      lo = w[2 * i];
-    }
-  }
-  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 interface IndexInput {
