@@ -161,8 +161,23 @@ export function planShards(keys: BigUint64Array, spec: ShardingSpec, sortedOrder
 /** gzip an index only when a sample of its values shrinks to 80% or less: small records barely shrink (by_id grows) and cost a zlib call each. */
 const GZIP_WORTH_IT = 0.8;
 
+/**
+ * The chunk data encoding of an index: 'raw' when everything is stored raw, else the option, else
+ * ('auto') gzip only when a sample of its `n` values shrinks enough.
+ */
+export function chooseDataEncoding(gzipLevel: number | 'raw', option: 'auto' | 'gzip' | 'raw', values: ValueSource, n: number): 'gzip' | 'raw' {
+  if (gzipLevel === 'raw') return 'raw';
+  if (option !== 'auto') return option;
+  return gzipWorthIt(values, n, gzipLevel) ? 'gzip' : 'raw';
+}
+
+/** Minishard indexes are gzipped unless everything is stored raw. */
+export function minishardIndexEncoding(gzipLevel: number | 'raw'): 'gzip' | 'raw' {
+  return gzipLevel === 'raw' ? 'raw' : 'gzip';
+}
+
 /** Does gzip pay for these values? Decided from 64 of them, spread evenly over the `n` keys. */
-export function gzipWorthIt(values: ValueSource, n: number, gzipLevel: number): boolean {
+function gzipWorthIt(values: ValueSource, n: number, gzipLevel: number): boolean {
   const samples = Math.min(n, 64);
   let raw = 0;
   let packed = 0;

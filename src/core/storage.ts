@@ -264,6 +264,31 @@ export class LocalDirectoryStorage implements Storage {
   }
 }
 
+/**
+ * Jobs started one after another, at most `limit` unfinished: `add` waits for the oldest when full.
+ * Each job is observed at once, so one failing while an earlier one is awaited is not an unhandled
+ * rejection. `finish` waits for all; after a failure it still lets the others settle before
+ * rethrowing, so nothing is written into a folder the caller is about to remove.
+ */
+export class JobsInFlight {
+  private readonly jobs: Array<Promise<void>> = [];
+  constructor(private readonly limit: number) {}
+
+  async add(job: Promise<void>): Promise<void> {
+    job.catch(() => undefined);
+    this.jobs.push(job);
+    if (this.jobs.length >= this.limit) await this.jobs.shift();
+  }
+
+  async finish(): Promise<void> {
+    try {
+      for (const job of this.jobs) await job;
+    } finally {
+      await Promise.allSettled(this.jobs);
+    }
+  }
+}
+
 /** Runs `tasks` with at most `limit` in flight, stopping at the first failure. */
 export async function runLimited(limit: number, count: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;

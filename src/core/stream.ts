@@ -24,13 +24,13 @@ import { normalizeRelationshipRequests } from './relationships';
 import { CellVisitor, defineGrids, levelAxes, levelQuotas, pointCode } from './spatial';
 import { MortonEncoder } from './morton';
 import { Rng, randomPermutation } from './rng';
-import { assignShards, chooseShardingParams, gzipWorthIt, makeShardingSpec, planShards, shardFileName, type ShardingSpec } from './sharding';
+import { assignShards, chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, shardFileName, type ShardingSpec } from './sharding';
 import { valueSource, type ValueSpec } from './values';
 import { sharedBytes, sharedF64, sharedU64 } from './alloc';
 import { argsortU64, maxWords, sortByU64, words } from './radix';
 import { SpillBuckets } from './spill';
 import type { ShardEncoder } from './pool';
-import type { LocalDirectoryStorage } from './storage';
+import { JobsInFlight, type LocalDirectoryStorage } from './storage';
 import { buildInfo } from './info';
 import { readBatches } from '../io/index';
 
@@ -331,7 +331,7 @@ export async function writeStreamed(
       if (specs === null) {
         specs = p.propertySpecs;
         recordSize = p.recordSize;
-        byIdSpec = makeShardingSpec(chooseShardingParams(n, n * recordSize + t.relBytes, t.maxId), 'gzip', minishardEncoding(s));
+        byIdSpec = makeShardingSpec(chooseShardingParams(n, n * recordSize + t.relBytes, t.maxId), 'gzip', minishardIndexEncoding(s.gzipLevel));
         byId = buckets('by_id', 2 ** byIdSpec.shard_bits);
         relNames.forEach((name, k) => {
           rels.push({ key: `by_rel_${name}`, phase: 'by_relationship', detail: name, parts: buckets(`rel${k}`, partsFor(t.relEntries[k] * (20 + recordSize))), spatial: false });
@@ -511,7 +511,7 @@ interface Written {
 
 /** Encodes shards as they are built, at most `maxShardsInFlight` at once. */
 class ShardWriter {
-  private readonly inFlight: Array<Promise<void>> = [];
+  private readonly jobs: JobsInFlight;
   done = 0;
   constructor(
     private readonly s: StreamSettings,
@@ -519,7 +519,9 @@ class ShardWriter {
     private readonly phase: Phase,
     private readonly total: number,
     private readonly detail?: string,
-  ) {}
+  ) {
+    this.jobs = new JobsInFlight(s.maxShardsInFlight);
+  }
 
   async add(spec: ShardingSpec, shard: number, keys: BigUint64Array, values: ValueSpec): Promise<void> {
     const level = this.s.gzipLevel === 'raw' ? 0 : this.s.gzipLevel;
@@ -527,25 +529,20 @@ class ShardWriter {
     const plan = planShards(keys, spec, identity(keys.length));
     if (plan.shards.length !== 1 || plan.shards[0] !== shard) throw new Error(`internal: shard ${shard} holds keys of shard ${plan.shards[0]}`);
     const count = keys.length;
-    const job = this.s.encoder
-      .encode(spec, level, source, keys, plan.order, plan.minishard)
-      .then(async (bytes) => {
-        await this.s.storage.write(`${this.key}/${shardFileName(shard, spec.shard_bits)}`, bytes);
-        this.done += count;
-        this.s.progress(this.phase, this.done, this.total, this.detail);
-      })
-      .finally(() => this.s.encoder.dropSource(source));
-    job.catch(() => undefined);
-    this.inFlight.push(job);
-    if (this.inFlight.length >= this.s.maxShardsInFlight) await this.inFlight.shift();
+    await this.jobs.add(
+      this.s.encoder
+        .encode(spec, level, source, keys, plan.order, plan.minishard)
+        .then(async (bytes) => {
+          await this.s.storage.write(`${this.key}/${shardFileName(shard, spec.shard_bits)}`, bytes);
+          this.done += count;
+          this.s.progress(this.phase, this.done, this.total, this.detail);
+        })
+        .finally(() => this.s.encoder.dropSource(source)),
+    );
   }
 
-  async finish(): Promise<void> {
-    try {
-      for (const job of this.inFlight) await job;
-    } finally {
-      await Promise.allSettled(this.inFlight);
-    }
+  finish(): Promise<void> {
+    return this.jobs.finish();
   }
 }
 
@@ -553,18 +550,6 @@ function identity(n: number): Uint32Array {
   const o = new Uint32Array(n);
   for (let i = 0; i < n; i++) o[i] = i;
   return o;
-}
-
-/** Minishard indexes are gzipped unless everything is stored raw (as the in-memory writer does). */
-function minishardEncoding(s: StreamSettings): 'gzip' | 'raw' {
-  return s.gzipLevel === 'raw' ? 'raw' : 'gzip';
-}
-
-function dataEncoding(s: StreamSettings, values: ValueSpec, n: number): 'gzip' | 'raw' {
-  if (s.gzipLevel === 'raw') return 'raw';
-  if (s.dataEncoding !== 'auto') return s.dataEncoding;
-  // From the first shard's values (the in-memory writer samples the whole index).
-  return gzipWorthIt(valueSource(values), n, s.gzipLevel) ? 'gzip' : 'raw';
 }
 
 /**
@@ -587,7 +572,8 @@ async function encodeShardFiles(
       if (data.length === 0) continue;
       const built = build(data);
       if (!built) continue;
-      spec ??= { ...spec0, data_encoding: dataEncoding(s, built.values, built.keys.length) };
+      // From the first shard's values (the in-memory writer samples the whole index).
+      spec ??= { ...spec0, data_encoding: chooseDataEncoding(s.gzipLevel, s.dataEncoding, valueSource(built.values), built.keys.length) };
       await out.add(spec, b, built.keys, built.values);
     }
     await out.finish();
@@ -726,7 +712,7 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
   const empty = { key: ix.key, keys: 0, entries: 0, bytes: 0, rawBytes: 0, files: 0 };
   if (keys === 0) return { summary: empty, maxCount: 0 };
   const rawBytes = 8 * keys + entries * (recordSize + 8);
-  const spec0 = makeShardingSpec(chooseShardingParams(keys, rawBytes, (BigInt(best.hi) << 32n) | BigInt(best.lo)), 'gzip', minishardEncoding(s));
+  const spec0 = makeShardingSpec(chooseShardingParams(keys, rawBytes, (BigInt(best.hi) << 32n) | BigInt(best.lo)), 'gzip', minishardIndexEncoding(s.gzipLevel));
   const shards = buckets(`${ix.key}.shards`, 2 ** spec0.shard_bits);
   for (let b = 0; b < ix.parts.count; b++) {
     throwIfAborted(s.signal);

@@ -20,10 +20,10 @@ import { prepare, type Prepared } from './prepare';
 import { ColumnStore } from './columns';
 import { buildSpatialIndex, type SpatialLevelEntries } from './spatial';
 import { mortonDecode } from './morton';
-import { chooseShardingParams, gzipWorthIt, makeShardingSpec, planShards, shardFileName, valueBytes, type ShardingSpec, type ValueSource } from './sharding';
+import { chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, shardFileName, valueBytes, type ShardingSpec, type ValueSource } from './sharding';
 import { shared, valueSource, type ValueSpec } from './values';
 import { ShardEncoder } from './pool';
-import { LocalDirectoryStorage, checkOutputDir, runLimited, type Storage } from './storage';
+import { JobsInFlight, LocalDirectoryStorage, checkOutputDir, runLimited, type Storage } from './storage';
 import { argsortU64, maxU64, sortByU64, words } from './radix';
 import { buildInfo } from './info';
 // The one place the core reaches for the readers: a path given as the table.
@@ -147,13 +147,6 @@ interface Context {
   progress: (phase: Phase, done: number, total: number, detail?: string) => void;
 }
 
-/** 'gzip' or 'raw' for an index's chunk data, from the option or from a sample of its values. */
-function chooseDataEncoding(ctx: Context, idx: IndexInput, values: ValueSource): 'gzip' | 'raw' {
-  if (ctx.gzipLevel === 'raw') return 'raw';
-  if (ctx.dataEncoding !== 'auto') return ctx.dataEncoding;
-  return gzipWorthIt(values, idx.keys.length, ctx.gzipLevel) ? 'gzip' : 'raw';
-}
-
 async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: ShardingSpec; summary: IndexSummary }> {
   const startBytes = ctx.storage.bytesWritten;
   const startFiles = ctx.storage.filesWritten;
@@ -164,34 +157,31 @@ async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: S
     const params = chooseShardingParams(n, idx.totalBytes, maxU64(idx.keys));
     const level = ctx.gzipLevel === 'raw' ? 0 : ctx.gzipLevel;
     const source = ctx.encoder.addSource(idx.values);
-    sharding = makeShardingSpec(params, chooseDataEncoding(ctx, idx, source.local), ctx.gzipLevel === 'raw' ? 'raw' : 'gzip');
+    sharding = makeShardingSpec(params, chooseDataEncoding(ctx.gzipLevel, ctx.dataEncoding, source.local, n), minishardIndexEncoding(ctx.gzipLevel));
     const spec = sharding;
     const plan = planShards(idx.keys, spec, idx.sortedOrder);
     let done = 0;
-    // Workers gather and encode shard s while this thread lays out earlier ones; at most `inFlight`
-    // shards are held in memory at once.
-    const inFlight: Array<Promise<void>> = [];
+    // Workers gather and encode shard s while this thread lays out earlier ones; at most
+    // `maxShardsInFlight` shards are held in memory at once.
+    const jobs = new JobsInFlight(ctx.maxShardsInFlight);
     try {
       for (let s = 0; s < plan.shards.length; s++) {
         throwIfAborted(ctx.signal);
         const members = plan.order.subarray(plan.shardStart[s], plan.shardStart[s + 1]);
         const name = `${idx.key}/${shardFileName(plan.shards[s], spec.shard_bits)}`;
         const count = members.length;
-        const job = ctx.encoder.encode(spec, level, source, idx.keys, members, plan.minishard).then(async (bytes) => {
-          await ctx.storage.write(name, bytes);
-          done += count;
-          ctx.progress(idx.phase, done, n, idx.detail);
-        });
-        // Observed now, awaited below: a shard that fails while an earlier one is awaited is not an
-        // unhandled rejection.
-        job.catch(() => undefined);
-        inFlight.push(job);
-        if (inFlight.length >= ctx.maxShardsInFlight) await inFlight.shift();
+        await jobs.add(
+          ctx.encoder.encode(spec, level, source, idx.keys, members, plan.minishard).then(async (bytes) => {
+            await ctx.storage.write(name, bytes);
+            done += count;
+            ctx.progress(idx.phase, done, n, idx.detail);
+          }),
+        );
       }
-      for (const job of inFlight) await job;
+      await jobs.finish();
     } catch (e) {
       // Let every shard still in flight finish or fail before the caller removes the folder.
-      await Promise.allSettled(inFlight);
+      await jobs.finish().catch(() => undefined);
       throw e;
     } finally {
       ctx.encoder.dropSource(source);
