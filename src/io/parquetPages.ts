@@ -105,6 +105,7 @@ function checkChunk(
   const maxDef = getMaxDefinitionLevel(schemaPath);
   const leaf = schemaPath[schemaPath.length - 1]!.element;
   const reader: Walk = { view, offset: 0 };
+  const chunk: Chunk = { codec, compressors, cache, maxRep, maxDef, type: leaf.type, depth: schemaPath.length };
   // hyparquet's loop: a flat column stops once the selected rows are decoded, a nested one reads the
   // chunk to its end. Our row count never runs ahead of hyparquet's (see `rows` below), so we stop
   // no earlier than it does.
@@ -117,24 +118,27 @@ function checkChunk(
     if (!isCount(size)) throw new PageProblem(`compressed page size ${String(size)} is not a byte count`);
     const compressed = new Uint8Array(view.buffer, view.byteOffset + reader.offset, size);
     reader.offset += size;
-    if (header.type === 'DATA_PAGE') rowCount += checkV1(header, compressed, codec, compressors, cache, maxRep, maxDef, leaf.type, schemaPath.length);
-    else if (header.type === 'DATA_PAGE_V2') rowCount += checkV2(header, compressed, codec, compressors, cache, maxRep, maxDef, leaf.type);
+    if (header.type === 'DATA_PAGE') rowCount += checkV1(header, compressed, chunk);
+    else if (header.type === 'DATA_PAGE_V2') rowCount += checkV2(header, compressed, chunk);
     else if (header.type === 'DICTIONARY_PAGE') cache.decompress(compressed, header.uncompressed_page_size, codec, compressors);
   }
 }
 
+/** What every page of one column chunk is checked with. */
+interface Chunk {
+  codec: CompressionCodec;
+  compressors: Compressors;
+  cache: PageCache;
+  maxRep: number;
+  maxDef: number;
+  /** The leaf's physical type. */
+  type: string | undefined;
+  /** Schema path length (root included). */
+  depth: number;
+}
+
 /** Returns how many rows hyparquet counts for the page, or fewer. */
-function checkV1(
-  header: PageHeader,
-  compressed: Uint8Array,
-  codec: CompressionCodec,
-  compressors: Compressors,
-  cache: PageCache,
-  maxRep: number,
-  maxDef: number,
-  type: string | undefined,
-  depth: number,
-): number {
+function checkV1(header: PageHeader, compressed: Uint8Array, { codec, compressors, cache, maxRep, maxDef, type, depth }: Chunk): number {
   const daph = header.data_page_header;
   if (!daph) throw new PageProblem('a data page without its header');
   const n = pageValues(daph.num_values);
@@ -153,16 +157,7 @@ function checkV1(
   return n;
 }
 
-function checkV2(
-  header: PageHeader,
-  compressed: Uint8Array,
-  codec: CompressionCodec,
-  compressors: Compressors,
-  cache: PageCache,
-  maxRep: number,
-  maxDef: number,
-  type: string | undefined,
-): number {
+function checkV2(header: PageHeader, compressed: Uint8Array, { codec, compressors, cache, maxRep, maxDef }: Chunk): number {
   const h = header.data_page_header_v2;
   if (!h) throw new PageProblem('a data page without its header');
   const n = pageValues(h.num_values);
