@@ -166,6 +166,7 @@ export class ExportPanel {
   }
 
   private async runExport(raw: unknown): Promise<ExportOutcome> {
+    if (!vscode.workspace.isTrusted) return { ok: false, error: refuseUntrusted(vscode.l10n.t('Exporting')) };
     if (this.running) throw new ReplyError(vscode.l10n.t('An export is already running.'));
     const c = checkMapping(raw, this.file, this.preview?.columns ?? null);
     if (!c.mapping || c.problems.length) return { ok: false, problems: c.problems };
@@ -211,6 +212,7 @@ export class ExportPanel {
   }
 
   private async saveMapping(raw: unknown): Promise<{ path?: string }> {
+    if (!vscode.workspace.isTrusted) throw new ReplyError(refuseUntrusted(vscode.l10n.t('Saving the mapping')));
     const m = this.checked(raw);
     const target = await vscode.window.showSaveDialog({
       defaultUri: vscode.Uri.file(path.join(path.dirname(this.file), `${fileStem(this.file)}.mapping.json`)),
@@ -252,6 +254,19 @@ export class ExportPanel {
     this.link.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
+}
+
+/**
+ * Restricted Mode (an untrusted workspace): the form reads and previews the table, but nothing that
+ * writes files or starts a server runs. Says so in a notification with a way out; returns the message.
+ */
+export function refuseUntrusted(what: string): string {
+  const message = vscode.l10n.t('{0} writes files, which Restricted Mode does not allow. Trust this workspace to export.', what);
+  const manage = vscode.l10n.t('Manage Workspace Trust');
+  void vscode.window.showWarningMessage(message, manage).then((pick) => {
+    if (pick === manage) void vscode.commands.executeCommand('workbench.trust.manage');
+  });
+  return message;
 }
 
 /** The success notification and its three actions. */

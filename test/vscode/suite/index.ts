@@ -51,7 +51,7 @@ export function run(): Promise<void> {
   add('the manifest offers the command for every table extension, case-insensitively', () => {
     const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
     const when: string = pkg.contributes.menus['explorer/context'][0].when;
-    const re = /=~ \/(.*)\/i/.exec(when);
+    const re = /resourceExtname =~ \/(.*)\/i/.exec(when);
     assert.ok(re, when);
     const rx = new RegExp(re[1]!, 'i');
     for (const ext of ['.csv', '.TSV', '.parquet', '.pq', '.parq', '.arrow', '.Feather', '.ipc']) assert.ok(rx.test(ext), ext);

@@ -1,0 +1,90 @@
+// The extension's manifest (package.json) against the hosts VS Code runs it in: the menus' `when`
+// clauses evaluated with VS Code's own context-key code for the resource URIs each host hands the
+// UI. The same command in a real VS Code (code-server) is tested by `npm run test:vscode`.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { asRemoteServerShowsIt, parseWhen, resourceContext } from './helpers/whenClause';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const COMMAND = 'ngAnnotations.exportAnnotations';
+const MENUS = ['explorer/context', 'editor/title', 'editor/title/context'];
+
+/**
+ * The URI of a table as the workbench (UI side) sees it in each host, and whether the extension runs
+ * next to the UI (desktop, local extension host: the manifest as written) or behind a VS Code Server
+ * (the server rewrites `resourceScheme` comparisons before the UI evaluates them). Forms documented
+ * by VS Code: `vscode-remote://<remoteName>+<data>/path` for remote windows (Remote Development docs,
+ * "Opening a folder via the command line"; `code --remote ssh-remote+host /path`), `vscode-vfs://github/<owner>/<repo>/…`
+ * for GitHub Repositories (Virtual Workspaces guide).
+ */
+const HOSTS: Array<{ host: string; uri: string; server: boolean; offered: boolean }> = [
+  { host: 'desktop, local folder (Linux/macOS)', uri: 'file:///home/ana/data/synapses.csv', server: false, offered: true },
+  { host: 'desktop, local folder (Windows)', uri: 'file:///c%3A/Users/ana/data/Synapses.CSV', server: false, offered: true },
+  { host: 'Remote-SSH', uri: 'vscode-remote://ssh-remote+lab-server/home/ana/synapses.parquet', server: true, offered: true },
+  { host: 'WSL', uri: 'vscode-remote://wsl+Ubuntu-22.04/home/ana/synapses.tsv', server: true, offered: true },
+  {
+    host: 'Dev Containers',
+    uri: 'vscode-remote://dev-container+7b22686f737450617468223a222f686f6d652f616e612f70726f6a227d/workspaces/proj/synapses.feather',
+    server: true,
+    offered: true,
+  },
+  { host: 'Codespaces (desktop or browser)', uri: 'vscode-remote://codespaces+fuzzy-guide-r4x9/workspaces/proj/synapses.arrow', server: true, offered: true },
+  { host: 'code-server / VS Code Server for the web', uri: 'vscode-remote://127.0.0.1:8080/home/ana/synapses.pq', server: true, offered: true },
+  { host: 'GitHub Repositories on desktop (virtual workspace)', uri: 'vscode-vfs://github/ana/lab-data/tables/synapses.csv', server: false, offered: true },
+  { host: 'Azure Repos on desktop (virtual workspace)', uri: 'vscode-vfs://azurerepos/ana/proj/lab-data/synapses.ipc', server: false, offered: true },
+  // a remote window with the extension installed locally as a UI extension (remote.extensionKind)
+  { host: 'remote window, extension forced to the UI side', uri: 'vscode-remote://ssh-remote+lab-server/home/ana/synapses.parq', server: false, offered: true },
+  // a file from the local disk opened in a remote window: the UI names it file:, the server's rewrite turns our `file` into vscode-remote
+  { host: 'remote window, a local (UI-side) file', uri: 'file:///Users/ana/Downloads/synapses.csv', server: true, offered: false },
+  { host: 'untitled editor', uri: 'untitled:Untitled-1', server: false, offered: false },
+  { host: 'git diff (left side)', uri: 'git:/home/ana/synapses.csv?%7B%22ref%22%3A%22HEAD%22%7D', server: false, offered: false },
+  { host: 'output channel', uri: 'output:extension-output-ng-annotations', server: false, offered: false },
+  { host: 'desktop, not a table', uri: 'file:///home/ana/notes.txt', server: false, offered: false },
+  { host: 'remote, compressed CSV (not read)', uri: 'vscode-remote://ssh-remote+lab-server/home/ana/synapses.csv.gz', server: true, offered: false },
+];
+
+function entries(menu: string): Array<{ command: string; when: string }> {
+  return (pkg.contributes.menus[menu] as Array<{ command: string; when: string }>).filter((e) => e.command === COMMAND);
+}
+
+describe('menus: the command is offered for the tables each host shows', () => {
+  for (const menu of MENUS) {
+    test(`${menu}: one entry, a when clause VS Code parses`, () => {
+      const [e, ...more] = entries(menu);
+      assert.ok(e, `no ${COMMAND} in ${menu}`);
+      assert.deepEqual(more, []);
+      assert.ok(parseWhen(e.when));
+    });
+  }
+
+  for (const h of HOSTS) {
+    test(`${h.host}: ${h.uri} → ${h.offered ? 'offered' : 'not offered'}`, () => {
+      for (const menu of MENUS) {
+        const written = parseWhen(entries(menu)[0]!.when);
+        const shown = h.server ? asRemoteServerShowsIt(written) : written;
+        assert.equal(shown.evaluate(resourceContext(h.uri)), h.offered, `${menu}: ${shown.serialize()}`);
+      }
+    });
+  }
+
+  test('every table extension the command reads, in any case, and nothing else', () => {
+    const when = parseWhen(entries('explorer/context')[0]!.when);
+    for (const ext of ['csv', 'TSV', 'parquet', 'pq', 'parq', 'arrow', 'Feather', 'ipc']) assert.ok(when.evaluate(resourceContext(`file:///d/t.${ext}`)), ext);
+    for (const ext of ['txt', 'json', 'csv.gz', 'xlsx', 'parquet.bak']) assert.ok(!when.evaluate(resourceContext(`file:///d/t.${ext}`)), ext);
+  });
+
+  test("the rewrite reproduces VS Code Server's (a clause gated on `file` alone vanishes from remote windows but for it)", () => {
+    const old = parseWhen('resourceScheme == file && resourceExtname == .csv');
+    const remote = resourceContext('vscode-remote://ssh-remote+h/home/a/t.csv');
+    assert.equal(old.evaluate(remote), false);
+    assert.equal(asRemoteServerShowsIt(old).evaluate(remote), true);
+    assert.equal(asRemoteServerShowsIt(old).serialize(), "resourceExtname == '.csv' && resourceScheme == 'vscode-remote'");
+  });
+
+  test('runs where the files are (a workspace extension)', () => {
+    assert.deepEqual(pkg.extensionKind, ['workspace']);
+  });
+});
