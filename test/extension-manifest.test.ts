@@ -88,3 +88,22 @@ describe('menus: the command is offered for the tables each host shows', () => {
     assert.deepEqual(pkg.extensionKind, ['workspace']);
   });
 });
+
+describe('capabilities: Restricted Mode and virtual workspaces, said honestly', () => {
+  const nls = JSON.parse(readFileSync(path.join(ROOT, 'package.nls.json'), 'utf8'));
+  const text = (v: string) => (/^%.*%$/.test(v) ? nls[v.slice(1, -1)] : v);
+
+  test('untrustedWorkspaces: limited, with a description; the viewer URL is not taken from an untrusted workspace', () => {
+    const u = pkg.capabilities.untrustedWorkspaces;
+    assert.equal(u.supported, 'limited');
+    assert.match(text(u.description), /Restricted Mode.*preview.*export/is);
+    assert.deepEqual(u.restrictedConfigurations, ['ngAnnotations.neuroglancerUrl']);
+    for (const k of u.restrictedConfigurations) assert.ok(pkg.contributes.configuration.properties[k], k);
+  });
+
+  test('virtualWorkspaces: limited, with a description', () => {
+    const v = pkg.capabilities.virtualWorkspaces;
+    assert.equal(v.supported, 'limited');
+    assert.match(text(v.description), /copy on this machine's disk/);
+  });
+});

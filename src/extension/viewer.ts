@@ -30,6 +30,8 @@ export class Viewers implements vscode.Disposable {
   }
 
   private server(folder: string): Promise<PreviewServer> {
+    // Restricted Mode: no server (see capabilities.untrustedWorkspaces in package.json)
+    if (!vscode.workspace.isTrusted) return Promise.reject(new Error(vscode.l10n.t('Restricted Mode: trust this workspace to serve the dataset to neuroglancer.')));
     let s = this.servers.get(folder);
     if (!s) {
       s = startPreviewServer({ root: folder, port: 0, viewerDir: this.bundledViewer() });
