@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
+// @ts-expect-error a plain .mjs script without types
+import { BUNDLE, bundleText, l10nStrings } from '../scripts/l10n-bundle.mjs';
 import { asRemoteServerShowsIt, parseWhen, resourceContext } from './helpers/whenClause';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -105,5 +107,29 @@ describe('capabilities: Restricted Mode and virtual workspaces, said honestly', 
     const v = pkg.capabilities.virtualWorkspaces;
     assert.equal(v.supported, 'limited');
     assert.match(text(v.description), /copy on this machine's disk/);
+  });
+});
+
+describe('localisation: every runtime message can be translated', () => {
+  test('the manifest points at l10n/, which the .vsix ships, and package.nls.json stays', () => {
+    assert.equal(pkg.l10n, './l10n');
+    assert.match(readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8'), /^!l10n\/\*\*$/m);
+    assert.match(readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8'), /^!package\.nls\.json$/m);
+  });
+
+  test('l10n/bundle.l10n.json holds exactly the vscode.l10n.t messages in src/ (node scripts/l10n-bundle.mjs)', () => {
+    const strings: string[] = l10nStrings();
+    assert.ok(strings.length >= 15 && strings.includes('Export failed: {0}'), `found ${strings.length}`);
+    const bundle = JSON.parse(readFileSync(BUNDLE, 'utf8'));
+    const missing = strings.filter((s) => !(s in bundle));
+    assert.deepEqual(missing, [], 'messages missing from the bundle: run node scripts/l10n-bundle.mjs');
+    assert.equal(readFileSync(BUNDLE, 'utf8'), bundleText(), 'the bundle has stale messages: run node scripts/l10n-bundle.mjs');
+  });
+
+  test('every %key% in the manifest is in package.nls.json', () => {
+    const nls = JSON.parse(readFileSync(path.join(ROOT, 'package.nls.json'), 'utf8'));
+    const keys = [...JSON.stringify(pkg).matchAll(/"%([^%"]+)%"/g)].map((m) => m[1]!);
+    assert.ok(keys.length > 10);
+    assert.deepEqual(keys.filter((k) => !(k in nls)), []);
   });
 });
