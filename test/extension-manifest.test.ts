@@ -133,3 +133,44 @@ describe('localisation: every runtime message can be translated', () => {
     assert.deepEqual(keys.filter((k) => !(k in nls)), []);
   });
 });
+
+describe('walkthrough', () => {
+  const nls = JSON.parse(readFileSync(path.join(ROOT, 'package.nls.json'), 'utf8'));
+  const text = (v: string) => (/^%.*%$/.test(v) ? nls[v.slice(1, -1)] : v);
+  const [w, ...others] = pkg.contributes.walkthroughs;
+
+  test('one walkthrough of 3–4 steps: open the sample, map columns, export, open in neuroglancer', () => {
+    assert.deepEqual(others, []);
+    assert.ok(text(w.title) && text(w.description));
+    assert.deepEqual(w.steps.map((s: { id: string }) => s.id), ['openSample', 'mapColumns', 'export', 'openNeuroglancer']);
+    for (const s of w.steps) assert.ok(text(s.title) && text(s.description) && text(s.media.altText), s.id);
+  });
+
+  test('its media are theme-aware SVGs that ship in the .vsix', () => {
+    const ignore = readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8');
+    for (const s of w.steps) {
+      const svg = readFileSync(path.join(ROOT, s.media.svg), 'utf8');
+      assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, s.media.svg);
+      // colours come from the theme (walkthrough SVGs see the workbench's --vscode-* variables)
+      assert.match(svg, /var\(--vscode-foreground/, s.media.svg);
+      assert.doesNotMatch(svg.replace(/var\(--vscode-[\w-]+, #[0-9a-f]+\)/gi, ''), /#[0-9a-f]{3,6}\b|\b(black|white)\b/i, `${s.media.svg}: a fixed colour`);
+      assert.match(ignore, new RegExp(`^!${path.dirname(s.media.svg).replace(/\//g, '\\/')}\\/\\*\\.svg$`, 'm'), s.media.svg);
+    }
+    assert.match(ignore, /^!examples\/synapses\.csv$/m);
+  });
+
+  test('every command its steps run or wait for is contributed or built in', () => {
+    const ours = new Set(pkg.contributes.commands.map((c: { command: string }) => c.command));
+    const builtin = new Set(['workbench.action.openSettings']);
+    for (const s of w.steps) {
+      const links = [...text(s.description).matchAll(/\]\(command:([\w.]+)/g)].map((m) => m[1]!);
+      assert.ok(links.length > 0, `${s.id} has no button`);
+      for (const c of links) assert.ok(ours.has(c) || builtin.has(c), `${s.id}: ${c}`);
+      for (const ev of s.completionEvents ?? []) {
+        const m = /^onCommand:(.*)$/.exec(ev);
+        if (m) assert.ok(ours.has(m[1]), ev);
+        else assert.match(ev, /^onContext:ngAnnotations\.(exported|viewerOpened)$/);
+      }
+    }
+  });
+});

@@ -13,6 +13,8 @@ import { readSettings, type Settings } from './settings';
 import { Viewers } from './viewer';
 
 export const COMMAND = 'ngAnnotations.exportAnnotations';
+/** The walkthrough's first step. */
+export const OPEN_SAMPLE = 'ngAnnotations.openSample';
 export const TABLE_EXTENSIONS = ['csv', 'tsv', 'parquet', 'pq', 'parq', 'arrow', 'feather', 'ipc'];
 
 /** What `activate` returns: used by the extension-host tests, stable enough for other extensions. */
@@ -56,6 +58,13 @@ export function activate(context: vscode.ExtensionContext): NgAnnotationsApi {
       }
       ExportPanel.show(ctx, file);
     }),
+    vscode.commands.registerCommand(OPEN_SAMPLE, async () => {
+      try {
+        ExportPanel.show(ctx, await copySample(context.extensionUri, log));
+      } catch (e) {
+        void vscode.window.showErrorMessage(vscode.l10n.t('Cannot open the sample: {0}', e instanceof Error ? e.message : String(e)));
+      }
+    }),
     vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         const file = typeof state === 'object' && state !== null ? (state as { file?: unknown }).file : undefined;
@@ -98,6 +107,26 @@ async function localFile(uri: vscode.Uri, log: vscode.OutputChannel): Promise<st
   const file = path.join(dir, path.posix.basename(uri.path));
   await fs.promises.writeFile(file, bytes);
   log.appendLine(`Copied ${uri.toString(true)} (${bytes.byteLength} bytes, not on this disk) to ${file}`);
+  return file;
+}
+
+/**
+ * The shipped sample table, copied where the user can export it: the first workspace folder when it
+ * is on disk and trusted (an existing synapses.csv there is used as it is, never overwritten),
+ * otherwise a temporary folder.
+ */
+async function copySample(extensionUri: vscode.Uri, log: vscode.OutputChannel): Promise<string> {
+  const source = vscode.Uri.joinPath(extensionUri, 'examples', 'synapses.csv').fsPath;
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const dir = folder?.scheme === 'file' && vscode.workspace.isTrusted ? folder.fsPath : path.join(os.tmpdir(), 'ng-annotations-sample');
+  await fs.promises.mkdir(dir, { recursive: true });
+  const file = path.join(dir, 'synapses.csv');
+  try {
+    await fs.promises.copyFile(source, file, fs.constants.COPYFILE_EXCL);
+    log.appendLine(`Copied the sample table to ${file}`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
   return file;
 }
 

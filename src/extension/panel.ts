@@ -275,6 +275,7 @@ export async function announceSuccess(ctx: PanelContext, summary: WriteSummary):
   const open = vscode.l10n.t('Open in Neuroglancer');
   const reveal = vscode.l10n.t('Reveal in Explorer');
   const copy = vscode.l10n.t('Copy Source URL');
+  void vscode.commands.executeCommand('setContext', 'ngAnnotations.exported', true); // the walkthrough's step
   const pick = await vscode.window.showInformationMessage(
     vscode.l10n.t('Exported {0} annotations to {1}', summary.annotations.toLocaleString('en-US'), path.basename(folder)),
     open,

@@ -64,6 +64,7 @@ export class Viewers implements vscode.Disposable {
 
   /** Open in Neuroglancer, where the settings say. */
   show(folder: string, s: { neuroglancerUrl: string; openViewerIn: 'browser' | 'vscode' }): Promise<string> {
+    void vscode.commands.executeCommand('setContext', 'ngAnnotations.viewerOpened', true); // the walkthrough's step
     return s.openViewerIn === 'vscode' ? this.openInVsCode(folder, s.neuroglancerUrl) : this.open(folder, s.neuroglancerUrl);
   }
 
