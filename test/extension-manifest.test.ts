@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 // @ts-expect-error a plain .mjs script without types
 import { BUNDLE, bundleText, l10nStrings } from '../scripts/l10n-bundle.mjs';
+// @ts-expect-error a plain .mjs script without types
+import { SETTINGS_DOC, settingsMarkdown } from '../scripts/settings-doc.mjs';
 import { asRemoteServerShowsIt, parseWhen, resourceContext } from './helpers/whenClause';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -172,5 +174,32 @@ describe('walkthrough', () => {
         else assert.match(ev, /^onContext:ngAnnotations\.(exported|viewerOpened)$/);
       }
     }
+  });
+});
+
+describe('settings', () => {
+  const nls = JSON.parse(readFileSync(path.join(ROOT, 'package.nls.json'), 'utf8'));
+  const props: Record<string, Record<string, unknown>> = pkg.contributes.configuration.properties;
+
+  test('every setting has a description, a default of its type and a scope; paths and URLs are machine-overridable', () => {
+    const scopes = new Set(['application', 'machine', 'machine-overridable', 'window', 'resource', 'language-overridable']);
+    for (const [key, p] of Object.entries(props)) {
+      const d = (p.markdownDescription ?? p.description) as string;
+      assert.ok(d && nls[d.slice(1, -1)], `${key}: no description`);
+      assert.ok('default' in p, `${key}: no default`);
+      const types = ([] as unknown[]).concat(p.type);
+      const typeOf = (v: unknown) => (v === null ? 'null' : Number.isInteger(v) ? 'integer' : typeof v);
+      assert.ok(types.includes(typeOf(p.default)) || (types.includes('number') && typeof p.default === 'number'), `${key}: default ${p.default} is not ${types}`);
+      if (p.enum) assert.ok((p.enum as unknown[]).includes(p.default), key);
+      assert.ok(scopes.has(p.scope as string), `${key}: scope ${p.scope}`);
+      if (/Url$|Path$|Dir$/.test(key)) assert.equal(p.scope, 'machine-overridable', key);
+    }
+    assert.equal(props['ngAnnotations.memoryLimit']!.scope, 'machine-overridable', "memory is the machine's");
+  });
+
+  test('docs/settings.md is what the manifest generates (node scripts/settings-doc.mjs)', () => {
+    const doc = readFileSync(SETTINGS_DOC, 'utf8');
+    assert.equal(doc, settingsMarkdown(), 'docs/settings.md differs from the manifest: run node scripts/settings-doc.mjs');
+    for (const key of Object.keys(props)) assert.ok(doc.includes(`| \`${key}\` |`), key);
   });
 });

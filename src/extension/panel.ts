@@ -132,7 +132,7 @@ export class ExportPanel {
     const remembered = parseFormState(this.ctx.extension.workspaceState.get(stateKey(this.file)));
     const state =
       remembered ??
-      guessFormState(this.preview ?? { columns: [], rows: [] }, this.file, outputDir, settingsDefaults(readSettings()));
+      guessFormState(this.preview ?? { columns: [], rows: [] }, this.file, outputDir, settingsDefaults(readSettings(vscode.Uri.file(this.file))));
     const init: FormInit = {
       file: { path: this.file, name: path.basename(this.file), format: path.extname(this.file).slice(1).toLowerCase() },
       preview: this.preview,
