@@ -166,7 +166,7 @@ export class ExportPanel {
   }
 
   private async runExport(raw: unknown): Promise<ExportOutcome> {
-    if (!vscode.workspace.isTrusted) return { ok: false, error: refuseUntrusted(vscode.l10n.t('Exporting')) };
+    if (!vscode.workspace.isTrusted) throw new ReplyError(refuseUntrusted(vscode.l10n.t('Exporting')));
     if (this.running) throw new ReplyError(vscode.l10n.t('An export is already running.'));
     const c = checkMapping(raw, this.file, this.preview?.columns ?? null);
     if (!c.mapping || c.problems.length) return { ok: false, problems: c.problems };
