@@ -237,16 +237,21 @@ export function run(): Promise<void> {
 
   add('a table on a virtual file system (a vscode-vfs provider, as GitHub Repositories registers) opens the form on a local copy', async () => {
     const csv = new TextEncoder().encode(pointsCsv(30));
-    const uri = vscode.Uri.parse('vscode-vfs://github/ana/lab-data/tables/remote-synapses.csv');
+    // a path of its own each run: the local copy's folder is keyed by the URI
+    const uri = vscode.Uri.parse(`vscode-vfs://github/ana/lab-data/run-${process.pid}-${Date.now()}/remote-synapses.csv`);
     const provider = new MemoryFs(new Map([[uri.path, csv]]));
     const reg = vscode.workspace.registerFileSystemProvider('vscode-vfs', provider, { isReadonly: true });
+    let copyDir: string | undefined;
     try {
       await vscode.commands.executeCommand('ngAnnotations.exportAnnotations', uri);
       const tab = await waitForTab('Export: remote-synapses.csv');
       assert.ok(tab.input instanceof vscode.TabInputWebview && tab.input.viewType.endsWith('ngAnnotations.exportForm'));
       assert.ok(provider.reads.includes(uri.path), 'not read through vscode.workspace.fs');
-      const copy = fs.readdirSync(path.join(os.tmpdir(), 'ng-annotations-virtual')).map((d) => path.join(os.tmpdir(), 'ng-annotations-virtual', d, 'remote-synapses.csv')).find((f) => fs.existsSync(f));
+      const root = path.join(os.tmpdir(), 'ng-annotations-virtual');
+      const copies = fs.readdirSync(root).map((d) => path.join(root, d, 'remote-synapses.csv')).filter((f) => fs.existsSync(f));
+      const copy = copies.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
       assert.ok(copy, 'no local copy');
+      copyDir = path.dirname(copy);
       assert.deepEqual(new Uint8Array(fs.readFileSync(copy)), csv);
       // and it exports from there, to disk
       const a = await api();
@@ -256,6 +261,7 @@ export function run(): Promise<void> {
       await vscode.window.tabGroups.close(tab);
     } finally {
       reg.dispose();
+      if (copyDir) fs.rmSync(copyDir, { recursive: true, force: true });
     }
   });
 
