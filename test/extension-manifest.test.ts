@@ -205,3 +205,19 @@ describe('settings', () => {
     for (const key of Object.keys(props)) assert.ok(doc.includes(`| \`${key}\` |`), key);
   });
 });
+
+describe('hand-written settings tables agree with the manifest', () => {
+  const props: Record<string, { default: unknown }> = pkg.contributes.configuration.properties;
+  for (const file of ['docs/extension.md', 'media/marketplace.md']) {
+    test(`${file}: the same settings, with the manifest's defaults`, () => {
+      const text = readFileSync(path.join(ROOT, file), 'utf8');
+      const rows = [...text.matchAll(/^\| `(ngAnnotations\.\w+)` \|.*\| ([^|]+) \|$/gm)].map((m) => [m[1]!, m[2]!.trim()] as const);
+      assert.deepEqual(rows.map(([k]) => k).sort(), Object.keys(props).sort(), `${file}: settings table differs from package.json`);
+      for (const [key, shown] of rows) {
+        const d = props[key]!.default;
+        const want = d === '' || d === null ? /^empty\b/ : new RegExp(`^\`${String(d)}\`$`);
+        assert.match(shown, want, `${file}: ${key} default`);
+      }
+    });
+  }
+});
