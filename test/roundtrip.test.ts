@@ -384,3 +384,47 @@ test('errors are one line with exit status 1', async () => {
   });
   assert.ok(!fs.existsSync(path.join(dir, 't.csv')) && !fs.existsSync(path.join(dir, 'o')), 'nothing written');
 });
+
+// ---------------------------------------------------------------------------------------------
+// The extension's host side (no VS Code needed): "Open as Table" and the state conversion's mapping.
+
+test('Open as Table: the first rows as a static page with no script, cells escaped', async () => {
+  const { datasetPreview, tableViewHtml } = await import('../src/extension/tableView');
+  const g = generate('polyline', 3, 80, 31);
+  // An enum label that is markup: it must show as text.
+  (g.options.properties as Array<string | PropertySpec>)[7] = { id: 'kind', type: 'uint8', enum_values: [0, 1, 2], enum_labels: ['hi', '<script>alert(1)</script>', 'mid'] };
+  const labels = ['hi', '<script>alert(1)</script>', 'mid'];
+  g.table = new Table({ ...Object.fromEntries(g.table.schema.fields.map((f) => [f.name, g.table.getChild(f.name)!])), kind: vectorFromArray(Array.from({ length: 80 }, (_, i) => labels[i % 3]), new Dictionary(new Utf8(), new Int32())) });
+  const dir = root.dir('preview');
+  await writePrecomputedAnnotations(g.table, g.coords, 'polyline', { ...g.options, seed: 1, writeSharded: false, ...quiet, outputDir: dir });
+  const p = await datasetPreview(dir, 25);
+  assert.equal(p.annotations.rows.length, 25);
+  assert.equal(p.more, true);
+  assert.equal(p.annotations.columns[0].name, 'annotation_id');
+  // Unsharded by_id is read in id order: the first ids of the dataset.
+  assert.deepEqual(p.annotations.rows.map((r) => r[0]), g.ids.slice(0, 25).map(String));
+  assert.ok(p.vertices && p.vertices.rows.length >= 50);
+  const html = tableViewHtml(p, { cspSource: 'vscode-resource:', cssUri: 'vscode-resource:/dist/webview.css', lang: 'en', text: { title: 'preview', shown: 'First 25', vertices: 'Vertices', convert: 'Convert:' } });
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'; style-src vscode-resource:; font-src vscode-resource:"/);
+  assert.ok(!/<script/i.test(html), 'no script element, not even from a label');
+  assert.ok(html.includes('&#60;script&#62;alert(1)&#60;/script&#62;'));
+  assert.equal((html.match(/<tr>/g) ?? []).length, 1 + 25 + 1 + p.vertices!.rows.length);
+  await assert.rejects(datasetPreview(root.dir('preview-none')), /is not a precomputed annotation dataset/);
+});
+
+test('Convert State to Precomputed: the mapping it runs exports what from-state exports', async () => {
+  const { stateLayerTables, writeStateTables } = await import('../src/roundtrip/state');
+  const fixture = stateFixture();
+  const state = { dimensions: fixture.dimensions, layers: fixture.layers };
+  const file = path.join(root.dir('convert'), 'state.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(state));
+  const viaCli = root.dir('convert-cli');
+  assert.equal(await main(['from-state', file, '--layer', 'ellipsoid layer', '--out', viaCli, '--quiet', '--seed', '5']), 0);
+  const tmp = root.dir('convert-tmp');
+  fs.mkdirSync(tmp);
+  const viaMapping = root.dir('convert-mapping');
+  const m = await writeStateTables(stateLayerTables(state, 'ellipsoid layer'), tmp, viaMapping);
+  await writePrecomputedAnnotations(m.input!, mappingCoordSpace(m), m.annotationType, { ...mappingToWriteOptions(m), seed: 5, ...quiet });
+  assertSameTree(viaCli, viaMapping);
+});

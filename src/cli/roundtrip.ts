@@ -6,12 +6,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { tableToIPC } from 'apache-arrow';
 import { ANNOTATION_TYPES, type AnnotationType } from '../core/types';
-import type { Mapping } from '../mapping';
 import { readPrecomputedAnnotations } from '../roundtrip/read';
 import { tableFormatOf, writeTableFiles } from '../roundtrip/tableFile';
-import { loadState, stateLayerTables } from '../roundtrip/state';
+import { defaultOutputName, loadState, stateLayerTables, writeStateTables } from '../roundtrip/state';
 import { UsageError } from './usage';
 import { OPTIONS as EXPORT_OPTIONS, run as runExport } from './export';
 
@@ -68,8 +66,6 @@ export async function runToTable(argv: string[]): Promise<number> {
   return 0;
 }
 
-const safeName = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+/, '') || 'layer';
-
 export async function runFromState(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -106,25 +102,9 @@ export async function runFromState(argv: string[]): Promise<number> {
   }
   const tmp = await mkdtemp(path.join(tmpdir(), 'ng-annotations-state-'));
   try {
-    const base = safeName(t.layer);
-    const mapping: Mapping = {
-      version: 1,
-      input: `${base}.arrow`,
-      annotationType: t.annotationType,
-      coords: t.coords.names,
-      units: t.coords.units,
-      scales: t.coords.scales,
-      idColumn: 'annotation_id',
-      // Without --out: next to a state file, else in the current folder.
-      output: path.resolve(/^[a-z][a-z0-9+.-]*:\/\/|#!/i.test(stateArg) ? '.' : path.dirname(stateArg), `${base}.precomputed`),
-    };
-    if (t.properties.length) mapping.properties = t.properties;
-    if (t.relationships.length) mapping.relationships = t.relationships;
-    await writeFile(path.join(tmp, mapping.input!), tableToIPC(t.table, 'file'));
-    if (t.vertices) {
-      mapping.points = `${base}.vertices.arrow`;
-      await writeFile(path.join(tmp, mapping.points), tableToIPC(t.vertices, 'file'));
-    }
+    // Without --out: next to a state file, else in the current folder.
+    const near = /^[a-z][a-z0-9+.-]*:\/\/|#!/i.test(stateArg) ? '.' : path.dirname(stateArg);
+    const mapping = await writeStateTables(t, tmp, path.resolve(near, defaultOutputName(t.layer)));
     const config = path.join(tmp, 'mapping.json');
     await writeFile(config, JSON.stringify(mapping));
     return await runExport(['--config', config, ...forward]);

@@ -5,8 +5,10 @@
 // precomputed format can carry text), related segments (one relationship per entry of the layer's
 // `annotationRelationships`, default "segments"), and the layer's `annotationProperties` with each
 // annotation's `props` (colors normalised to #rrggbb / #rrggbbaa).
-import { readFile } from 'node:fs/promises';
-import { Field, List, Table, Uint64, Utf8, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
+import { readFile, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { Field, List, Table, Uint64, Utf8, makeVector, tableToIPC, vectorFromArray, type Vector } from 'apache-arrow';
+import type { Mapping } from '../mapping';
 import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type PropertyType } from '../core/types';
 import { geometryColumns } from '../core/prepare';
 import { smallestEnumType } from '../core/properties';
@@ -348,4 +350,35 @@ export function stateLayerTables(state: unknown, layerName?: string, onlyType?: 
     });
   }
   return { layer: info.name, annotationType: type, coords, table: new Table(columns), vertices, properties: specs, relationships, warnings };
+}
+
+/**
+ * Writes a layer's tables as Arrow files into `dir` and returns the mapping that exports them
+ * (the CLI's from-state and the extension's "Convert State to Precomputed" both run this mapping).
+ */
+export async function writeStateTables(t: StateTables, dir: string, output: string): Promise<Mapping> {
+  const base = t.layer.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+/, '') || 'layer';
+  const mapping: Mapping = {
+    version: 1,
+    input: path.join(dir, `${base}.arrow`),
+    annotationType: t.annotationType,
+    coords: t.coords.names,
+    units: t.coords.units,
+    scales: t.coords.scales,
+    idColumn: 'annotation_id',
+    output,
+  };
+  if (t.properties.length) mapping.properties = t.properties;
+  if (t.relationships.length) mapping.relationships = t.relationships;
+  await writeFile(mapping.input!, tableToIPC(t.table, 'file'));
+  if (t.vertices) {
+    mapping.points = path.join(dir, `${base}.vertices.arrow`);
+    await writeFile(mapping.points, tableToIPC(t.vertices, 'file'));
+  }
+  return mapping;
+}
+
+/** `<layer>.precomputed`, the default dataset name for a layer. */
+export function defaultOutputName(layer: string): string {
+  return `${layer.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+/, '') || 'layer'}.precomputed`;
 }
