@@ -1,2 +1,14 @@
 export * from './core/types';
 export { writePrecomputedAnnotations } from './core/write';
+export {
+  readPrecomputedAnnotations,
+  streamPrecomputedAnnotations,
+  openPrecomputedAnnotations,
+  exportArgsOf,
+  DatasetError,
+  type PrecomputedTable,
+  type PrecomputedSchema,
+  type PrecomputedBatch,
+  type ReadPrecomputedOptions,
+} from './roundtrip/read';
+export { openSource, localSource, httpSource, type ReadSource } from './roundtrip/source';

@@ -22,7 +22,7 @@ export const EXPORT_USAGE = `Usage: ng-annotations export <table-file> --type <p
     [--description TEXT] [--overwrite]
     [--config mapping.json] [--quiet] [--json]`;
 
-const OPTIONS = {
+export const OPTIONS = {
   type: { type: 'string' },
   out: { type: 'string', short: 'o' },
   coords: { type: 'string' },

@@ -12,6 +12,8 @@ Commands:
   ng-annotations serve <dir> [--port N]                                    serve it on 127.0.0.1 with a neuroglancer link
   ng-annotations inspect <dir>                                             summary and consistency check of a dataset
   ng-annotations demo [--out <dir>]                                        export the bundled sample
+  ng-annotations to-table <dir|url> --out <table.parquet|.csv|.arrow>      a dataset back to a table
+  ng-annotations from-state <state.json|link> [--layer NAME] --out <dir>   a state's annotation layer to a dataset
 
 Run 'ng-annotations <command> --help' for a command's options.`;
 
@@ -22,6 +24,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve')).run,
   inspect: async () => (await import('./inspect')).run,
   demo: async () => (await import('./demo')).run,
+  'to-table': async () => (await import('./roundtrip')).runToTable,
+  'from-state': async () => (await import('./roundtrip')).runFromState,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -11,6 +11,7 @@ import { ExportPanel, fileExists, parseFormState, VIEW_TYPE, type PanelContext }
 import { exportInWorker } from './runExport';
 import { readSettings, type Settings } from './settings';
 import { Viewers } from './viewer';
+import { registerRoundTrip } from './roundtrip';
 
 export const COMMAND = 'ngAnnotations.exportAnnotations';
 /** The walkthrough's first step. */
@@ -36,6 +37,7 @@ export function activate(context: vscode.ExtensionContext): NgAnnotationsApi {
   const ctx: PanelContext = { extension: context, log, viewers };
   context.subscriptions.push(
     log,
+    ...registerRoundTrip(ctx),
     vscode.commands.registerCommand(COMMAND, async (uri?: vscode.Uri) => {
       let target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
       if (!target || !isTable(target)) {

@@ -71,17 +71,6 @@ export async function readShard(
   const fh = await open(file, 'r');
   try {
     const size = (await fh.stat()).size;
-    const stats: ShardStats = { chunks: 0, bytes: size };
-    if (s.minishardBits > 30) {
-      report(`minishard_bits ${s.minishardBits} makes a shard index of 2^${s.minishardBits + 4} bytes; not reading it`);
-      return stats;
-    }
-    const minishards = 2 ** s.minishardBits;
-    const indexEnd = 16 * minishards;
-    if (size < indexEnd) {
-      report(`truncated: ${size} bytes, shorter than its ${indexEnd}-byte shard index`);
-      return stats;
-    }
     // Shards of ordinary size are read whole (one read instead of one per chunk: by_id shards hold
     // ~10^5 chunks); only huge ones are read range by range.
     const whole = size <= WHOLE_FILE_LIMIT ? await fh.readFile() : undefined;
@@ -95,6 +84,34 @@ export async function readShard(
       if (bytesRead !== length) throw new Error(`short read at ${start}`);
       return b;
     };
+    return await readShardFrom(size, readAt, shardNumber, s, visit, report, warn);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The same walk over any byte source: `readAt(start, length)` of a shard of `size` bytes. */
+export async function readShardFrom(
+  size: number,
+  readAt: (start: number, length: number) => Promise<Buffer>,
+  shardNumber: bigint,
+  s: Sharding,
+  visit: ShardVisit,
+  report: (message: string) => void,
+  warn: (message: string) => void = report,
+): Promise<ShardStats> {
+  {
+    const stats: ShardStats = { chunks: 0, bytes: size };
+    if (s.minishardBits > 30) {
+      report(`minishard_bits ${s.minishardBits} makes a shard index of 2^${s.minishardBits + 4} bytes; not reading it`);
+      return stats;
+    }
+    const minishards = 2 ** s.minishardBits;
+    const indexEnd = 16 * minishards;
+    if (size < indexEnd) {
+      report(`truncated: ${size} bytes, shorter than its ${indexEnd}-byte shard index`);
+      return stats;
+    }
     const index = await readAt(0, indexEnd);
     const seen = new Set<bigint>();
     for (let ms = 0; ms < minishards; ms++) {
@@ -160,7 +177,5 @@ export async function readShard(
       }
     }
     return stats;
-  } finally {
-    await fh.close();
   }
 }
