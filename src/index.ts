@@ -12,3 +12,4 @@ export {
   type ReadPrecomputedOptions,
 } from './roundtrip/read';
 export { openSource, localSource, httpSource, type ReadSource } from './roundtrip/source';
+export { GEOMETRY_ROLES, conventionalColumns, recogniseGeometry, resolveGeometry, roleLabel, type ResolvedGeometry } from './shared/geometry';

@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type WriteOptions } from './core/types';
 import { shortenLongRuns } from './core/errors';
+import { ALL_ROLES, GEOMETRY_ROLES, type GeometryColumns, type GeometryRole } from './shared/geometry';
 
 export interface Mapping {
   /** Schema version; 1 for now. */
@@ -11,11 +12,22 @@ export interface Mapping {
   /** The table file. Relative paths are relative to the mapping file's folder. */
   input?: string;
   annotationType: AnnotationType;
-  /** Coordinate names in dimension order, e.g. ["x","y","z"]. */
+  /** Dimension names in dimension order, e.g. ["x","y","z"]. Without `geometry`, also the column names by convention (x; xa/xb; x/rx). */
   coords: string[];
   units?: string[];
   scales?: number[];
-  idColumn?: string;
+  /**
+   * Geometry columns per role, one per dimension: point `{point}`, line/box `{a, b}`, ellipsoid
+   * `{center, radii}`, polyline `{vertex}`. Absent: the convention for `coords`, else a recognised
+   * pattern (e.g. CAVE's pre_pt_position_x … post_pt_position_z).
+   */
+  geometry?: GeometryColumns;
+  /** Column of annotation ids; null: row numbers (no id column, not even annotation_id). */
+  idColumn?: string | null;
+  /** CSV/TSV field delimiter (default: sniffed from the first lines). */
+  delimiter?: string;
+  /** CSV/TSV numbers written with a decimal comma (1,5). */
+  decimalComma?: boolean;
   properties?: Array<string | PropertySpec>;
   relationships?: string[];
   /** Polyline vertices file (annotation_id + coordinate columns). */
@@ -58,6 +70,9 @@ const KEYS = new Set([
   'units',
   'scales',
   'idColumn',
+  'geometry',
+  'delimiter',
+  'decimalComma',
   'properties',
   'relationships',
   'points',
@@ -159,6 +174,27 @@ export function parseMapping(value: unknown): Mapping {
     }
     scales = s as number[];
   }
+  let geometry: GeometryColumns | undefined;
+  if (value.geometry !== undefined && value.geometry !== null) {
+    const g = value.geometry;
+    if (!isRecord(g)) throw new MappingError('geometry', `expected an object of columns per role (${GEOMETRY_ROLES[annotationType].join(', ')})`);
+    geometry = {};
+    for (const k of Object.keys(g)) {
+      if (!ALL_ROLES.includes(k as GeometryRole)) throw new MappingError(`geometry.${k}`, `unknown role (known: ${ALL_ROLES.join(', ')})`);
+      if (!GEOMETRY_ROLES[annotationType].includes(k as GeometryRole)) {
+        throw new MappingError(`geometry.${k}`, `not a role of ${annotationType} annotations (they have ${GEOMETRY_ROLES[annotationType].join(', ')})`);
+      }
+      const cols = strList(g, k)!;
+      if (cols.length !== coords.length) throw new MappingError(`geometry.${k}`, `expected ${coords.length} column names, one per dimension (${coords.join(', ')}), got ${cols.length}`);
+      geometry[k as GeometryRole] = cols;
+    }
+    const missing = GEOMETRY_ROLES[annotationType].find((r) => !geometry![r]);
+    if (missing) throw new MappingError(`geometry.${missing}`, `required with the other roles of ${annotationType} annotations (${GEOMETRY_ROLES[annotationType].join(', ')})`);
+  }
+  const delimiter = str(value, 'delimiter', 1);
+  if (delimiter !== undefined && ![',', ';', '\t', '|'].includes(delimiter)) {
+    throw new MappingError('delimiter', `expected one of "," ";" "\\t" "|", got ${JSON.stringify(delimiter)}`);
+  }
   let properties: Array<string | PropertySpec> | undefined;
   if (value.properties !== undefined && value.properties !== null) {
     const p = value.properties;
@@ -203,7 +239,10 @@ export function parseMapping(value: unknown): Mapping {
     coords,
     units,
     scales,
-    idColumn: str(value, 'idColumn', 1024),
+    geometry,
+    idColumn: value.idColumn === null ? null : str(value, 'idColumn', 1024),
+    delimiter,
+    decimalComma: bool(value, 'decimalComma'),
     properties,
     relationships: strList(value, 'relationships'),
     points: str(value, 'points'),
@@ -245,6 +284,9 @@ export function mappingCoordSpace(m: Mapping): { names: string[]; units?: string
 /** Writer options for a mapping (paths as they are in the mapping). */
 export function mappingToWriteOptions(m: Mapping): WriteOptions {
   const o: WriteOptions = {
+    geometry: m.geometry,
+    delimiter: m.delimiter,
+    decimalComma: m.decimalComma,
     properties: m.properties,
     relationships: m.relationships,
     outputDir: m.output,
@@ -279,10 +321,16 @@ export function mappingToCommandLine(m: Mapping): string {
   if (m.input) a.push(m.input);
   a.push('--type', m.annotationType);
   if (m.output) a.push('--out', m.output);
-  a.push('--coords', m.coords.join(','));
+  if (m.geometry) {
+    for (const r of GEOMETRY_ROLES[m.annotationType]) if (m.geometry[r]) a.push(`--${r}`, m.geometry[r]!.join(','));
+    a.push('--dims', m.coords.join(','));
+  } else a.push('--coords', m.coords.join(','));
   if (m.units) a.push('--units', m.units.join(','));
   if (m.scales) a.push('--scales', m.scales.join(','));
   if (m.idColumn) a.push('--id-column', m.idColumn);
+  if (m.idColumn === null) a.push('--no-id-column');
+  if (m.delimiter) a.push('--delimiter', m.delimiter === '\t' ? 'tab' : m.delimiter);
+  if (m.decimalComma) a.push('--decimal-comma');
   const names: string[] = [];
   for (const p of m.properties ?? []) {
     if (typeof p === 'string') names.push(p);

@@ -199,7 +199,9 @@ function assertOneLineError(stderr: string, code: 1 | 2, message: RegExp[]): voi
     assert.match(lines[0], /^error: /);
   } else {
     assert.match(lines[0], /^ng-annotations export: /, `usage errors start with the command:\n${stderr}`);
-    assert.match(stderr, /Usage: ng-annotations export/);
+    // One line, then where the help is: not the whole synopsis.
+    assert.equal(lines.length, 2, `expected the message and "see --help", got:\n${stderr}`);
+    assert.equal(lines[1], "see 'ng-annotations export --help'");
   }
   for (const m of message) assert.match(lines[0], m, `message should match ${m}:\n${lines[0]}`);
 }

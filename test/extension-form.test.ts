@@ -56,13 +56,41 @@ describe('guessing the mapping from column names', () => {
     assert.deepEqual(s.mapping.properties, ['c', 'size']);
   });
 
-  test('axis names inside longer numeric column names', () => {
+  test('axis names inside longer column names: dimensions x, y, z fed by those columns', () => {
     const f = ['Float64', 'Float64', 'Float64', 'Utf8'];
-    assert.deepEqual(guessGeometry(table('pos_x,pos_y,pos_z,x_label', f)).coords, ['pos_x', 'pos_y', 'pos_z']);
-    assert.deepEqual(guessGeometry(table('PositionX,PositionY,PositionZ,n', f)).coords, ['PositionX', 'PositionY', 'PositionZ']);
-    assert.deepEqual(guessGeometry(table('x_nm,y_nm,z_nm', f)).coords, ['x_nm', 'y_nm', 'z_nm']);
+    const pos = guessGeometry(table('pos_x,pos_y,pos_z,x_label', f));
+    assert.deepEqual([pos.coords, pos.geometry], [['x', 'y', 'z'], { point: ['pos_x', 'pos_y', 'pos_z'] }]);
+    const camel = guessGeometry(table('PositionX,PositionY,PositionZ,n', f));
+    assert.deepEqual([camel.coords, camel.geometry], [['x', 'y', 'z'], { point: ['PositionX', 'PositionY', 'PositionZ'] }]);
+    const nm = guessGeometry(table('x_nm,y_nm,z_nm', f));
+    assert.deepEqual([nm.coords, nm.geometry], [['x', 'y', 'z'], { point: ['x_nm', 'y_nm', 'z_nm'] }]);
     const s = guessFormState(table('pre_x,pre_y,pre_z,size', ['Float64', 'Float64', 'Float64', 'Uint8'], '1,2,3,4'), '/d/s.csv', '/d/s.precomputed');
-    assert.deepEqual([s.mapping.coords, s.mapping.properties], [['pre_x', 'pre_y', 'pre_z'], ['size']]);
+    assert.deepEqual([s.mapping.coords, s.mapping.geometry, s.mapping.properties], [['x', 'y', 'z'], { point: ['pre_x', 'pre_y', 'pre_z'] }, ['size']]);
+  });
+
+  test('a CAVE synapse table: a line from pre_pt to post_pt, dimensions x, y, z, ids from "id"', () => {
+    const p = table(
+      'id,pre_pt_position_x,pre_pt_position_y,pre_pt_position_z,post_pt_position_x,post_pt_position_y,post_pt_position_z,ctr_pt_position_x,ctr_pt_position_y,ctr_pt_position_z,pre_pt_root_id,post_pt_root_id,size',
+      ['Int64', 'Int64', 'Int64', 'Int64', 'Int64', 'Int64', 'Int64', 'Int64', 'Int64', 'Int64', 'Uint64', 'Uint64', 'Int64'],
+      '5,1,2,3,4,5,6,7,8,9,864691135012345678,864691135012345679,40',
+    );
+    const s = guessFormState(p, '/d/s.parquet', '/d/s.precomputed');
+    assert.equal(s.mapping.annotationType, 'line');
+    assert.deepEqual(s.mapping.coords, ['x', 'y', 'z']);
+    assert.deepEqual(s.mapping.geometry, {
+      a: ['pre_pt_position_x', 'pre_pt_position_y', 'pre_pt_position_z'],
+      b: ['post_pt_position_x', 'post_pt_position_y', 'post_pt_position_z'],
+    });
+    assert.equal(s.mapping.idColumn, 'id');
+    assert.deepEqual(s.mapping.relationships, ['pre_pt_root_id', 'post_pt_root_id']);
+    assert.ok(s.mapping.properties?.includes('size'));
+    assert.ok(!s.mapping.properties?.includes('id'), 'the id column is not offered as a property');
+  });
+
+  test('an "id" column that repeats or is not integral is not the id column', () => {
+    const f = ['Int64', 'Float64', 'Float64', 'Float64'];
+    assert.equal(guessFormState(table('id,x,y,z', f, '1,0,0,0', '1,1,1,1'), '/d/s.csv', '/d/o').mapping.idColumn, undefined);
+    assert.equal(guessFormState(table('id,x,y,z', ['Utf8', 'Float64', 'Float64', 'Float64'], 'a,0,0,0'), '/d/s.csv', '/d/o').mapping.idColumn, undefined);
   });
 
   test('no conventional names: the first numeric columns', () => {

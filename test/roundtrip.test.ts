@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Dictionary, Field, Float32, Int32, List, Table, Uint64, Utf8, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
 import { writePrecomputedAnnotations } from '../src/core/write';
-import { geometryColumns } from '../src/core/prepare';
+import { geometryColumns } from '../src/shared/guess';
 import type { AnnotationType, PropertySpec, WriteOptions } from '../src/core/types';
 import { exportArgsOf, readPrecomputedAnnotations, streamPrecomputedAnnotations } from '../src/index';
 import { writeTableFiles } from '../src/roundtrip/tableFile';

@@ -4,7 +4,8 @@ import '@vscode-elements/elements/dist/bundled.js';
 import './form.css';
 import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec } from '../src/core/types';
 import type { Mapping } from '../src/mapping';
-import { emptyInPreview, geometryColumns, guessGeometry, propertyCandidates, PROPERTY_ID } from '../src/extension/guess';
+import { emptyInPreview, geometryColumns, geometryFor, guessGeometry, guessIdColumn, propertyCandidates, PROPERTY_ID } from '../src/shared/guess';
+import { GEOMETRY_ROLES, conventionalColumns, roleLabel } from '../src/shared/geometry';
 import {
   Endpoint,
   ReplyError,
@@ -30,6 +31,8 @@ interface Saved {
 }
 
 const vscode = acquireVsCodeApi();
+/** The id select's value for "Row numbers" (idColumn null). */
+const ROW_NUMBERS = '\u0000rows';
 const app = document.getElementById('app')!;
 let init: FormInit | null = null;
 let state: FormState | null = null;
@@ -174,10 +177,11 @@ function render(): void {
         field('Units', 'units', h('vscode-textfield', { id: 'units', value: (m.units ?? []).join(', '), placeholder: m.coords.map(() => 'nm').join(', ') }), 'default nm'),
         field('Scales', 'scales', h('vscode-textfield', { id: 'scales', value: (m.scales ?? []).join(', '), placeholder: m.coords.map(() => '1').join(', ') }), 'size of one unit step'),
       ),
+      h('p', { id: 'dimensions', class: 'help' }, dimensionsText()),
       field(
         'Annotation id column',
         'idColumn',
-        select('idColumn', [['', 'Automatic (annotation_id, else row number)'], ...cols.map((c): [string, string] => [c, c])], m.idColumn ?? ''),
+        select('idColumn', [['', 'Automatic (annotation_id, else a unique integral id, else row number)'], [ROW_NUMBERS, 'Row numbers'], ...cols.map((c): [string, string] => [c, c])], m.idColumn === null ? ROW_NUMBERS : (m.idColumn ?? '')),
       ),
       m.annotationType === 'polyline'
         ? field(
@@ -222,10 +226,20 @@ function render(): void {
   wire();
 }
 
+/** What the layer's dimensions will be, and which columns feed each role: "Dimensions x (4 nm), y (4 nm), z (40 nm) · line endpoint a: …". */
+function dimensionsText(): string {
+  if (!state) return '';
+  const m = state.mapping;
+  const dims = m.coords.map((d, i) => `${d} (${m.scales?.[i] ?? 1} ${m.units?.[i] ?? 'nm'})`).join(', ');
+  const g = m.annotationType === 'polyline' ? null : (m.geometry ?? conventionalColumns(m.annotationType, m.coords));
+  const roles = g ? GEOMETRY_ROLES[m.annotationType].map((r) => `${roleLabel(m.annotationType, r)}: ${(g[r] ?? []).join(', ')}`).join(' · ') : `vertices: ${(m.coords).join(', ')}`;
+  return `Dimensions ${dims} · ${roles}`;
+}
+
 function geometryHelp(): string {
   if (!init?.preview) return '';
   const g = guessGeometry(init.preview);
-  const cols = g.polylineVertices ? ['annotation_id', ...g.coords] : geometryColumns(g.type, g.coords);
+  const cols = g.polylineVertices ? ['annotation_id', ...g.coords] : geometryColumns(g.type, g.coords, g.geometry);
   return `detected ${TYPE_LABELS[g.type].toLowerCase()} from columns ${cols.join(', ')}${g.type === 'line' ? ' (change to bounding box if these are corners)' : ''}`;
 }
 
@@ -346,12 +360,22 @@ function collect(): void {
   const old = state.mapping;
   const m: Mapping = { version: 1, annotationType: (valueOf('annotationType') || old.annotationType) as AnnotationType, coords: list(valueOf('coords')) };
   if (old.input !== undefined) m.input = old.input;
+  // Geometry columns per role: kept while the type and dimension names stay, else guessed again.
+  const same = old.annotationType === m.annotationType && old.coords.join() === m.coords.join();
+  const geometry = same ? old.geometry : init?.preview ? geometryFor(init.preview, m.annotationType, m.coords) : undefined;
+  if (geometry) m.geometry = geometry;
   const units = list(valueOf('units'));
   if (units.length) m.units = units;
   const scales = list(valueOf('scales'));
   if (scales.length) m.scales = scales.map(Number);
+  // "Automatic" is resolved here, by the same guess as the CLI's, so the saved mapping says which column.
   const id = valueOf('idColumn');
-  if (id) m.idColumn = id;
+  if (id === ROW_NUMBERS) m.idColumn = null;
+  else if (id) m.idColumn = id;
+  else if (init?.preview && m.annotationType !== 'polyline') {
+    const guessed = guessIdColumn(init.preview);
+    if (guessed) m.idColumn = guessed;
+  }
   if (m.annotationType === 'polyline') {
     const pts = valueOf('points') || old.points;
     if (pts) m.points = pts;
@@ -390,7 +414,7 @@ function regroupColumns(): void {
     state.propertyColumns = [];
     return;
   }
-  const candidates = propertyCandidates(init.preview, m.annotationType, m.coords, m.idColumn);
+  const candidates = propertyCandidates(init.preview, m.annotationType, m.coords, m.idColumn, m.geometry);
   const props = new Set((m.properties ?? []).map((p) => (typeof p === 'string' ? p : p.id)));
   const fresh = candidates.filter((c) => !state!.propertyColumns.includes(c));
   m.properties = (m.properties ?? []).filter((p) => candidates.includes(typeof p === 'string' ? p : p.id));
@@ -405,6 +429,7 @@ let validateTimer: ReturnType<typeof setTimeout> | undefined;
 function changed(persist = true): void {
   if (!state || !init) return;
   vscode.setState({ file: init.file.path, form: state } satisfies Saved);
+  setText('dimensions', dimensionsText());
   if (persist) host.emit('stateChanged', { state });
   clearTimeout(validateTimer);
   validateTimer = setTimeout(() => void validate(), 200);

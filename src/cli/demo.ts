@@ -1,10 +1,20 @@
 // `ng-annotations demo`: exports the bundled synapse sample so a new user sees the whole path work.
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { writePrecomputedAnnotations } from '../core/write';
 import { describeSummary } from './export';
-import { UsageError } from './usage';
+import { UsageError, formatHelp, parseCommand, type CommandSpec } from './usage';
+
+export const DEMO_SPEC: CommandSpec = {
+  name: 'demo',
+  synopsis: 'demo [--out <dir>]',
+  summary: 'Exports the bundled synapse sample (examples/synapses.csv) as points, to see the whole path work.',
+  docs: 'docs/cli.md#demo',
+  options: [
+    { name: 'out', short: 'o', type: 'string', value: 'DIR', help: 'output folder', default: './demo-output/synapses.precomputed' },
+    { name: 'help', short: 'h', type: 'flag', help: 'this help' },
+  ],
+};
 
 function sampleFile(): string {
   // dist/cli.js and src/cli/demo.ts both sit two levels below the package root.
@@ -16,14 +26,11 @@ function sampleFile(): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { out?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseCommand(DEMO_SPEC, argv);
+  const values = parsed.values as { out?: string; help?: boolean };
+  if (parsed.positionals.length) throw new UsageError(`demo takes no file arguments, got ${parsed.positionals.join(' ')}`);
   if (values.help) {
-    process.stdout.write('Usage: ng-annotations demo [--out <dir>]   (default: ./demo-output/synapses.precomputed)\n');
+    process.stdout.write(formatHelp(DEMO_SPEC) + '\n');
     return 0;
   }
   const input = sampleFile();

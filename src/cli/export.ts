@@ -2,56 +2,72 @@
 // become writer options; errors become one line and an exit status.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { writePrecomputedAnnotations } from '../core/write';
 import { ExportError } from '../core/errors';
 import { normalizeCoordSpace } from '../core/coords';
-import { PROPERTY_TYPES, type PropertySpec, type PropertyType, type WriteSummary } from '../core/types';
+import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type PropertyType, type WriteSummary } from '../core/types';
+import { ALL_ROLES, GEOMETRY_ROLES, dimsFromColumns, roleLabel, type GeometryColumns } from '../shared/geometry';
 import { parseByteSize, parseMapping, resolveMappingPaths, mappingCoordSpace, mappingToWriteOptions, type Mapping } from '../mapping';
-import { UsageError } from './usage';
+import { UsageError, formatHelp, nearest, parseCommand, type CommandSpec } from './usage';
 import { ProgressBar } from './progress';
+import { previewTable } from '../io/preview';
+import { detectFormat, showDelimiter, textDelimiter, type InputFormat } from '../io/index';
+import { GUESS_ROWS, guessIdColumn } from '../shared/guess';
 
-export const EXPORT_USAGE = `Usage: ng-annotations export <table-file> --type <point|line|axis_aligned_bounding_box|ellipsoid|polyline> --out <dir>
-    [--coords x,y,z] [--units nm,nm,nm] [--scales 8,8,40]
-    [--properties a,b,c] [--property-type a=uint16]... [--relationships r1,r2]
-    [--id-column NAME] [--points <vertices-file>]
-    [--unsharded] [--no-by-id] [--no-by-relationship] [--no-spatial]
-    [--spatial-levels 7] [--chunk-limit 10000] [--no-shuffle] [--seed N]
-    [--threads N] [--gzip-level 0-9|raw] [--data-encoding gzip|raw|auto]
-    [--memory-limit SIZE]
-    [--description TEXT] [--overwrite]
-    [--config mapping.json] [--quiet] [--json]`;
+const TYPES = 'point, line, axis_aligned_bounding_box, ellipsoid or polyline';
 
-export const OPTIONS = {
-  type: { type: 'string' },
-  out: { type: 'string', short: 'o' },
-  coords: { type: 'string' },
-  units: { type: 'string' },
-  scales: { type: 'string' },
-  properties: { type: 'string' },
-  'property-type': { type: 'string', multiple: true },
-  relationships: { type: 'string' },
-  'id-column': { type: 'string' },
-  points: { type: 'string' },
-  unsharded: { type: 'boolean' },
-  'no-by-id': { type: 'boolean' },
-  'no-by-relationship': { type: 'boolean' },
-  'no-spatial': { type: 'boolean' },
-  'spatial-levels': { type: 'string' },
-  'chunk-limit': { type: 'string' },
-  'no-shuffle': { type: 'boolean' },
-  seed: { type: 'string' },
-  threads: { type: 'string' },
-  'gzip-level': { type: 'string' },
-  'data-encoding': { type: 'string' },
-  'memory-limit': { type: 'string' },
-  description: { type: 'string' },
-  overwrite: { type: 'boolean' },
-  config: { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** The export command's options: this table drives the parser, the help and the suggestions. */
+export const EXPORT_SPEC: CommandSpec = {
+  name: 'export',
+  synopsis: 'export <table-file> --type <type> [options]',
+  summary: 'Writes a neuroglancer precomputed annotation dataset from a CSV, TSV, Parquet or Arrow/Feather table.',
+  docs: 'docs/cli.md#export (columns: docs/mapping-columns.md)',
+  options: [
+    { name: 'type', type: 'string', value: 'TYPE', help: `${TYPES} (required)`, group: 'Geometry' },
+    { name: 'point', type: 'string', value: 'X,Y,Z', help: 'point columns', default: 'x,y,z, or e.g. ctr_pt_position_*', group: 'Geometry' },
+    { name: 'a', type: 'string', value: 'X,Y,Z', help: 'line endpoint / box corner a', default: 'xa,ya,za, or e.g. pre_pt_position_*', group: 'Geometry' },
+    { name: 'b', type: 'string', value: 'X,Y,Z', help: 'line endpoint / box corner b', default: 'xb,yb,zb, or e.g. post_pt_position_*', group: 'Geometry' },
+    { name: 'center', type: 'string', value: 'X,Y,Z', help: 'ellipsoid center', default: 'x,y,z', group: 'Geometry' },
+    { name: 'radii', type: 'string', value: 'RX,RY,RZ', help: 'ellipsoid radii', default: 'rx,ry,rz', group: 'Geometry' },
+    { name: 'vertex', type: 'string', value: 'X,Y,Z', help: 'polyline vertex columns of the vertices table', default: 'x,y,z', group: 'Geometry' },
+    { name: 'points', type: 'string', value: 'FILE', help: 'polyline vertices table (annotation_id + vertex columns)', group: 'Geometry' },
+    { name: 'dims', type: 'string', value: 'NAMES|JSON', help: 'dimension names, or a coordinate space {"x":[4e-9,"m"],…}', default: 'x,y,z', group: 'Dimensions' },
+    { name: 'coords', type: 'string', value: 'NAMES', help: 'dimension names, also naming the columns (x; xa,xb; rx)', group: 'Dimensions' },
+    { name: 'units', type: 'string', value: 'U[,U…]', help: 'unit per dimension (one for all)', default: 'nm', group: 'Dimensions' },
+    { name: 'scales', type: 'string', value: 'S[,S…]', help: 'size of one coordinate step per dimension (one for all)', default: '1', group: 'Dimensions' },
+    { name: 'id-column', type: 'string', value: 'NAME', help: 'column of uint64 ids', default: 'annotation_id, else unique integral id, else row numbers', group: 'Columns' },
+    { name: 'no-id-column', type: 'flag', help: 'ids are row numbers', group: 'Columns' },
+    { name: 'properties', type: 'string', value: 'A,B', help: 'property columns', default: 'none', group: 'Columns' },
+    { name: 'property-type', type: 'string', multiple: true, value: 'A=TYPE', help: 'a property\'s type: uint8…int32, float32, rgb, rgba', default: 'inferred', group: 'Columns' },
+    { name: 'relationships', type: 'string', value: 'R1,R2', help: 'columns of related segment ids', default: 'none', group: 'Columns' },
+    { name: 'delimiter', type: 'string', value: 'C', help: 'CSV/TSV field delimiter: , ; tab |', default: 'sniffed', group: 'Columns' },
+    { name: 'decimal-comma', type: 'flag', help: 'CSV/TSV numbers use a decimal comma (1,5)', group: 'Columns' },
+    { name: 'config', type: 'string', value: 'FILE', help: 'a mapping JSON (flags override it)', group: 'Columns' },
+    { name: 'out', short: 'o', type: 'string', value: 'DIR', help: 'output folder', default: '<stem>.precomputed beside the table', group: 'Output' },
+    { name: 'overwrite', type: 'flag', help: 'replace an existing dataset', group: 'Output' },
+    { name: 'description', type: 'string', value: 'TEXT', help: 'description in the info file', group: 'Output' },
+    { name: 'unsharded', type: 'flag', help: 'one file per annotation and chunk', default: 'sharded', group: 'Output' },
+    { name: 'no-by-id', type: 'flag', help: 'skip the by_id index', group: 'Output' },
+    { name: 'no-by-relationship', type: 'flag', help: 'skip the relationship indexes', group: 'Output' },
+    { name: 'no-spatial', type: 'flag', help: 'skip the spatial index', group: 'Output' },
+    { name: 'spatial-levels', type: 'string', value: 'N', help: 'spatial index levels, 1 to 64', default: '7', group: 'Output' },
+    { name: 'chunk-limit', type: 'string', value: 'N', help: 'annotations per spatial chunk, 0: all', default: '10000', group: 'Output' },
+    { name: 'no-shuffle', type: 'flag', help: 'assign spatial levels in row order', group: 'Output' },
+    { name: 'seed', type: 'string', value: 'N', help: 'shuffle seed', default: 'random', group: 'Output' },
+    { name: 'data-encoding', type: 'string', value: 'E', help: 'sharded chunk data: gzip, raw, or auto (gzip where it pays)', default: 'gzip', group: 'Output' },
+    { name: 'gzip-level', type: 'string', value: '0-9|raw', help: 'gzip level', default: '1', group: 'Output' },
+    { name: 'threads', type: 'string', value: 'N', help: 'worker threads', default: 'the cores', group: 'Output' },
+    { name: 'memory-limit', type: 'string', value: 'SIZE', help: 'memory to plan for, e.g. 4G', default: '60% of RAM', group: 'Output' },
+    { name: 'quiet', short: 'q', type: 'flag', help: 'no progress, summary or warnings', group: 'Output' },
+    { name: 'json', type: 'flag', help: 'print the summary as JSON', group: 'Output' },
+    { name: 'help', short: 'h', type: 'flag', help: 'this help', group: 'Output' },
+  ],
+  footer: [
+    'Example: a CAVE synapse table as lines from pre- to post-synaptic point, in 4x4x40 nm voxels',
+    '  ng-annotations export synapses.parquet --type line --scales 4,4,40 --relationships pre_pt_root_id,post_pt_root_id',
+  ],
+};
+
 
 function list(s: string | undefined): string[] | undefined {
   if (s === undefined) return undefined;
@@ -61,56 +77,121 @@ function list(s: string | undefined): string[] | undefined {
 
 function wholeNumber(flag: string, s: string | undefined, min: number, max: number): number | undefined {
   if (s === undefined) return undefined;
-  if (!/^\d+$/.test(s.trim())) throw new UsageError(`--${flag} expects a whole number, got ${JSON.stringify(s)}`);
+  if (!/^-?\d+$/.test(s.trim())) throw new UsageError(`--${flag} expects a whole number from ${min} to ${max}, got ${JSON.stringify(s)}`);
   const n = Number(s);
-  if (n < min || n > max) throw new UsageError(`--${flag} must be between ${min} and ${max}, got ${s}`);
+  if (n < min || n > max) throw new UsageError(`--${flag} must be ${max === Number.MAX_SAFE_INTEGER ? `a whole number >= ${min}` : `between ${min} and ${max}`}, got ${s.trim()}`);
   return n;
 }
 
-/** Builds the mapping from --config (if any) overlaid with the flags. Throws UsageError. */
-export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boolean; quiet: boolean } | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
+function oneOf(flag: string, s: string | undefined, known: readonly string[]): string | undefined {
+  if (s === undefined) return undefined;
+  const v = s.trim().toLowerCase();
+  if (known.includes(v)) return v;
+  const near = nearest(v, known);
+  throw new UsageError(`--${flag} expects one of ${known.join(', ')}, got ${JSON.stringify(s)}${near ? ` (did you mean ${near}?)` : ''}`);
+}
+
+const DELIMITERS: Record<string, string> = { ',': ',', comma: ',', ';': ';', semicolon: ';', tab: '\t', '\t': '\t', '\\t': '\t', '|': '|', pipe: '|' };
+
+/** `--dims x,y,z`, or a neuroglancer coordinate space `{"x": [4e-9, "m"], …}` (inline or a .json file). */
+function parseDims(s: string): { names: string[]; units?: string[]; scales?: number[] } {
+  let text = s.trim();
+  if (!text.startsWith('{') && /\.json$/i.test(text)) {
+    try {
+      text = fs.readFileSync(text, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read --dims ${s}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
   }
-  const { values: v, positionals } = parsed;
-  if (v.help) return 'help';
+  if (!text.trim().startsWith('{')) return { names: list(s)! };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--dims is not valid JSON: ${(e as Error).message}`);
+  }
+  // A whole neuroglancer state or layer may carry it under "dimensions".
+  if (json && typeof json === 'object' && 'dimensions' in json) json = (json as { dimensions: unknown }).dimensions;
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new UsageError('--dims JSON must be an object such as {"x": [4e-9, "m"], "y": [4e-9, "m"], "z": [4e-8, "m"]}');
+  const names: string[] = [];
+  const units: string[] = [];
+  const scales: number[] = [];
+  for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
+    if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'number' || typeof v[1] !== 'string') {
+      throw new UsageError(`--dims: dimension ${JSON.stringify(name)} must be [scale, unit], got ${JSON.stringify(v)}`);
+    }
+    names.push(name);
+    scales.push(v[0]);
+    units.push(v[1]);
+  }
+  return { names, units, scales };
+}
+
+/** Builds the mapping from --config (if any) overlaid with the flags. Throws UsageError. */
+export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boolean; quiet: boolean; idGiven: boolean } | 'help' {
+  const { values, positionals } = parseCommand(EXPORT_SPEC, argv);
+  const v = values as Record<string, string | undefined> & Record<'property-type', string[] | undefined> & Record<string, boolean | undefined>;
+  const flag = (k: string) => values[k] === true;
+  const opt = (k: string) => values[k] as string | undefined;
+  if (flag('help')) return 'help';
   if (positionals.length > 1) throw new UsageError(`expected one table file, got ${positionals.length}: ${positionals.join(' ')}`);
   let base: Partial<Mapping> = {};
-  if (v.config !== undefined) {
+  const config = opt('config');
+  if (config !== undefined) {
     let text: string;
     try {
-      text = fs.readFileSync(v.config, 'utf8');
+      text = fs.readFileSync(config, 'utf8');
     } catch (e) {
-      throw new UsageError(`cannot read --config ${v.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(`cannot read --config ${config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (e) {
-      throw new UsageError(`--config ${v.config} is not valid JSON: ${(e as Error).message}`);
+      throw new UsageError(`--config ${config} is not valid JSON: ${(e as Error).message}`);
     }
     try {
-      base = resolveMappingPaths(parseMapping(json), path.dirname(path.resolve(v.config)));
+      base = resolveMappingPaths(parseMapping(json), path.dirname(path.resolve(config)));
     } catch (e) {
-      throw new UsageError(`--config ${v.config}: ${(e as Error).message}`);
+      throw new UsageError(`--config ${config}: ${(e as Error).message}`);
     }
   }
   const m: Record<string, unknown> = { ...base, version: 1 };
   if (positionals[0] !== undefined) m.input = path.resolve(positionals[0]);
-  if (v.type !== undefined) m.annotationType = v.type;
-  if (v.out !== undefined) m.output = path.resolve(v.out);
-  if (v.coords !== undefined) m.coords = list(v.coords);
-  if (m.coords === undefined) m.coords = ['x', 'y', 'z'];
+  const type = oneOf('type', opt('type'), ANNOTATION_TYPES);
+  if (type !== undefined) {
+    if (type !== base.annotationType) delete m.geometry;
+    m.annotationType = type;
+  }
+  if (opt('out') !== undefined) m.output = path.resolve(opt('out')!);
+  // Geometry columns per role (they replace the mapping's roles as a whole).
+  const roles = ALL_ROLES.filter((r) => opt(r) !== undefined);
+  if (roles.length) {
+    const t = (m.annotationType as AnnotationType | undefined) ?? 'point';
+    const wrong = roles.find((r) => !GEOMETRY_ROLES[t].includes(r));
+    if (wrong) throw new UsageError(`--${wrong} is not a role of --type ${t} (it has ${GEOMETRY_ROLES[t].map((r) => `--${r}`).join(', ')})`);
+    m.geometry = Object.fromEntries(roles.map((r) => [r, list(opt(r))!]));
+  }
+  if (opt('dims') !== undefined && opt('coords') !== undefined) throw new UsageError('give --dims or --coords, not both (--coords is --dims with conventional column names)');
+  const dimsText = opt('dims') ?? opt('coords');
+  if (dimsText !== undefined) {
+    const d = parseDims(dimsText);
+    m.coords = d.names;
+    if (d.units) m.units = d.units;
+    if (d.scales) m.scales = d.scales;
+  }
+  if (m.coords === undefined) {
+    const g = m.geometry as GeometryColumns | undefined;
+    const first = g ? Object.values(g)[0] : undefined;
+    m.coords = first ? dimsFromColumns(first) : ['x', 'y', 'z'];
+  }
   const rank = (m.coords as string[]).length;
-  if (v.units !== undefined) {
-    const u = list(v.units)!;
+  if (opt('units') !== undefined) {
+    const u = list(opt('units'))!;
     m.units = u.length === 1 ? new Array(rank).fill(u[0]) : u;
   }
-  if (v.scales !== undefined) {
-    const s = list(v.scales)!.map((x) => {
+  if (opt('scales') !== undefined) {
+    const s = list(opt('scales'))!.map((x) => {
       const n = Number(x);
       if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--scales expects positive numbers, got ${JSON.stringify(x)}`);
       return n;
@@ -118,7 +199,7 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
     m.scales = s.length === 1 ? new Array(rank).fill(s[0]) : s;
   }
   // Properties: names from --properties, explicit types from --property-type name=type.
-  const props: Array<string | PropertySpec> = v.properties !== undefined ? list(v.properties)! : ((base.properties as Array<string | PropertySpec>) ?? []);
+  const props: Array<string | PropertySpec> = opt('properties') !== undefined ? list(opt('properties'))! : ((base.properties as Array<string | PropertySpec>) ?? []);
   for (const pt of v['property-type'] ?? []) {
     const eq = pt.indexOf('=');
     const name = pt.slice(0, eq).trim();
@@ -133,32 +214,41 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
     else props.push(spec);
   }
   if (props.length) m.properties = props;
-  if (v.relationships !== undefined) m.relationships = list(v.relationships);
-  if (v['id-column'] !== undefined) m.idColumn = v['id-column'];
-  if (v.points !== undefined) m.points = path.resolve(v.points);
-  if (v.unsharded) m.sharded = false;
-  if (v['no-by-id']) m.byId = false;
-  if (v['no-by-relationship']) m.byRelationship = false;
-  if (v['no-spatial']) m.spatial = false;
-  const levels = wholeNumber('spatial-levels', v['spatial-levels'], 1, 64);
+  if (opt('relationships') !== undefined) m.relationships = list(opt('relationships'));
+  if (opt('id-column') !== undefined && flag('no-id-column')) throw new UsageError('give --id-column or --no-id-column, not both');
+  if (opt('id-column') !== undefined) m.idColumn = opt('id-column');
+  if (flag('no-id-column')) m.idColumn = null;
+  if (opt('delimiter') !== undefined) {
+    const d = DELIMITERS[opt('delimiter')!.toLowerCase()];
+    if (!d) throw new UsageError(`--delimiter expects one of , ; tab |, got ${JSON.stringify(opt('delimiter'))}`);
+    m.delimiter = d;
+  }
+  if (flag('decimal-comma')) m.decimalComma = true;
+  if (opt('points') !== undefined) m.points = path.resolve(opt('points')!);
+  if (flag('unsharded')) m.sharded = false;
+  if (flag('no-by-id')) m.byId = false;
+  if (flag('no-by-relationship')) m.byRelationship = false;
+  if (flag('no-spatial')) m.spatial = false;
+  const levels = wholeNumber('spatial-levels', opt('spatial-levels'), 1, 64);
   if (levels !== undefined) m.spatialLevels = levels;
-  const limit = wholeNumber('chunk-limit', v['chunk-limit'], 0, 2 ** 31);
+  const limit = wholeNumber('chunk-limit', opt('chunk-limit'), 0, 2 ** 31);
   if (limit !== undefined) m.chunkLimit = limit;
-  if (v['no-shuffle']) m.shuffle = false;
-  const seed = wholeNumber('seed', v.seed, 0, Number.MAX_SAFE_INTEGER);
+  if (flag('no-shuffle')) m.shuffle = false;
+  const seed = wholeNumber('seed', opt('seed'), 0, Number.MAX_SAFE_INTEGER);
   if (seed !== undefined) m.seed = seed;
-  const threads = wholeNumber('threads', v.threads, 1, 256);
+  const threads = wholeNumber('threads', opt('threads'), 1, 256);
   if (threads !== undefined) m.threads = threads;
-  if (v['gzip-level'] !== undefined) m.gzipLevel = v['gzip-level'] === 'raw' ? 'raw' : wholeNumber('gzip-level', v['gzip-level'], 0, 9);
-  if (v['data-encoding'] !== undefined) m.dataEncoding = v['data-encoding'];
-  if (v['memory-limit'] !== undefined) {
-    const bytes = parseByteSize(v['memory-limit']);
-    if (bytes === null) throw new UsageError(`--memory-limit expects a size such as 4G, 512M or a number of bytes, got ${JSON.stringify(v['memory-limit'])}`);
+  if (opt('gzip-level') !== undefined) m.gzipLevel = opt('gzip-level') === 'raw' ? 'raw' : wholeNumber('gzip-level', opt('gzip-level'), 0, 9);
+  const encoding = oneOf('data-encoding', opt('data-encoding'), ['gzip', 'raw', 'auto']);
+  if (encoding !== undefined) m.dataEncoding = encoding;
+  if (opt('memory-limit') !== undefined) {
+    const bytes = parseByteSize(opt('memory-limit')!);
+    if (bytes === null) throw new UsageError(`--memory-limit expects a size such as 4G, 512M or a number of bytes, got ${JSON.stringify(opt('memory-limit'))}`);
     m.memoryLimit = bytes;
   }
-  if (v.description !== undefined) m.description = v.description;
-  if (v.overwrite) m.overwrite = true;
-  if (m.annotationType === undefined) throw new UsageError('--type is required (point, line, axis_aligned_bounding_box, ellipsoid or polyline)');
+  if (opt('description') !== undefined) m.description = opt('description');
+  if (flag('overwrite')) m.overwrite = true;
+  if (m.annotationType === undefined) throw new UsageError(`--type is required (${TYPES})`);
   if (m.input === undefined) {
     if (m.points === undefined) throw new UsageError('a table file is required');
     // Polylines without properties: the vertices file is the table.
@@ -169,13 +259,15 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
   try {
     mapping = parseMapping(m);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    // The mapping's field names, in the command line's words.
+    const msg = (e as Error).message.replace(/^geometry\.(\w+): /, '--$1: ').replace(/^coords: /, '--dims: ');
+    throw new UsageError(msg);
   }
   // Coordinate names, units and scales come only from the command line (or mapping): a bad one is a usage mistake.
   try {
     normalizeCoordSpace(mappingCoordSpace(mapping));
   } catch (e) {
-    throw new UsageError(`--coords/--units/--scales: ${(e as Error).message}`);
+    throw new UsageError(`--${opt('coords') !== undefined ? 'coords' : 'dims'}/--units/--scales: ${(e as Error).message}`);
   }
   // A contradiction between options is a usage mistake (exit 2), not an export error.
   if (mapping.points !== undefined && mapping.annotationType !== 'polyline') {
@@ -192,7 +284,7 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
     const stem = path.basename(src).replace(/\.[^.]+$/, '');
     mapping.output = path.join(path.dirname(src), `${stem}.precomputed`);
   }
-  return { mapping, json: v.json ?? false, quiet: v.quiet ?? false };
+  return { mapping, json: flag('json'), quiet: flag('quiet'), idGiven: mapping.idColumn !== undefined };
 }
 
 function formatBytes(n: number): string {
@@ -207,8 +299,32 @@ function formatBytes(n: number): string {
   return `${x.toFixed(x < 10 ? 2 : 1)} ${units[u]}`;
 }
 
-export function describeSummary(s: WriteSummary): string {
+/** A writer error in the command line's words: roles as flags, and why an id column was chosen. */
+function inCliWords(e: ExportError, mapping: Mapping, idGuessed: boolean): ExportError {
+  let message = e.message.replace(/give the columns per role \(([^)]*)\)/, (_, roles: string) =>
+    `give them with ${roles.split(', ').map((r) => `--${r} ${mapping.coords.map((d) => d.toUpperCase()).join(',')}`).join(' ')}`,
+  );
+  if (idGuessed && e.details.column === mapping.idColumn) {
+    message += ` (column ${JSON.stringify(mapping.idColumn)} was taken as the id column because of its name; --no-id-column numbers the rows instead, --id-column NAME picks another)`;
+  }
+  return message === e.message ? e : new ExportError(message, e.details);
+}
+
+function csvOptions(m: Mapping): { delimiter?: string; decimalComma?: boolean } {
+  return { delimiter: m.delimiter, decimalComma: m.decimalComma };
+}
+
+export function describeSummary(s: WriteSummary, how: { idGuessed?: boolean; dialect?: string } = {}): string {
   const lines = [`Wrote ${s.annotations.toLocaleString('en-US')} ${s.annotationType} annotation(s) (${s.rank}-D) to ${s.outputDir}`];
+  if (how.dialect) lines.push(`  read as: ${how.dialect}`);
+  if (s.geometry) {
+    const roles = GEOMETRY_ROLES[s.annotationType].filter((r) => s.geometry![r]);
+    lines.push(`  geometry: ${roles.map((r) => `${roleLabel(s.annotationType, r)} ${s.geometry![r]!.join(',')}`).join('; ')}`);
+  }
+  if (s.ids) {
+    const src = s.ids.column ? `column ${JSON.stringify(s.ids.column)}${how.idGuessed ? ' (unique integers named "id"; --no-id-column for row numbers)' : ''}` : s.ids.source;
+    lines.push(`  ids: ${src}`);
+  }
   if (s.byId) lines.push(`  by_id: ${s.byId.keys.toLocaleString('en-US')} ids, ${formatBytes(s.byId.bytes)} in ${s.byId.files} file(s)`);
   for (const r of s.relationships) lines.push(`  ${r.key}: ${r.keys.toLocaleString('en-US')} related ids, ${r.entries.toLocaleString('en-US')} links, ${formatBytes(r.bytes)}`);
   for (const l of s.spatial) {
@@ -221,10 +337,35 @@ export function describeSummary(s: WriteSummary): string {
 export async function run(argv: string[]): Promise<number> {
   const parsed = mappingFromArgs(argv);
   if (parsed === 'help') {
-    process.stdout.write(EXPORT_USAGE + '\n');
+    process.stdout.write(formatHelp(EXPORT_SPEC) + '\n');
     return 0;
   }
-  const { mapping, json, quiet } = parsed;
+  const { mapping, json, quiet, idGiven } = parsed;
+  // A text file's delimiter: given, else sniffed here once (and said in the summary).
+  let dialect: string | undefined;
+  if (mapping.input !== undefined) {
+    let fmt: InputFormat | null = null;
+    try {
+      fmt = detectFormat(mapping.input);
+    } catch {
+      // the writer names the problem
+    }
+    if (fmt === 'csv' || fmt === 'tsv') {
+      const d = textDelimiter(mapping.input, fmt, mapping.delimiter);
+      dialect = `${showDelimiter(d)}-separated${mapping.delimiter === undefined ? ' (sniffed; --delimiter to choose)' : ''}${mapping.decimalComma ? ', decimal comma' : ''}`;
+
+    }
+  }
+  // The same default as the form: `id` as the id column when it is unique and integral in the first rows.
+  let idGuessed = false;
+  if (!idGiven && mapping.annotationType !== 'polyline' && mapping.input !== undefined) {
+    const preview = await previewTable(mapping.input, GUESS_ROWS, undefined, csvOptions(mapping)).catch(() => null);
+    const id = preview ? guessIdColumn(preview) : undefined;
+    if (id !== undefined) {
+      mapping.idColumn = id;
+      idGuessed = true;
+    }
+  }
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
@@ -249,6 +390,7 @@ export async function run(argv: string[]): Promise<number> {
         },
       },
     ).catch((e: unknown) => {
+      if (e instanceof ExportError) e = inCliWords(e, mapping, idGuessed);
       // The writer names column and rows but not the file; with a single table we know which file it is.
       const single = mapping.points === undefined && mapping.input !== undefined;
       if (single && e instanceof ExportError && (e.details.column !== undefined || e.details.rows !== undefined)) {
@@ -258,7 +400,7 @@ export async function run(argv: string[]): Promise<number> {
     });
     bar?.done();
     if (json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-    else if (!quiet) process.stdout.write(describeSummary(summary) + '\n');
+    else if (!quiet) process.stdout.write(describeSummary(summary, { idGuessed, dialect }) + '\n');
     return 0;
   } finally {
     bar?.clear();

@@ -1,10 +1,19 @@
 // `ng-annotations inspect <dir>`: summary of a precomputed annotation dataset and a consistency check.
 // Exit 0 if consistent (warnings allowed), 1 if broken, 2 on usage errors.
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { formatHelp, parseCommand, usageErrorText, type CommandSpec } from './usage';
 import { inspectDataset, type IndexSummary, type InspectReport } from '../inspect/check';
 
-const USAGE = 'usage: ng-annotations inspect <dir> [--json]';
+export const INSPECT_SPEC: CommandSpec = {
+  name: 'inspect',
+  synopsis: 'inspect <dir> [--json]',
+  summary: 'Summarises a precomputed annotation dataset and checks it (exit 0 consistent, 1 broken, 2 usage).',
+  docs: 'docs/cli.md#inspect',
+  options: [
+    { name: 'json', type: 'flag', help: 'print the report as JSON' },
+    { name: 'help', short: 'h', type: 'flag', help: 'this help' },
+  ],
+};
 
 /** Where output goes; tests pass their own (the test runner owns the real stdout). */
 export interface Io {
@@ -17,21 +26,17 @@ export async function run(argv: string[], io: Io = STD): Promise<number> {
   let values: { json?: boolean; help?: boolean };
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    }));
+    ({ values, positionals } = parseCommand(INSPECT_SPEC, argv) as { values: typeof values; positionals: string[] });
   } catch (e) {
-    io.err(`ng-annotations inspect: ${(e as Error).message}\n${USAGE}\n`);
+    io.err(usageErrorText('inspect', (e as Error).message));
     return 2;
   }
   if (values.help) {
-    io.out(USAGE + '\n');
+    io.out(formatHelp(INSPECT_SPEC) + '\n');
     return 0;
   }
   if (positionals.length !== 1) {
-    io.err(`ng-annotations inspect: expected one dataset folder\n${USAGE}\n`);
+    io.err(usageErrorText('inspect', `expected one dataset folder, got ${positionals.length}`));
     return 2;
   }
   // A progress line on a terminal only; pipes and tests get clean output.

@@ -1,21 +1,22 @@
 // The `ng-annotations` command: export, serve, inspect, demo.
 import { ExportError, AbortError } from '../core/errors';
 import { MappingError } from '../mapping';
-import { UsageError } from './usage';
-import { EXPORT_USAGE } from './export';
+import { UsageError, nearest, usageErrorText } from './usage';
 import { version } from '../../package.json';
 
 const USAGE = `ng-annotations ${version}: tables (CSV, TSV, Parquet, Arrow/Feather) to neuroglancer precomputed annotations
 
+Usage: ng-annotations <command> [options]
+
 Commands:
-  ng-annotations export <table-file> --type <type> --out <dir> [options]   write a dataset
+  ng-annotations export <table-file> --type <type> [options]               write a dataset
   ng-annotations serve <dir> [--port N]                                    serve it on 127.0.0.1 with a neuroglancer link
   ng-annotations inspect <dir>                                             summary and consistency check of a dataset
   ng-annotations demo [--out <dir>]                                        export the bundled sample
   ng-annotations to-table <dir|url> --out <table.parquet|.csv|.arrow>      a dataset back to a table
   ng-annotations from-state <state.json|link> [--layer NAME] --out <dir>   a state's annotation layer to a dataset
 
-Run 'ng-annotations <command> --help' for a command's options.`;
+Run 'ng-annotations <command> --help' for a command's options. Docs: docs/cli.md`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -40,14 +41,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[cmd];
   if (!load) {
-    process.stderr.write(`ng-annotations: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}\n`);
+    const near = nearest(cmd, Object.keys(COMMANDS));
+    process.stderr.write(usageErrorText(undefined, `unknown command ${JSON.stringify(cmd)}${near ? ` (did you mean ${near}?)` : ''}`));
     return 2;
   }
   try {
     return await (await load())(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`ng-annotations ${cmd}: ${e.message}\n${cmd === 'export' ? EXPORT_USAGE : USAGE}\n`);
+      process.stderr.write(usageErrorText(cmd, e.message));
       return 2;
     }
     // The readers abort with a DOMException named AbortError, the writer with its own AbortError class.

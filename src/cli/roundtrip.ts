@@ -5,44 +5,45 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { ANNOTATION_TYPES, type AnnotationType } from '../core/types';
 import { readPrecomputedAnnotations } from '../roundtrip/read';
 import { tableFormatOf, writeTableFiles } from '../roundtrip/tableFile';
 import { defaultOutputName, loadState, stateLayerTables, writeStateTables } from '../roundtrip/state';
-import { UsageError } from './usage';
-import { OPTIONS as EXPORT_OPTIONS, run as runExport } from './export';
+import { UsageError, formatHelp, parseCommand, type CommandSpec } from './usage';
+import { EXPORT_SPEC, run as runExport } from './export';
 
-export const TO_TABLE_USAGE = `Usage: ng-annotations to-table <dataset-dir|http(s)-url> --out <table.parquet|.csv|.tsv|.arrow>
-    [--from by_id|spatial] [--overwrite] [--quiet] [--json]
-  Also writes <table>.mapping.json (and <table>.vertices.<ext> for polylines):
-  'ng-annotations export --config <table>.mapping.json --out <dir>' exports it again.`;
+export const TO_TABLE_SPEC: CommandSpec = {
+  name: 'to-table',
+  synopsis: 'to-table <dataset-dir|http(s)-url> --out <table.parquet|.csv|.tsv|.arrow> [options]',
+  summary: 'Reads a precomputed annotation dataset back into a table, and writes <table>.mapping.json beside it (and <table>.vertices.<ext> for polylines).',
+  docs: 'docs/round-trips.md',
+  options: [
+    { name: 'out', short: 'o', type: 'string', value: 'FILE', help: 'the table to write: .parquet, .csv, .tsv or .arrow (required)' },
+    { name: 'from', type: 'string', value: 'by_id|spatial', help: 'which index to read', default: 'by_id when present' },
+    { name: 'overwrite', type: 'flag', help: 'replace existing table files' },
+    { name: 'quiet', short: 'q', type: 'flag', help: 'no summary or warnings' },
+    { name: 'json', type: 'flag', help: 'print the summary as JSON' },
+    { name: 'help', short: 'h', type: 'flag', help: 'this help' },
+  ],
+  footer: ["Export it again: ng-annotations export --config <table>.mapping.json --out <dir>"],
+};
 
-export const FROM_STATE_USAGE = `Usage: ng-annotations from-state <state.json | https://…/#!{…} | https://…/#!https://…/state.json>
-    [--layer NAME] [--type TYPE] --out <dir> [any export option]`;
+/** from-state takes every export option (it runs export on the layer's tables), and --layer. */
+export const FROM_STATE_SPEC: CommandSpec = {
+  name: 'from-state',
+  synopsis: 'from-state <state.json | https://…/#!{…} | https://…/#!https://…/state.json> [--layer NAME] [--type TYPE] --out <dir> [export options]',
+  summary: "Turns an annotation layer of a neuroglancer JSON state into a precomputed dataset, through the export command (every export option applies; the layer gives the columns, ids and mapping).",
+  docs: 'docs/round-trips.md',
+  options: [
+    { name: 'layer', type: 'string', value: 'NAME', help: 'the annotation layer to convert', default: 'the only one', group: 'State' },
+    ...EXPORT_SPEC.options.map((o) => (o.name === 'type' ? { ...o, help: "the layer's annotation type to keep", default: 'the only one' } : o)),
+  ],
+};
 
 export async function runToTable(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        out: { type: 'string', short: 'o' },
-        from: { type: 'string' },
-        overwrite: { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values: v, positionals } = parsed;
+  const { values: v, positionals } = parseCommand(TO_TABLE_SPEC, argv) as { values: { out?: string; from?: string; overwrite?: boolean; quiet?: boolean; json?: boolean; help?: boolean }; positionals: string[] };
   if (v.help) {
-    process.stdout.write(TO_TABLE_USAGE + '\n');
+    process.stdout.write(formatHelp(TO_TABLE_SPEC) + '\n');
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`expected one dataset (a folder or an http(s) URL), got ${positionals.length}`);
@@ -67,20 +68,14 @@ export async function runToTable(argv: string[]): Promise<number> {
 }
 
 export async function runFromState(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, tokens: true, options: { ...EXPORT_OPTIONS, layer: { type: 'string' } } });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values: v, positionals, tokens } = parsed;
+  const { values: v, positionals } = parseCommand(FROM_STATE_SPEC, argv) as { values: Record<string, string | string[] | boolean | undefined> & { layer?: string; type?: string; config?: string; help?: boolean; quiet?: boolean }; positionals: string[] };
   if (v.help) {
-    process.stdout.write(FROM_STATE_USAGE + '\n');
+    process.stdout.write(formatHelp(FROM_STATE_SPEC) + '\n');
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`expected one state (a JSON file or a neuroglancer link), got ${positionals.length}`);
   if (v.config !== undefined) throw new UsageError('--config does not apply to from-state (the layer gives the mapping); give export options as flags');
-  for (const f of ['coords', 'points', 'id-column'] as const) {
+  for (const f of ['coords', 'dims', 'point', 'a', 'b', 'center', 'radii', 'vertex', 'points', 'id-column', 'no-id-column', 'delimiter', 'decimal-comma'] as const) {
     if (v[f] !== undefined) throw new UsageError(`--${f} does not apply to from-state: the layer gives it`);
   }
   if (v.type !== undefined && !ANNOTATION_TYPES.includes(v.type as AnnotationType)) {
@@ -91,14 +86,11 @@ export async function runFromState(argv: string[]): Promise<number> {
   const t = stateLayerTables(state, v.layer, v.type as AnnotationType | undefined);
   if (!v.quiet) for (const w of t.warnings) process.stderr.write(`warning: ${w}\n`);
 
-  // The export command line: every token but the state and --layer, plus a mapping for the layer.
+  // The export command line: every option given but --layer, plus a mapping for the layer.
   const forward: string[] = [];
-  for (const tok of tokens ?? []) {
-    if (tok.kind === 'positional' || (tok.kind === 'option' && tok.name === 'layer')) continue;
-    if (tok.kind === 'option') {
-      forward.push(tok.rawName);
-      if (tok.value !== undefined) forward.push(tok.value);
-    } else if (tok.kind === 'option-terminator') forward.push('--');
+  for (const [name, value] of Object.entries(v)) {
+    if (name === 'layer' || value === undefined || value === false) continue;
+    for (const one of Array.isArray(value) ? value : [value]) forward.push(one === true ? `--${name}` : `--${name}=${one}`);
   }
   const tmp = await mkdtemp(path.join(tmpdir(), 'ng-annotations-state-'));
   try {

@@ -2,11 +2,26 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { formatHelp, parseCommand, usageErrorText, type CommandSpec } from './usage';
 import { startPreviewServer } from '../server/preview';
 import { DEFAULT_NEUROGLANCER_URL, neuroglancerLink, type AnnotationInfoLike } from '../server/state';
 
-const USAGE = 'usage: ng-annotations serve <dir> [--port N] [--viewer bundled|URL] (--neuroglancer-url URL = --viewer URL)';
+export const SERVE_SPEC: CommandSpec = {
+  name: 'serve',
+  synopsis: 'serve <dir> [options]',
+  summary: 'Serves a dataset on 127.0.0.1 and prints a neuroglancer link that shows it.',
+  docs: 'docs/cli.md#serve',
+  options: [
+    { name: 'port', type: 'string', value: 'N', help: 'port on 127.0.0.1, 0 to 65535', default: '0 (any free port)' },
+    { name: 'viewer', type: 'string', value: 'bundled|URL', help: 'the neuroglancer to link to', default: DEFAULT_NEUROGLANCER_URL },
+    { name: 'neuroglancer-url', type: 'string', value: 'URL', help: 'same as --viewer URL' },
+    { name: 'help', short: 'h', type: 'flag', help: 'this help' },
+  ],
+};
+const usage = (message: string) => {
+  process.stderr.write(usageErrorText('serve', message));
+  return 2;
+};
 
 /** The offline viewer built into dist/viewer (next to dist/cli.js; or from a source checkout). */
 function bundledViewerDir(): string | undefined {
@@ -20,45 +35,29 @@ export async function run(argv: string[]): Promise<number> {
   let values: { port?: string; 'neuroglancer-url'?: string; viewer?: string; help?: boolean };
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        port: { type: 'string' },
-        'neuroglancer-url': { type: 'string' },
-        viewer: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    ({ values, positionals } = parseCommand(SERVE_SPEC, argv) as { values: typeof values; positionals: string[] });
   } catch (e) {
-    process.stderr.write(`ng-annotations serve: ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
+    return usage((e as Error).message);
   }
   if (values.help) {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(formatHelp(SERVE_SPEC) + '\n');
     return 0;
   }
-  if (positionals.length !== 1) {
-    process.stderr.write(`ng-annotations serve: expected one dataset folder\n${USAGE}\n`);
-    return 2;
-  }
+  if (positionals.length !== 1) return usage(`expected one dataset folder, got ${positionals.length}`);
   let port = 0;
   if (values.port !== undefined) {
     port = /^\d{1,5}$/.test(values.port) ? Number(values.port) : NaN;
     if (!(port >= 0 && port <= 65535)) {
-      process.stderr.write(`ng-annotations serve: --port must be an integer 0..65535, got ${JSON.stringify(values.port)}\n${USAGE}\n`);
-      return 2;
+      return usage(`--port must be an integer 0..65535, got ${JSON.stringify(values.port)}`);
     }
   }
   if (values.viewer !== undefined && values['neuroglancer-url'] !== undefined && values.viewer !== values['neuroglancer-url']) {
-    process.stderr.write(`ng-annotations serve: give either --viewer or --neuroglancer-url, not both\n${USAGE}\n`);
-    return 2;
+    return usage(`give either --viewer or --neuroglancer-url, not both`);
   }
   const choice = values.viewer ?? values['neuroglancer-url'] ?? DEFAULT_NEUROGLANCER_URL;
   const wantBundled = choice.toLowerCase() === 'bundled';
   if (!wantBundled && !/^https?:\/\/[^\s]+$/i.test(choice)) {
-    process.stderr.write(`ng-annotations serve: the viewer must be "bundled" or an http(s) URL, got ${JSON.stringify(choice)}\n${USAGE}\n`);
-    return 2;
+    return usage(`the viewer must be "bundled" or an http(s) URL, got ${JSON.stringify(choice)}`);
   }
   const viewerDir = bundledViewerDir();
   if (wantBundled && viewerDir === undefined) {

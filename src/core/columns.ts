@@ -141,7 +141,9 @@ function requireNumericText(v: Vector, name: string, what: string): void {
   }
   if (count > 0) {
     throw new ExportError(
-      `Column ${JSON.stringify(name)} (${what}) holds text: ${count} value(s) are not numbers (${describeRows(rows, count)}; first: ${JSON.stringify(first)})`,
+      `Column ${JSON.stringify(name)} (${what}) holds text: ${count} value(s) are not numbers (${describeRows(rows, count)}; first: ${JSON.stringify(first)})${
+        first !== null && /^\s*[-+]?\d*,\d+\s*$/.test(first) ? ' (numbers with a decimal comma? read the file with decimalComma / --decimal-comma)' : ''
+      }`,
       { column: name, rows, value: first, expected: 'numbers' },
     );
   }

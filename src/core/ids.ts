@@ -52,7 +52,8 @@ export function pandasIndex(table: TableLike | Schema): PandasIndexInfo | null {
   return null;
 }
 
-export function resolveIds(table: TableLike | null, n: number, idColumn: string | undefined): ResolvedIds {
+export function resolveIds(table: TableLike | null, n: number, idColumn: string | null | undefined): ResolvedIds {
+  if (idColumn === null) return { ids: generatedIds({ start: 0n, step: 1n }, 0, n), source: 'row numbers' };
   if (table && idColumn !== undefined) {
     const v = getColumn(table, idColumn, 'id');
     return { ids: uint64Column(v, idColumn, 'annotation ids', false).values, column: idColumn, source: 'idColumn' };

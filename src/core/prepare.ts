@@ -4,12 +4,13 @@
 import type { AnnotationType, CoordSpace, PropertySpec } from './types';
 import { ExportError, describeRows } from './errors';
 import { ColumnStore, contiguousValues, getColumn, numericColumn, requireFinite, uint64Column, type TableLike } from './columns';
-import { pandasIndex, resolveIds, requireUniqueIds } from './ids';
+import { pandasIndex, resolveIds, requireUniqueIds, type ResolvedIds } from './ids';
 import { encodePropertyBlock, normalizePropertyRequests, planColumns, planProperties, propertyLayout, writeProperties } from './properties';
 import { normalizeRelationshipRequests, readRelationship, selectRelationshipRows, type RelationshipColumn } from './relationships';
 import type { WriteOptions } from './types';
 import { sharedBytes, sharedF64 } from './alloc';
 import * as path from 'node:path';
+import { GeometryError, flattenGeometry, resolveGeometry, type GeometryColumns } from '../shared/geometry';
 
 export interface Prepared {
   type: AnnotationType;
@@ -28,24 +29,25 @@ export interface Prepared {
   lower: number[];
   upper: number[];
   unusedColumns: string[];
+  /** The geometry columns read, per role. */
+  geometry: GeometryColumns;
+  idSource: { source: ResolvedIds['source']; column?: string };
 }
 
 export function recordStart(p: Prepared, i: number): number {
   return p.recordOffsets ? p.recordOffsets[i] : i * p.recordSize;
 }
 
-/** Geometry column names for a type, in encoding order. */
-export function geometryColumns(type: AnnotationType, names: string[]): string[] {
-  switch (type) {
-    case 'point':
-      return [...names];
-    case 'line':
-    case 'axis_aligned_bounding_box':
-      return [...names.map((n) => n + 'a'), ...names.map((n) => n + 'b')];
-    case 'ellipsoid':
-      return [...names, ...names.map((n) => 'r' + n)];
-    case 'polyline':
-      return [];
+/**
+ * The geometry columns of `table` for a type, per role: `options.geometry` if given, else the naming
+ * convention for the dimension names, else a recognised pattern (see shared/geometry.ts).
+ */
+function tableGeometry(type: AnnotationType, coords: CoordSpace, table: TableLike, options: WriteOptions, what = ''): GeometryColumns {
+  try {
+    return resolveGeometry(type, table.schema.fields.map((f) => f.name), { dims: coords.names, geometry: options.geometry }).geometry;
+  } catch (e) {
+    if (e instanceof GeometryError) throw new ExportError(`${what}${e.message}`, { column: e.column });
+    throw e;
   }
 }
 
@@ -86,6 +88,7 @@ interface CommonInputs {
   ids: BigUint64Array;
   idOrder: Uint32Array;
   usedColumns: Set<string>;
+  idSource: Prepared['idSource'];
 }
 
 /** Drops consumed input columns (when the input is a ColumnStore) unless `keep` still needs them. */
@@ -102,7 +105,7 @@ function commonInputs(table: TableLike | null, n: number, options: WriteOptions,
   if (!table && relReq.length) throw new ExportError('Cannot use relationships without a main table (the polyline vertices table alone has none)');
   const properties = planProperties(table, propReq, warn);
   // The plans hold the values they need: the property columns can go now unless read again below.
-  const idCandidates = options.idColumn !== undefined ? [options.idColumn] : ['annotation_id', ...(table ? [pandasIndex(table)?.column ?? ''] : [])];
+  const idCandidates = options.idColumn === null ? [] : options.idColumn !== undefined ? [options.idColumn] : ['annotation_id', ...(table ? [pandasIndex(table)?.column ?? ''] : [])];
   const keep = new Set([...later, ...relReq, ...idCandidates]);
   releaseColumns(table, planColumns(properties), keep);
   const relationships = table
@@ -117,7 +120,7 @@ function commonInputs(table: TableLike | null, n: number, options: WriteOptions,
   const idOrder = requireUniqueIds(resolved.ids, resolved.column);
   const usedColumns = new Set<string>([...planColumns(properties), ...relReq]);
   if (resolved.column) usedColumns.add(resolved.column);
-  return { properties, relationships, ids: resolved.ids, idOrder, usedColumns };
+  return { properties, relationships, ids: resolved.ids, idOrder, usedColumns, idSource: { source: resolved.source, column: resolved.column } };
 }
 
 export function prepare(
@@ -133,14 +136,8 @@ export function prepare(
   if (!table) throw new ExportError(`A table is required for ${type} annotations`);
   const n = table.numRows;
   if (n === 0) throw new ExportError('The table has no rows: there are no annotations to write');
-  const geomNames = geometryColumns(type, coords.names);
-  const missing = geomNames.filter((c) => !table.getChild(c));
-  if (missing.length) {
-    throw new ExportError(
-      `Missing geometry column(s) ${missing.map((m) => JSON.stringify(m)).join(', ')} for ${type} annotations in ${rank}-D (${coords.names.join(',')}); the table has ${table.schema.fields.map((f) => JSON.stringify(f.name)).join(', ')}`,
-      { column: missing[0] },
-    );
-  }
+  const geometry = tableGeometry(type, coords, table, options);
+  const geomNames = flattenGeometry(type, geometry);
   const common = commonInputs(table, n, options, warn, geomNames);
   const geomBytes = nominalGeometryBytes(type, rank);
   const layout = propertyLayout(geomBytes, common.properties.map((p) => p.spec.type));
@@ -217,6 +214,8 @@ export function prepare(
     lower,
     upper,
     unusedColumns: table.schema.fields.map((f) => f.name).filter((c) => !common.usedColumns.has(c)),
+    geometry,
+    idSource: common.idSource,
   };
 }
 
@@ -250,13 +249,10 @@ function preparePolylines(
       { column: 'annotation_id' },
     );
   }
-  const missing = coords.names.filter((c) => !points.getChild(c));
-  if (missing.length) {
-    throw new ExportError(`The polyline vertices table is missing coordinate column(s) ${missing.map((c) => JSON.stringify(c)).join(', ')}`, { column: missing[0] });
-  }
+  const geometry = tableGeometry('polyline', coords, points, options, 'The polyline vertices table: ');
   const { vertexIds, vcols } = inVertices(options, () => ({
     vertexIds: uint64Column(points.getChild('annotation_id')!, 'annotation_id', 'polyline vertex annotation ids', false).values,
-    vcols: coords.names.map((name) => {
+    vcols: geometry.vertex!.map((name) => {
       const v = numericColumn(points.getChild(name)!, name, 'polyline vertex coordinate');
       requireFinite(v, name, 'polyline vertex coordinate');
       requireFloat32(v, name);
@@ -371,5 +367,7 @@ function preparePolylines(
     lower,
     upper,
     unusedColumns: table ? table.schema.fields.map((f) => f.name).filter((c) => !common.usedColumns.has(c)) : [],
+    geometry,
+    idSource: table ? common.idSource : { source: 'annotation_id', column: 'annotation_id' },
   };
 }

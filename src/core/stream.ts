@@ -63,6 +63,8 @@ interface Scan {
   generated: { start: bigint; step: bigint } | null;
   idColumn?: string;
   maxId: bigint;
+  geometry?: Prepared['geometry'];
+  idSource?: Prepared['idSource'];
   /** Per relationship: total list entries (before removing repeats). */
   relEntries: number[];
   /** Bytes of the relationship lists in by_id values (4 + 8 per id, per row and relationship). */
@@ -99,6 +101,7 @@ async function scan(file: string, coords: CoordSpace, type: AnnotationType, opti
   let first = true;
   let generated: Scan['generated'] = null;
   let idColumn: string | undefined;
+  let t0: { geometry: Prepared['geometry']; idSource: Prepared['idSource'] } | undefined;
   for await (const batch of readBatches(file, { signal: s.signal, relationships: relNames })) {
     throwIfAborted(s.signal);
     if (batch.numRows === 0) continue;
@@ -123,6 +126,7 @@ async function scan(file: string, coords: CoordSpace, type: AnnotationType, opti
         warnings.set(key, (warnings.get(key) ?? 0) + (count ? Number(count[1]) : 0));
       }),
     );
+    t0 ??= { geometry: p.geometry, idSource: p.idSource };
     for (const spec of p.propertySpecs) {
       const labels = textLabels.get(spec.id);
       if (labels) {
@@ -163,7 +167,7 @@ async function scan(file: string, coords: CoordSpace, type: AnnotationType, opti
     const { id: _id, ...fields } = inferred;
     return { ...(user ?? {}), ...fields, id } as PropertySpec;
   });
-  return { n, lower, upper, specs, generated, idColumn, maxId, relEntries, relBytes };
+  return { n, lower, upper, specs, generated, idColumn, maxId, relEntries, relBytes, ...t0 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,7 +318,7 @@ export async function writeStreamed(
     }
 
     // Pass 2: records, and every entry into its temporary file.
-    const pass2 = { ...options, properties: t.specs, idColumn: t.idColumn };
+    const pass2 = { ...options, properties: t.specs, idColumn: t.idColumn ?? options.idColumn };
     let specs: PropertySpec[] | null = null;
     let recordSize = 0;
     let byIdSpec: ShardingSpec | null = null;
@@ -361,6 +365,8 @@ export async function writeStreamed(
       spatial: [],
       bytesWritten: 0,
       filesWritten: 0,
+      geometry: t.geometry,
+      ids: t.idSource,
       mode: 'stream',
     };
     const byIdResult = await writeById(s, byId!, byIdSpec!, n, n * recordSize + t.relBytes, options.writeById ?? true);

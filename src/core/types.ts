@@ -1,5 +1,7 @@
 // Public types of the writer. Nothing here imports Arrow at runtime or anything from VS Code.
 import type { Table } from 'apache-arrow';
+import type { GeometryColumns } from '../shared/geometry';
+export type { GeometryColumns, GeometryRole } from '../shared/geometry';
 
 export type AnnotationType = 'point' | 'line' | 'axis_aligned_bounding_box' | 'ellipsoid' | 'polyline';
 export const ANNOTATION_TYPES: readonly AnnotationType[] = [
@@ -91,6 +93,16 @@ export interface Progress {
 }
 
 export interface WriteOptions {
+  /**
+   * Which columns hold the geometry, per role, one column per dimension in dimension order:
+   * `{ point: [...] }`; line and box `{ a: [...], b: [...] }` (endpoints / corners); ellipsoid
+   * `{ center: [...], radii: [...] }`; polyline `{ vertex: [...] }` (columns of the vertices table).
+   * The dimension names, units and scales are the coordinate space's, whatever the columns are called.
+   * Default: the naming convention (`x`, `xa`/`xb`, `x`/`rx` for dimension `x`), else, when the
+   * dimension names are axis letters, a recognised pattern such as CAVE's `pre_pt_position_x` …
+   * `post_pt_position_z` (see `WriteSummary.geometry` for what was used).
+   */
+  geometry?: GeometryColumns;
   properties?: Array<string | PropertySpec> | Record<string, Partial<PropertySpec>> | string;
   relationships?: string[] | string;
   outputDir?: string;
@@ -106,7 +118,12 @@ export interface WriteOptions {
   maxThreads?: number;
   maxShardsPerTransaction?: number;
   description?: string;
-  idColumn?: string;
+  /** CSV/TSV files: the field delimiter, one of `,` `;` `\t` `|` (default: sniffed from the first lines; tab for .tsv). */
+  delimiter?: string;
+  /** CSV/TSV files: numbers are written with a decimal comma (`1,5`); relationship columns are not touched. */
+  decimalComma?: boolean;
+  /** Column of uint64 annotation ids. Default: `annotation_id`, else the pandas index, else row numbers; null: row numbers. */
+  idColumn?: string | null;
   overwrite?: boolean;
   /** gzip level for sharded data and minishard indexes, 0..9, or 'raw' to store uncompressed. */
   gzipLevel?: number | 'raw';
@@ -156,6 +173,10 @@ export interface WriteSummary {
   filesWritten: number;
   elapsedMs: number;
   warnings: string[];
+  /** The geometry columns used, per role. */
+  geometry?: GeometryColumns;
+  /** Where the annotation ids came from (a column, or generated). */
+  ids?: { source: 'idColumn' | 'annotation_id' | 'pandas index' | 'pandas range index' | 'row numbers'; column?: string };
   /** 'stream' when the export went through temporary files (see `memoryLimit`). */
   mode: 'memory' | 'stream';
 }

@@ -77,12 +77,13 @@ async function resolveTable(
   signal?: AbortSignal,
   relationships?: string[],
   onBytes?: (done: number, total: number) => void,
+  text: { delimiter?: string; decimalComma?: boolean } = {},
 ): Promise<Table | null> {
   if (input === null || input === undefined) return null;
   if (input instanceof TableHandle) return input.take();
   if (typeof input === 'string') {
     // Relationship columns of text files are parsed strictly, so a bad cell is named by its line.
-    return readTable(input, { signal, relationships, onProgress: onBytes });
+    return readTable(input, { signal, relationships, onProgress: onBytes, delimiter: text.delimiter, decimalComma: text.decimalComma });
   }
   if (typeof input === 'object' && typeof (input as Table).getChild === 'function' && typeof (input as Table).numRows === 'number') {
     return input as Table;
@@ -322,14 +323,14 @@ export async function writePrecomputedAnnotations(
   let mainTable: Table | null;
   let pointsTable: Table | null = null;
   try {
-    mainTable = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns, readingBytes);
+    mainTable = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns, readingBytes, options);
     if (type === 'polyline') {
       if (options.polylinePoints === undefined || options.polylinePoints === null) {
         // The vertices alone, passed as the first argument.
         pointsTable = mainTable;
         mainTable = null;
       } else {
-        pointsTable = await resolveTable(options.polylinePoints, 'the polyline vertices', options.signal, undefined, readingBytes);
+        pointsTable = await resolveTable(options.polylinePoints, 'the polyline vertices', options.signal, undefined, readingBytes, options);
       }
     }
   } catch (e) {
@@ -514,6 +515,8 @@ export async function writePrecomputedAnnotations(
       filesWritten: storage.filesWritten,
       elapsedMs: performance.now() - t0,
       warnings,
+      geometry: p.geometry,
+      ids: p.idSource,
       mode: 'memory',
     };
   } catch (e) {

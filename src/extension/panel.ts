@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { WriteSummary } from '../core/types';
 import { mappingToCommandLine, type Mapping } from '../mapping';
-import { fileStem, guessFormState, PROPERTY_ID } from './guess';
+import { fileStem, guessFormState, GUESS_ROWS, PROPERTY_ID } from './guess';
 import { Endpoint, ReplyError, type ExportOutcome, type FormInit, type FormState, type HostSends, type TablePreview, type WebviewSends } from './protocol';
 import { ExportCancelled, exportWithProgress, workerRequest } from './runExport';
 import { readSettings, settingsDefaults } from './settings';
@@ -15,7 +15,7 @@ import { checkMapping, parseFormState } from './validate';
 import type { Viewers } from './viewer';
 
 export const VIEW_TYPE = 'ngAnnotations.exportForm';
-const PREVIEW_ROWS = 20;
+const PREVIEW_ROWS = GUESS_ROWS;
 
 export interface PanelContext {
   extension: vscode.ExtensionContext;

@@ -51,11 +51,11 @@ export function checkMapping(raw: unknown, input: string, columns: ColumnInfo[] 
   if (m.annotationType === 'polyline') {
     if (!m.points) problems.push({ field: 'points', message: 'polylines need a vertices file (annotation_id + coordinate columns)' });
     else if (!exists(m.points)?.isFile()) problems.push({ field: 'points', message: `no such file: ${m.points}` });
-    else if (m.points === input) for (const c of m.coords) need('coords', c, 'vertex coordinate');
+    else if (m.points === input) for (const c of m.geometry?.vertex ?? m.coords) need(m.geometry ? 'geometry' : 'coords', c, 'vertex coordinate');
   } else {
-    for (const c of geometryColumns(m.annotationType, m.coords)) need('coords', c, 'geometry');
+    for (const c of geometryColumns(m.annotationType, m.coords, m.geometry)) need(m.geometry ? 'geometry' : 'coords', c, 'geometry');
   }
-  if (m.idColumn !== undefined && !polylineOnly) need('idColumn', m.idColumn, 'id');
+  if (typeof m.idColumn === 'string' && !polylineOnly) need('idColumn', m.idColumn, 'id');
   (m.properties ?? []).forEach((p, i) => {
     const id = typeof p === 'string' ? p : p.id;
     if (!PROPERTY_ID.test(id)) {

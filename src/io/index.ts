@@ -6,8 +6,10 @@ import { openParquet } from './parquet.js';
 import { stat } from 'node:fs/promises';
 import { readParquetBatchesParallel, readParquetTableParallel } from './parquetParallel.js';
 import { readTextTable } from './text.js';
+import { textDelimiter } from './dialect.js';
 
 export { InputError, type InputErrorDetails } from './errors.js';
+export { showDelimiter, textDelimiter, type Delimiter } from './dialect.js';
 export { detectFormat, SUPPORTED_EXTENSIONS, type InputFormat } from './format.js';
 export { pandasIndex, type PandasIndexInfo } from './pandas.js';
 export { previewTable, type TablePreview } from './preview.js';
@@ -27,14 +29,19 @@ export interface ReadOptions {
    */
   relationships?: string[];
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /** Text files: the field delimiter (default: sniffed among , ; tab | from the first lines; tab for .tsv). */
+  delimiter?: string;
+  /** Text files: numbers use a decimal comma (`1,5`). */
+  decimalComma?: boolean;
 }
+
 
 export async function readTable(path: string, opts: ReadOptions = {}): Promise<Table> {
   const format = opts.format ?? detectFormat(path);
   switch (format) {
     case 'csv':
     case 'tsv':
-      return readTextTable(path, { ...opts, delimiter: refineTextFormat(path, format) === 'tsv' ? '\t' : ',' });
+      return readTextTable(path, { ...opts, delimiter: textDelimiter(path, format, opts.delimiter) });
     case 'parquet':
       return readParquetTableParallel(path, opts);
     case 'arrow':

@@ -3,11 +3,12 @@
 // Arrow reads only the first record batches.
 import type { Table, Vector } from 'apache-arrow';
 import { Table as ArrowTable } from 'apache-arrow';
-import { detectFormat, refineTextFormat, type InputFormat } from './format.js';
+import { detectFormat, type InputFormat } from './format.js';
 import { typeTextColumn } from './infer.js';
 import { readIpcBatches, readIpcTable } from './ipc.js';
 import { openParquet, readRowGroup } from './parquet.js';
 import { readTextCells } from './text.js';
+import { textDelimiter } from './dialect.js';
 
 export interface TablePreview {
   columns: { name: string; type: string }[];
@@ -16,12 +17,12 @@ export interface TablePreview {
   totalRows?: number;
 }
 
-export async function previewTable(path: string, rows: number, format?: InputFormat): Promise<TablePreview> {
+export async function previewTable(path: string, rows: number, format?: InputFormat, text: { delimiter?: string; decimalComma?: boolean } = {}): Promise<TablePreview> {
   const fmt = format ?? detectFormat(path);
   const limit = Math.max(0, Math.floor(rows));
   if (fmt === 'csv' || fmt === 'tsv') {
-    const delimiter = refineTextFormat(path, fmt) === 'tsv' ? '\t' : ',';
-    const t = await readTextCells(path, { delimiter, maxRows: Math.max(limit, 1) });
+    const delimiter = textDelimiter(path, fmt, text.delimiter);
+    const t = await readTextCells(path, { delimiter, decimalComma: text.decimalComma, maxRows: Math.max(limit, 1) });
     const n = Math.min(limit, t.rows);
     const out: string[][] = [];
     for (let i = 0; i < n; i++) out.push(t.cells.map((c) => c.get(i)));

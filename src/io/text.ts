@@ -10,9 +10,12 @@ import { CellColumn } from './cells.js';
 import { typeTextColumn } from './infer.js';
 import { rememberLines } from './rows.js';
 import { recordBatch } from './arrowData.js';
+import { delimiterHint, fromDecimalComma, type Delimiter } from './dialect.js';
 
 export interface TextReadOptions {
-  delimiter: ',' | '\t';
+  delimiter: Delimiter;
+  /** Numbers are written with a decimal comma (`1,5`); relationship columns are left as they are. */
+  decimalComma?: boolean;
   signal?: AbortSignal;
   columns?: string[];
   /** Columns parsed strictly as relationship cells (a malformed cell is an error naming it). */
@@ -59,6 +62,7 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
   let header: string[] | null = null;
   let keep: number[] = []; // indexes of requested columns
   let cells: CellColumn[] = [];
+  let comma: boolean[] | null = null; // per kept column: read numbers with a decimal comma
   let lines = new Uint32Array(1024);
   let rows = 0;
   let line = 1; // line where the next record starts
@@ -106,11 +110,13 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
               header = normaliseHeader(record, path);
               keep = selectColumns(header, opts.columns, path);
               cells = keep.map(() => new CellColumn());
+              const rel = new Set(opts.relationships ?? []);
+              comma = opts.decimalComma ? keep.map((k) => !rel.has(header![k]!)) : null;
               continue;
             }
             if (record.length !== header.length) {
               throw new InputError(
-                `row has ${record.length} field${record.length === 1 ? '' : 's'} but the header has ${header.length}`,
+                `row has ${record.length} field${record.length === 1 ? '' : 's'} but the header has ${header.length}${delimiterHint(header.length < record.length ? header : record, opts.delimiter)}`,
                 { file: path, row: rows + 1, line: startLine },
               );
             }
@@ -120,7 +126,8 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
               lines = grown;
             }
             lines[rows] = startLine;
-            for (let k = 0; k < keep.length; k++) cells[k].push(record[keep[k]]);
+            if (comma) for (let k = 0; k < keep.length; k++) cells[k].push(comma[k] ? fromDecimalComma(record[keep[k]]) : record[keep[k]]);
+            else for (let k = 0; k < keep.length; k++) cells[k].push(record[keep[k]]);
             rows++;
             if (rows >= maxRows) {
               stoppedEarly = true;

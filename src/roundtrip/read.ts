@@ -6,7 +6,7 @@
 // from the by_rel indexes). No VS Code, no Node-only storage: everything goes through `ReadSource`.
 import { Dictionary, Field, Float32, Int32, List, RecordBatch, Table, Uint64, Utf8, makeData, vectorFromArray, type Data, type Vector } from 'apache-arrow';
 import type { AnnotationType, PropertySpec } from '../core/types';
-import { geometryColumns } from '../core/prepare';
+import { geometryColumns } from '../shared/guess';
 import { argsortU64 } from '../core/radix';
 import { parseInfo, type AnnotationInfo, type IndexRef, type Problem, type PropertyInfo } from '../inspect/info';
 import { decodeMulti, decodeSingle, recordEnd, type RecordView } from '../inspect/records';
