@@ -3,7 +3,7 @@
 // here, before a single byte is written.
 import type { AnnotationType, CoordSpace, PropertySpec } from './types';
 import { ExportError, describeRows } from './errors';
-import { ColumnStore, contiguousValues, getColumn, numericColumn, requireFinite, uint64Column, type TableLike } from './columns';
+import { ColumnStore, contiguousValues, getColumn, numericColumn, quoteNames, requireFinite, uint64Column, type TableLike } from './columns';
 import { pandasIndex, resolveIds, requireUniqueIds } from './ids';
 import { encodePropertyBlock, normalizePropertyRequests, planColumns, planProperties, propertyLayout, writeProperties } from './properties';
 import { normalizeRelationshipRequests, readRelationship, selectRelationshipRows, type RelationshipColumn } from './relationships';
@@ -137,7 +137,7 @@ export function prepare(
   const missing = geomNames.filter((c) => !table.getChild(c));
   if (missing.length) {
     throw new ExportError(
-      `Missing geometry column(s) ${missing.map((m) => JSON.stringify(m)).join(', ')} for ${type} annotations in ${rank}-D (${coords.names.join(',')}); the table has ${table.schema.fields.map((f) => JSON.stringify(f.name)).join(', ')}`,
+      `Missing geometry column(s) ${missing.map((m) => JSON.stringify(m)).join(', ')} for ${type} annotations in ${rank}-D (${coords.names.join(',')}); the table has ${quoteNames(table.schema.fields.map((f) => f.name))}`,
       { column: missing[0] },
     );
   }
