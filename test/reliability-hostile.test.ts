@@ -128,6 +128,33 @@ test('Parquet: zstd and gzip page bombs, truncations at many offsets', { timeout
       refuses(`Parquet, ${codec} page bomb (100 MB in ${(fs.statSync(bombs[i]!).size / 1024).toFixed(0)} kB)`, bombs[i]!, /column 'note'.*a page of 1000\d+ bytes once decompressed .*more than the limit of 64 MiB/),
     ),
   );
+  // Forged numbers in a valid file, same byte length (thrift compact varints of the same size):
+  // the footer's and the row group's row count (20000 → 1048575), and the first page's compressed size.
+  const one = path.join(dir, 'one.parquet');
+  await writeParquet(one, `SELECT i * 1.0 AS x, i * 2.0 AS y, i * 3.0 AS z FROM range(20000) t(i)`, { codec: 'snappy', rowGroupSize: 100000 });
+  const good = fs.readFileSync(one);
+  const rowsForged = Buffer.from(good);
+  const count = Buffer.from([0x16, ...varint(20000 * 2)]); // field 3, i64, zigzag
+  let forged = 0;
+  for (let i = rowsForged.indexOf(count, good.length - good.readUInt32LE(good.length - 8) - 8); i >= 0; i = rowsForged.indexOf(count, i + 1)) {
+    Buffer.from([0x16, ...varint(1048575 * 2)]).copy(rowsForged, i);
+    forged++;
+  }
+  assert.ok(forged >= 2, 'row counts found in the footer');
+  const rowsFile = path.join(dir, 'rows.parquet');
+  fs.writeFileSync(rowsFile, rowsForged);
+  const pageForged = Buffer.from(good);
+  // PageHeader at byte 4: field 1 type, field 2 uncompressed size, field 3 compressed size (all i32).
+  let at = 5;
+  for (let f = 0; f < 2; f++) at = skipVarint(pageForged, at) + 1;
+  const width = skipVarint(pageForged, at) - at;
+  Buffer.from(varint(2 ** (7 * width) - 2)).copy(pageForged, at);
+  const pageFile = path.join(dir, 'page.parquet');
+  fs.writeFileSync(pageFile, pageForged);
+  await Promise.all([
+    refuses('Parquet, forged row count (20000 → 1048575)', rowsFile, /rows\.parquet, column 'x': column has 20000 values in rows 1\.\.1048575, expected 1048575/),
+    refuses('Parquet, forged compressed page size', pageFile, /page\.parquet, column 'x': corrupt Parquet data in row group 1, page 1: a page of \d+ bytes where its column chunk has \d+ left/),
+  ]);
   const whole = path.join(dir, 'whole.parquet');
   await writeParquet(whole, `SELECT i * 1.0 AS x, i * 2.0 AS y, i * 3.0 AS z, i AS id FROM range(20000) t(i)`, { codec: 'zstd', rowGroupSize: 5000 });
   const bytes = fs.readFileSync(whole);
@@ -142,3 +169,18 @@ test('Parquet: zstd and gzip page bombs, truncations at many offsets', { timeout
     );
   }
 });
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+
+function skipVarint(b: Buffer, at: number): number {
+  while (b[at]! & 0x80) at++;
+  return at + 1;
+}
