@@ -27,6 +27,7 @@ import {
 import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, FileMetaData, SchemaTree, SchemaElement } from 'hyparquet';
 import { boolData, listData, numericData, recordBatch, utf8Data } from './arrowData.js';
+import { MAX_COLUMNS, MAX_GROUP_ROWS } from './limits.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
 import { statOrThrow } from './files.js';
 import { checkParquetPages, type FlatColumn, type FlatRequest } from './parquetPages.js';
@@ -74,6 +75,7 @@ export async function openParquet(path: string, columns?: string[]): Promise<Ope
     } catch (e) {
       throw corrupt(path, e, 'corrupt Parquet schema');
     }
+    checkDeclaredSizes(metadata, path, size);
     const all = tree.children.map((c) => c.element.name);
     const names = columns ?? all;
     for (const name of names) {
@@ -378,3 +380,38 @@ function corrupt(path: string, e: unknown, what: string): InputError {
   return new InputError(`${what} (${describeCause(e)})`, { file: path }, { cause: e });
 }
 
+
+/**
+ * Refuses footers whose numbers no real file has, before anything is allocated from them: more leaf
+ * columns than MAX_COLUMNS, row counts that are not counts or above MAX_GROUP_ROWS, a total that
+ * does not match the row groups, column chunks that start or end past the file's end.
+ */
+function checkDeclaredSizes(metadata: FileMetaData, path: string, fileSize: number): void {
+  const leaves = metadata.schema.filter((e) => !e.num_children).length;
+  if (leaves > MAX_COLUMNS) {
+    throw new InputError(`the schema has ${leaves} leaf columns, more than the limit of ${MAX_COLUMNS}`, { file: path });
+  }
+  let total = 0;
+  for (const [g, group] of metadata.row_groups.entries()) {
+    const rows = Number(group.num_rows);
+    if (!Number.isInteger(rows) || rows < 0 || rows > MAX_GROUP_ROWS) {
+      throw new InputError(`corrupt Parquet footer: row group ${g + 1} declares ${String(group.num_rows)} rows (the limit is ${MAX_GROUP_ROWS})`, { file: path });
+    }
+    total += rows;
+    for (const chunk of group.columns) {
+      const m = chunk.meta_data;
+      if (!m) continue;
+      const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
+      const end = start + Number(m.total_compressed_size);
+      if (!(start >= 0 && end <= fileSize)) {
+        throw new InputError(
+          `corrupt Parquet footer: row group ${g + 1}, column '${m.path_in_schema.join('.')}' declares bytes ${start}-${end} of a ${fileSize}-byte file`,
+          { file: path },
+        );
+      }
+    }
+  }
+  if (Number(metadata.num_rows) !== total) {
+    throw new InputError(`corrupt Parquet footer: it declares ${String(metadata.num_rows)} rows, its row groups ${total}`, { file: path });
+  }
+}

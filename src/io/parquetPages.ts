@@ -12,6 +12,7 @@ import { parquetHeader } from 'hyparquet/src/column.js';
 import { decompressPage } from 'hyparquet/src/datapage.js';
 import { getMaxDefinitionLevel, getMaxRepetitionLevel, getTreePath, isFlatColumn } from 'hyparquet/src/schema.js';
 import { InputError, describeCause } from './errors.js';
+import { MAX_PAGE_BYTES, mib } from './limits.js';
 
 /**
  * Most values one page may declare. hyparquet holds a page's levels and dictionary indices in JS
@@ -116,6 +117,7 @@ function checkChunk(
     const header = parquetHeader(reader);
     const size = header.compressed_page_size;
     if (!isCount(size)) throw new PageProblem(`compressed page size ${String(size)} is not a byte count`);
+    if (size > view.byteLength - reader.offset) throw new PageProblem(`a page of ${size} bytes where its column chunk has ${view.byteLength - reader.offset} left`);
     const compressed = new Uint8Array(view.buffer, view.byteOffset + reader.offset, size);
     reader.offset += size;
     if (header.type === 'DATA_PAGE') rowCount += checkV1(header, compressed, chunk);
@@ -499,6 +501,12 @@ class PageCache {
   private pages = new Map<string, { input: Uint8Array; output: Uint8Array }[]>();
 
   decompress(input: Uint8Array, size: number, codec: CompressionCodec, compressors: Compressors): Uint8Array {
+    // The declared size is what the decoders allocate and fill: bounding it bounds a decompression
+    // bomb (a few kB of gzip or zstd that expand to gigabytes) before any of it is expanded.
+    if (!isCount(size)) throw new PageProblem(`uncompressed page size ${String(size)} is not a byte count`);
+    if (size > MAX_PAGE_BYTES) {
+      throw new PageProblem(`a page of ${size} bytes once decompressed (${input.length} compressed), more than the limit of ${mib(MAX_PAGE_BYTES)}`);
+    }
     const output = decompressPage(input, size, codec, compressors);
     if (output !== input) {
       const key = keyOf(input, size);

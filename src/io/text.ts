@@ -11,6 +11,7 @@ import { typeTextColumn } from './infer.js';
 import { rememberLines } from './rows.js';
 import { recordBatch } from './arrowData.js';
 import { delimiterHint, fromDecimalComma, type Delimiter } from './dialect.js';
+import { MAX_CELL_CHARS, MAX_COLUMNS, MAX_LINE_CHARS, mib } from './limits.js';
 
 export interface TextReadOptions {
   delimiter: Delimiter;
@@ -44,6 +45,8 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
   // papaparse strips a BOM only from string input; in a stream it would make a quoted first
   // header field unquoted, so drop it before parsing.
   let first = true;
+  let lineSoFar = 0; // characters since the last line break, for the line length limit
+  let linesSeen = 1;
   const stream = file.pipe(
     new Transform({
       decodeStrings: false,
@@ -53,11 +56,31 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
           first = false;
           if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
         }
+        const tooLong = lineLimit(chunk);
+        if (tooLong) return done(tooLong);
         done(null, chunk);
       },
     }),
   );
   file.on('error', (e) => stream.destroy(e));
+  // Refuses a line longer than MAX_LINE_CHARS before papaparse sees it. Breaks within one chunk are
+  // closer together than the chunk (1 MB) is long, so only the runs at its ends need counting.
+  function lineLimit(chunk: string): InputError | null {
+    const firstBreak = breakIndex(chunk, false);
+    if (firstBreak < 0) lineSoFar += chunk.length;
+    else {
+      lineSoFar += firstBreak;
+      if (lineSoFar <= MAX_LINE_CHARS) {
+        for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) linesSeen++;
+        lineSoFar = chunk.length - 1 - breakIndex(chunk, true);
+      }
+    }
+    if (lineSoFar <= MAX_LINE_CHARS) return null;
+    return new InputError(
+      `a line longer than ${mib(MAX_LINE_CHARS)} without a line break (is this a delimited text file?)`,
+      { file: path, line: linesSeen },
+    );
+  }
 
   let header: string[] | null = null;
   let keep: number[] = []; // indexes of requested columns
@@ -80,7 +103,7 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
     };
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    stream.on('error', (e) => reject(new InputError(`cannot read the file (${describeCause(e)})`, { file: path })));
+    stream.on('error', (e) => reject(e instanceof InputError ? e : new InputError(`cannot read the file (${describeCause(e)})`, { file: path })));
 
     Papa.parse<string[]>(stream as unknown as File, {
       delimiter: opts.delimiter,
@@ -107,6 +130,12 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
             }
             if (record.length === 1 && record[0] === '') continue; // blank line
             if (header === null) {
+              if (record.length > MAX_COLUMNS) {
+                throw new InputError(`the header has ${record.length} fields, more than the limit of ${MAX_COLUMNS} columns (is this a matrix rather than a table?)`, {
+                  file: path,
+                  line: startLine,
+                });
+              }
               header = normaliseHeader(record, path);
               keep = selectColumns(header, opts.columns, path);
               cells = keep.map(() => new CellColumn());
@@ -126,8 +155,18 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
               lines = grown;
             }
             lines[rows] = startLine;
-            if (comma) for (let k = 0; k < keep.length; k++) cells[k].push(comma[k] ? fromDecimalComma(record[keep[k]]) : record[keep[k]]);
-            else for (let k = 0; k < keep.length; k++) cells[k].push(record[keep[k]]);
+            for (let k = 0; k < keep.length; k++) {
+              const cell = record[keep[k]];
+              if (cell.length > MAX_CELL_CHARS) {
+                throw new InputError(`a cell of ${cell.length} characters, more than the limit of ${mib(MAX_CELL_CHARS)}`, {
+                  file: path,
+                  column: header[keep[k]],
+                  row: rows + 1,
+                  line: startLine,
+                });
+              }
+              cells[k].push(comma?.[k] ? fromDecimalComma(cell) : cell);
+            }
             rows++;
             if (rows >= maxRows) {
               stoppedEarly = true;
@@ -180,6 +219,15 @@ export async function readTextTable(path: string, opts: TextReadOptions): Promis
   const table = new Table(schema, [recordBatch(schema, struct)]);
   rememberLines(table, t.lines);
   return table;
+}
+
+/** Index of the first (or last) line break (LF or CR) in s, or -1. */
+function breakIndex(s: string, last: boolean): number {
+  const n = last ? s.lastIndexOf('\n') : s.indexOf('\n');
+  const r = last ? s.lastIndexOf('\r') : s.indexOf('\r');
+  if (n < 0) return r;
+  if (r < 0) return n;
+  return last ? Math.max(n, r) : Math.min(n, r);
 }
 
 function countNewlines(record: string[]): number {

@@ -1,0 +1,186 @@
+// Hostile and huge inputs through the built CLI (`dist/cli.js export`), each in its own child
+// process: the exit status, the one-line message, the child's peak RSS (reported by a --require
+// hook from process.resourceUsage().maxRSS, so threads count too) and the wall time are checked,
+// and that nothing is left at the target or beside it. Inputs are generated at test time in the
+// OS temporary folder and removed after. The limits are in src/io/limits.ts and docs/limits.md.
+// `HOSTILE_REPORT=1` prints one table row per case (the closing-note table).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { ensureBuilt } from './helpers/cli';
+import { DIST, tempRoot } from './helpers/reliability';
+import { writeParquet } from './io-fixtures';
+
+const tmp = tempRoot('hostile');
+after(() => tmp.cleanup());
+
+const RSS_LIMIT_KB = 1024 * 1024; // 1 GB
+const HOOK = path.join(tmp.root, 'maxrss.cjs');
+
+before(() => {
+  ensureBuilt();
+  fs.writeFileSync(
+    HOOK,
+    "process.on('exit', () => require('fs').writeSync(2, '\\n@@maxrss=' + process.resourceUsage().maxRSS + '\\n'));\n",
+  );
+});
+
+interface Run {
+  code: number | null;
+  message: string;
+  rssKb: number;
+  ms: number;
+}
+
+/** Runs `node dist/cli.js export FILE --type point --out OUT --quiet` with a time limit. */
+function runExport(file: string, out: string, limitMs = 60_000): Promise<Run> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--require', HOOK, path.join(DIST, 'cli.js'), 'export', file, '--type', 'point', '--out', out, '--quiet'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.resume();
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`export of ${path.basename(file)} still running after ${limitMs} ms (killed)`));
+    }, limitMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const rss = /@@maxrss=(\d+)/.exec(stderr);
+      const message = stderr.replace(/\n?@@maxrss=\d+\n?/, '').trim();
+      resolve({ code, message, rssKb: rss ? Number(rss[1]) : NaN, ms: Date.now() - start });
+    });
+  });
+}
+
+const rows: string[] = [];
+after(() => {
+  if (process.env.HOSTILE_REPORT) console.log(['| case | exit | message | peak RSS | wall time |', '| --- | --- | --- | --- | --- |', ...rows].join('\n'));
+});
+
+/** Runs one case and checks exit 1, the message, the RSS and time bounds, and that nothing is left. */
+async function refuses(name: string, file: string, message: RegExp, limitMs = 30_000): Promise<void> {
+  const parent = tmp.dir(`out-${name}`);
+  fs.mkdirSync(parent, { recursive: true });
+  const out = path.join(parent, 'out');
+  const r = await runExport(file, out, limitMs);
+  rows.push(`| ${name} | ${r.code} | \`${r.message.slice(0, 160)}\` | ${(r.rssKb / 1024).toFixed(0)} MB | ${(r.ms / 1000).toFixed(2)} s |`);
+  assert.equal(r.code, 1, `${name}: exit status (stderr: ${r.message.slice(0, 300)})`);
+  assert.match(r.message, message, name);
+  assert.equal(r.message.split('\n').length, 1, `${name}: one line`);
+  assert.ok(r.message.length < 400, `${name}: a short message (${r.message.length} characters)`);
+  assert.ok(r.rssKb < RSS_LIMIT_KB, `${name}: peak RSS ${r.rssKb} kB`);
+  assert.ok(r.ms < limitMs, `${name}: ${r.ms} ms`);
+  assert.deepEqual(fs.readdirSync(parent), [], `${name}: nothing left beside the target`);
+  fs.rmSync(file, { force: true });
+}
+
+/** A file of `head` then `size` bytes of `fill`, written with few large writes. */
+function bigFile(file: string, head: string, fill: string, size: number): string {
+  const fd = fs.openSync(file, 'w');
+  try {
+    fs.writeSync(fd, head);
+    const block = Buffer.alloc(Math.min(size, 1 << 24), fill);
+    for (let left = size; left > 0; left -= block.length) fs.writeSync(fd, block, 0, Math.min(left, block.length));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return file;
+}
+
+test('text inputs: a 10^6-column header, a 200 MB line, invalid UTF-8, NUL bytes', { timeout: 60_000 }, async () => {
+  const dir = tmp.dir('text');
+  fs.mkdirSync(dir, { recursive: true });
+  const wide = path.join(dir, 'wide.csv');
+  const names: string[] = [];
+  for (let i = 0; i < 1e6; i++) names.push(`c${i}`);
+  fs.writeFileSync(wide, `${names.join(',')}\n${'1,'.repeat(1e6 - 1)}1\n`);
+  const long = bigFile(path.join(dir, 'long.csv'), 'x,y,z\n', 'a', 200 * 2 ** 20);
+  const utf8 = path.join(dir, 'utf8.csv');
+  fs.writeFileSync(utf8, Buffer.concat([Buffer.from('x,y,z\n1,2,3\n'), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0x2c, 0x31, 0x2c, 0x32, 0x0a])]));
+  const nul = bigFile(path.join(dir, 'nul.csv'), '', '\0', 20 * 2 ** 20);
+  await Promise.all([
+    refuses('CSV, header of 10^6 columns', wide, /wide\.csv, line 1: the header has 1000000 fields, more than the limit of 100000 columns/),
+    refuses('CSV, 200 MB line without a newline', long, /long\.csv, line 2: a line longer than 16 MiB without a line break/),
+  ]);
+  await Promise.all([
+    // Invalid UTF-8 decodes to U+FFFD: the row is read, and the geometry check names the cell.
+    refuses('CSV, invalid UTF-8 in a coordinate', utf8, /utf8\.csv: Column "x" \(geometry\) holds text: 1 value\(s\) are not numbers \(row 2/),
+    refuses('CSV, 20 MB of NUL bytes', nul, /nul\.csv, line 1: a line longer than 16 MiB without a line break/),
+  ]);
+});
+
+test('Parquet: zstd and gzip page bombs, truncations at many offsets', { timeout: 60_000 }, async () => {
+  const dir = tmp.dir('parquet');
+  fs.mkdirSync(dir, { recursive: true });
+  // One 100 MB string cell: a few kB compressed, one page of 100 MB once decompressed.
+  const bombs = ['zstd', 'gzip'].map((codec) => path.join(dir, `bomb-${codec}.parquet`));
+  for (const [i, codec] of ['zstd', 'gzip'].entries()) {
+    await writeParquet(bombs[i]!, `SELECT 1.0 AS x, 2.0 AS y, 3.0 AS z, repeat('a', 100000000) AS note`, { codec });
+    assert.ok(fs.statSync(bombs[i]!).size < 2 ** 20, `${codec} bomb is small`);
+  }
+  await Promise.all(
+    ['zstd', 'gzip'].map((codec, i) =>
+      refuses(`Parquet, ${codec} page bomb (100 MB in ${(fs.statSync(bombs[i]!).size / 1024).toFixed(0)} kB)`, bombs[i]!, /column 'note'.*a page of 1000\d+ bytes once decompressed .*more than the limit of 64 MiB/),
+    ),
+  );
+  // Forged numbers in a valid file, same byte length (thrift compact varints of the same size):
+  // the footer's and the row group's row count (20000 → 1048575), and the first page's compressed size.
+  const one = path.join(dir, 'one.parquet');
+  await writeParquet(one, `SELECT i * 1.0 AS x, i * 2.0 AS y, i * 3.0 AS z FROM range(20000) t(i)`, { codec: 'snappy', rowGroupSize: 100000 });
+  const good = fs.readFileSync(one);
+  const rowsForged = Buffer.from(good);
+  const count = Buffer.from([0x16, ...varint(20000 * 2)]); // field 3, i64, zigzag
+  let forged = 0;
+  for (let i = rowsForged.indexOf(count, good.length - good.readUInt32LE(good.length - 8) - 8); i >= 0; i = rowsForged.indexOf(count, i + 1)) {
+    Buffer.from([0x16, ...varint(1048575 * 2)]).copy(rowsForged, i);
+    forged++;
+  }
+  assert.ok(forged >= 2, 'row counts found in the footer');
+  const rowsFile = path.join(dir, 'rows.parquet');
+  fs.writeFileSync(rowsFile, rowsForged);
+  const pageForged = Buffer.from(good);
+  // PageHeader at byte 4: field 1 type, field 2 uncompressed size, field 3 compressed size (all i32).
+  let at = 5;
+  for (let f = 0; f < 2; f++) at = skipVarint(pageForged, at) + 1;
+  const width = skipVarint(pageForged, at) - at;
+  Buffer.from(varint(2 ** (7 * width) - 2)).copy(pageForged, at);
+  const pageFile = path.join(dir, 'page.parquet');
+  fs.writeFileSync(pageFile, pageForged);
+  await Promise.all([
+    refuses('Parquet, forged row count (20000 → 1048575)', rowsFile, /rows\.parquet, column 'x': column has 20000 values in rows 1\.\.1048575, expected 1048575/),
+    refuses('Parquet, forged compressed page size', pageFile, /page\.parquet, column 'x': corrupt Parquet data in row group 1, page 1: a page of \d+ bytes where its column chunk has \d+ left/),
+  ]);
+  const whole = path.join(dir, 'whole.parquet');
+  await writeParquet(whole, `SELECT i * 1.0 AS x, i * 2.0 AS y, i * 3.0 AS z, i AS id FROM range(20000) t(i)`, { codec: 'zstd', rowGroupSize: 5000 });
+  const bytes = fs.readFileSync(whole);
+  const cuts = [5, 100, 1000, Math.floor(bytes.length / 2), bytes.length - 200, bytes.length - 9, bytes.length - 1];
+  for (let i = 0; i < cuts.length; i += 2) {
+    await Promise.all(
+      cuts.slice(i, i + 2).map((cut) => {
+        const f = path.join(dir, `cut-${cut}.parquet`);
+        fs.writeFileSync(f, bytes.subarray(0, cut));
+        return refuses(`Parquet truncated at ${cut} of ${bytes.length} bytes`, f, /cut-\d+\.parquet: (not a Parquet file|truncated Parquet file)/);
+      }),
+    );
+  }
+});
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+
+function skipVarint(b: Buffer, at: number): number {
+  while (b[at]! & 0x80) at++;
+  return at + 1;
+}
