@@ -15,11 +15,14 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { writePrecomputedAnnotations } from '../src/core/write';
 import { startPreviewServer, type PreviewServer } from '../src/server/preview';
 import { neuroglancerLink, type AnnotationInfoLike } from '../src/server/state';
+import { limit, within } from './helpers/bounded';
 import { probeLayer, type LayerReport } from './helpers/ngprobe';
 
 const repoRoot = path.resolve(__dirname, '..');
 const viewerDir = path.join(repoRoot, 'dist', 'viewer');
-const mediaDir = path.join(repoRoot, 'media');
+// The README picture: test-output/ on every run, media/ (tracked) only with UPDATE_MEDIA=1, so a
+// test run leaves the checkout unchanged.
+const mediaDir = path.join(repoRoot, process.env.UPDATE_MEDIA === '1' ? 'media' : path.join('test-output', 'browser'));
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 // Ids beyond 2**53 check that ids survive neuroglancer's uint64 path exactly.
@@ -89,12 +92,14 @@ before(async () => {
   // Reuses dist/viewer when it is up to date (npm test's build already made it).
   execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-viewer.mjs'), '--if-missing'], {
     stdio: 'inherit',
+    timeout: limit(120_000),
   });
   work = await mkdtemp(path.join(tmpdir(), 'ng-browser-'));
   // One loopback origin for the viewer and every dataset, as the product serves them.
   server = await startPreviewServer({ root: work, viewerDir });
   browser = await chromium.launch({
     executablePath: chromiumPath,
+    timeout: limit(60_000), // fails naming the launch, instead of waiting on a browser that never answers
     args: [
       '--no-sandbox',
       '--disable-gpu',
@@ -110,13 +115,13 @@ before(async () => {
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
     ],
   });
-});
+}, { timeout: limit(120_000) });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  if (browser) await within(30_000, 'chromium to close', browser.close());
+  if (server) await within(10_000, 'the preview server to close', server.close());
   if (work) await rm(work, { recursive: true, force: true });
-});
+}, { timeout: limit(60_000) });
 
 /**
  * Opens the dataset in the bundled viewer with only loopback network, waits until neuroglancer has
@@ -167,18 +172,19 @@ async function openAndCheck(ds: Dataset, screenshot?: string): Promise<void> {
     // URL if its own URL-hash binding is set up first (see viewer/main.mjs); this guards that fix.
     const cdp = await context.newCDPSession(page);
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 8 });
-    await page.goto(link);
+    await page.goto(link, { timeout: limit(60_000) });
 
     // Loaded = neuroglancer says the viewer and the layer are ready, the visible chunks of the
     // spatial index are all in, they hold every annotation we wrote, and the shader compiled.
     // Stops early on any error neuroglancer reports: source, layer message, FAILED chunk, console.
     const probeSrc = probeLayer.toString();
-    const deadline = Date.now() + 45_000;
+    const deadline = Date.now() + limit(60_000);
     let report: LayerReport;
     for (;;) {
-      report = await page.evaluate(
-        (src) => (new Function(`return (${src})()`) as () => Promise<LayerReport>)(),
-        probeSrc,
+      report = await within(
+        20_000,
+        'the page to answer the layer probe (page.evaluate)',
+        page.evaluate((src) => (new Function(`return (${src})()`) as () => Promise<LayerReport>)(), probeSrc),
       );
       const loaded =
         report.ready &&
@@ -197,7 +203,7 @@ async function openAndCheck(ds: Dataset, screenshot?: string): Promise<void> {
       if (loaded || failed) break;
       assert.ok(
         Date.now() < deadline,
-        `layer not loaded in 45 s: ${JSON.stringify(report)}; data requests: ` +
+        `layer not loaded in ${limit(60_000) / 1000} s: ${JSON.stringify(report)}; data requests: ` +
           loopback.filter((u) => !u.includes('/viewer/')).join(', '),
       );
       await new Promise((r) => setTimeout(r, 100));
@@ -217,7 +223,7 @@ async function openAndCheck(ds: Dataset, screenshot?: string): Promise<void> {
     // Look an annotation up by id through neuroglancer's by_id path (the same reference the
     // selection panel uses), and select it so the screenshot shows its properties.
     const wanted = ds.pts[ds.pts.length - 1];
-    const found = await page.evaluate(async (id) => {
+    const found = await within(30_000, 'the page to look the annotation up by id (page.evaluate)', page.evaluate(async (id) => {
       const viewer = (window as any).viewer;
       const layer = viewer.layerManager.managedLayers[0].layer;
       const state = layer.annotationStates.states[0];
@@ -238,7 +244,7 @@ async function openAndCheck(ds: Dataset, screenshot?: string): Promise<void> {
       ref.dispose();
       if (a === null) return null;
       return { id: a.id as string, point: Array.from(a.point as Float32Array), properties: a.properties as number[] };
-    }, wanted.id.toString());
+    }, wanted.id.toString()));
     assert.ok(found, `annotation ${wanted.id} not found through by_id`);
     assert.equal(found.id, wanted.id.toString());
     assert.deepEqual(found.point, wanted.xyz.map(Math.fround));
@@ -266,19 +272,19 @@ async function openAndCheck(ds: Dataset, screenshot?: string): Promise<void> {
     assert.deepEqual(blocked, [], 'requests to anything but the loopback server');
     assert.deepEqual(errors, [], 'console errors or failed requests');
   } finally {
-    await context.close();
+    await within(20_000, 'the browser context to close', context.close());
   }
 }
 
 // The sharded dataset makes the README screenshot: it is what an export writes by default.
-test('bundled neuroglancer loads a sharded dataset offline and finds an annotation by id', { timeout: 60_000 }, async () => {
+test('bundled neuroglancer loads a sharded dataset offline and finds an annotation by id', { timeout: limit(120_000) }, async () => {
   const pts = makePoints();
   const info = await writeDataset(path.join(work, 'sharded'), pts, true);
   assert.ok('sharding' in info.by_id, 'expected a sharded by_id index');
   await openAndCheck({ name: 'sharded', info, pts }, path.join(mediaDir, 'preview.png'));
 });
 
-test('bundled neuroglancer loads an unsharded dataset offline and finds an annotation by id', { timeout: 60_000 }, async () => {
+test('bundled neuroglancer loads an unsharded dataset offline and finds an annotation by id', { timeout: limit(120_000) }, async () => {
   const pts = makePoints();
   const info = await writeDataset(path.join(work, 'unsharded'), pts, false);
   assert.ok(!('sharding' in info.by_id), 'expected an unsharded by_id index');

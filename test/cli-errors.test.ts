@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Table, makeVector, tableToIPC } from 'apache-arrow';
+import { exitOf, waitUntil } from './helpers/bounded';
 import { CLI, arrowTable, ensureBuilt, runCli, snapshot, toText, writeParquetFile, type Column } from './helpers/cli';
 import { makeFixture } from './helpers/cli-data';
 import { duckdb } from './io-fixtures';
@@ -236,7 +237,6 @@ describe('export: bad input', { concurrency: 4 }, () => {
     const child = spawn(process.execPath, [CLI, 'export', path.join(dir, 'big.csv'), '--type', 'point', '--out', path.join(dir, 'out')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // Exporting 1M points takes seconds. Signal once the process has used 0.5 s of CPU: it is then past
     // start-up (its handler is installed) and still reading, however loaded the machine is.
     const cpuTicks = () => {
@@ -248,9 +248,14 @@ describe('export: bad input', { concurrency: 4 }, () => {
       }
     };
     const start = Date.now();
-    while (cpuTicks() >= 0 ? cpuTicks() < 50 : Date.now() - start < 1500) await new Promise((r) => setTimeout(r, 20));
+    try {
+      await waitUntil(() => (cpuTicks() >= 0 ? cpuTicks() >= 50 : Date.now() - start >= 1500), 60_000, 'the export to use 0.5 s of CPU');
+    } catch (e) {
+      child.kill('SIGKILL');
+      throw e;
+    }
     child.kill('SIGINT');
-    assert.equal(await exited, 130, `stderr: ${stderr}`);
+    assert.equal(await exitOf(child, 60_000, 'ng-annotations export after SIGINT'), 130, `stderr: ${stderr}`);
     assert.match(stderr, /cancelled; nothing was written/);
     assert.deepEqual(snapshot(dir), before);
   });
@@ -265,12 +270,15 @@ describe('export: bad input', { concurrency: 4 }, () => {
     const child = spawn(process.execPath, [CLI, 'export', path.join(dir, 'big.arrow'), '--type', 'point', '--out', path.join(dir, 'out')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    let exitCode: number | null | undefined;
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve((exitCode = code))));
     // The hidden sibling appears when writing starts; interrupt then.
-    while (exitCode === undefined && !fs.readdirSync(dir).some((f) => f.startsWith('.out.ng-annotations-tmp-'))) await new Promise((r) => setTimeout(r, 5));
+    try {
+      await waitUntil(() => child.exitCode !== null || fs.readdirSync(dir).some((f) => f.startsWith('.out.ng-annotations-tmp-')), 60_000, 'the export to start writing (its temporary folder)', 5);
+    } catch (e) {
+      child.kill('SIGKILL');
+      throw e;
+    }
     child.kill('SIGINT');
-    assert.equal(await exited, 130, `stderr: ${stderr}`);
+    assert.equal(await exitOf(child, 60_000, 'ng-annotations export after SIGINT'), 130, `stderr: ${stderr}`);
     assert.match(stderr, /cancelled; nothing was written/);
     assert.deepEqual(snapshot(dir), before);
     assert.deepEqual(fs.readdirSync(dir), ['big.arrow']);

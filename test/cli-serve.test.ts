@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { urlSafeParse } from 'neuroglancer/unstable/util/json.js';
+import { exitOf, fetchWithin as fetch, limit } from './helpers/bounded';
 import { CLI, ensureBuilt, runCli, runOk, toText } from './helpers/cli';
 import { makeFixture, PROPS, RELS } from './helpers/cli-data';
 
@@ -24,15 +25,25 @@ before(async () => {
   await Promise.all([runOk([...common, '--out', sharded]), runOk([...common, '--out', unsharded, '--unsharded'])]);
 });
 
+/** Servers started by startServe, ended after the tests even when a test failed before stopping one. */
+const servers = new Set<ReturnType<typeof spawn>>();
+after(() => {
+  for (const child of servers) child.kill('SIGKILL');
+});
+
 /** Starts `serve`, waits for its link on stdout, and returns what it printed plus a stop function. */
 async function startServe(dir: string, extra: string[] = []): Promise<{ url: string; link: string; stdout: () => string; stop: () => Promise<{ code: number | null; stderr: string }> }> {
   const child = spawn(process.execPath, [CLI, 'serve', dir, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  servers.add(child);
+  child.on('exit', () => servers.delete(child));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve printed no link within 10 s; stdout: ${stdout} stderr: ${stderr}`)), 10_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out after ${limit(20_000) / 1000} s waiting for serve to print its link; stdout: ${stdout} stderr: ${stderr}`));
+    }, limit(20_000));
     child.stdout.setEncoding('utf8').on('data', (d) => {
       stdout += d;
       if (/^Neuroglancer: .*\n/m.test(stdout)) {
@@ -54,7 +65,7 @@ async function startServe(dir: string, extra: string[] = []): Promise<{ url: str
     stdout: () => stdout,
     stop: async () => {
       child.kill('SIGINT');
-      return { code: await exited, stderr };
+      return { code: await exitOf(child, 20_000, 'serve after SIGINT'), stderr };
     },
   };
 }

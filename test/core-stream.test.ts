@@ -12,6 +12,7 @@ import { writePrecomputedAnnotations } from '../src/core/write';
 import { AbortError, ExportError } from '../src/core/errors';
 import type { Progress, WriteOptions, WriteSummary } from '../src/core/types';
 import { tempDir, writeParquet } from './io-fixtures';
+import { within } from './helpers/bounded';
 import { readTree } from './helpers/common';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
 import { Endpoint, type HostToWorker, type WorkerToHost } from '../src/extension/protocol';
@@ -179,7 +180,7 @@ describe('exports through temporary files (larger than memory)', () => {
     worker.on('message', (m) => void link.receive(m));
     try {
       const mapping: Mapping = { version: 1, annotationType: 'point', coords: ['x', 'y', 'z'], properties: ['kind'], relationships: ['body'], output: at('worker-stream'), seed: 7, chunkLimit: 40, memoryLimit: 0 };
-      const summary = await link.request('export', { input: parquet, mapping });
+      const summary = await within(120_000, 'the VS Code export worker to finish the export', link.request('export', { input: parquet, mapping }));
       assert.equal(summary.mode, 'stream');
       await writePrecomputedAnnotations(parquet, 'xyz', 'point', { properties: ['kind'], relationships: ['body'], outputDir: at('worker-memory'), seed: 7, targetChunkLimit: 40 });
       const a = readTree(at('worker-memory'));

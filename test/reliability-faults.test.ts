@@ -4,7 +4,7 @@
 // user's files untouched, no `info` at the target unless the export completed, and no temporary
 // folder left behind (or one clearly named and removed by the next run).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,6 +17,7 @@ import type { Phase, WriteOptions, WriteSummary } from '../src/core/types';
 import { InputError, readTable } from '../src/io/index';
 import { Endpoint, type HostToWorker, type WorkerToHost } from '../src/extension/protocol';
 import type { Mapping } from '../src/mapping';
+import { limit, runSyncWithin } from './helpers/bounded';
 import { ensureBuilt } from './helpers/cli';
 import {
   DIST,
@@ -132,7 +133,8 @@ describe('cancellation in every phase, from onProgress, with a dataset to replac
 });
 
 /** Polls until `pred` holds (or throws after `ms`). */
-async function waitFor(pred: () => boolean, ms: number, what: string): Promise<void> {
+async function waitFor(pred: () => boolean, unscaledMs: number, what: string): Promise<void> {
+  const ms = limit(unscaledMs);
   const end = Date.now() + ms;
   const holds = () => {
     try {
@@ -142,14 +144,14 @@ async function waitFor(pred: () => boolean, ms: number, what: string): Promise<v
     }
   };
   while (!holds()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
 
 /** Runs `node dist/cli.js ...args` to the end. */
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(DIST, 'cli.js'), ...args], { encoding: 'utf8' });
+  const r = runSyncWithin(process.execPath, [path.join(DIST, 'cli.js'), ...args], 120_000);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -163,9 +165,12 @@ describe('kill -9 and worker termination mid-export', () => {
     const child = spawn(process.execPath, [path.join(DIST, 'cli.js'), ...exportArgs(target)], { stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     // Kill once the temporary folder has some of the dataset in it.
-    await waitFor(() => siblings(target).some((n) => fs.readdirSync(path.join(parent, n)).length > 0), 30_000, 'the temporary folder');
-    child.kill('SIGKILL');
-    assert.equal(await exited, 'SIGKILL');
+    try {
+      await waitFor(() => siblings(target).some((n) => fs.readdirSync(path.join(parent, n)).length > 0), 60_000, 'the temporary folder');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    assert.equal(await withTimeout(exited, limit(20_000), 'the killed export to exit'), 'SIGKILL');
     assert.ok(!fs.existsSync(path.join(target, 'info')), 'no info at the target');
     const left = siblings(target);
     assert.equal(left.length, 1, `one temporary folder: ${left}`);
@@ -185,9 +190,12 @@ describe('kill -9 and worker termination mid-export', () => {
     const before = readTree(target);
     const child = spawn(process.execPath, [path.join(DIST, 'cli.js'), ...exportArgs(target, ['--overwrite'], midCsv)], { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    await waitFor(() => siblings(target).length > 0, 30_000, 'the temporary folder');
-    child.kill('SIGKILL');
-    await exited;
+    try {
+      await waitFor(() => siblings(target).length > 0, 60_000, 'the temporary folder');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await withTimeout(exited, limit(20_000), 'the killed export to exit');
     assertSameTree(before, readTree(target), 'the previous dataset');
   });
 
@@ -197,7 +205,7 @@ describe('kill -9 and worker termination mid-export', () => {
     const before = readTree(target);
     // The state a kill between rename(target -> old) and rename(temporary -> target) leaves, named
     // after a process that is gone.
-    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+    const dead = runSyncWithin(process.execPath, ['-e', 'console.log(process.pid)'], 30_000);
     const pid = Number(dead.stdout.trim());
     fs.renameSync(target, path.join(parent, `.out.ng-annotations-old-${pid}-0123abcd`));
     fs.mkdirSync(path.join(parent, `.out.ng-annotations-tmp-${pid}-t0-89abcdef`, 'by_id'), { recursive: true });

@@ -12,6 +12,7 @@ import { decideRange } from '../src/server/range';
 import { splitRequestPath } from '../src/server/paths';
 import { startPreviewServer, type PreviewServer } from '../src/server/preview';
 import { buildNeuroglancerState, neuroglancerLink } from '../src/server/state';
+import { exitOf, fetchWithin as fetch, waitUntil, within } from './helpers/bounded';
 import { raw } from './helpers/rawhttp';
 
 const get = (port: number, p: string, headers?: Record<string, string>) => raw(port, `GET ${p} HTTP/1.1`, headers);
@@ -84,7 +85,8 @@ describe('preview server', () => {
     }
     // Nothing answers on the other loopback family for this port.
     await assert.rejects(
-      new Promise((resolve, reject) => net.connect(port, '::1').on('connect', resolve).on('error', reject)),
+      within(10_000, `a connection to [::1]:${port} to be refused`, new Promise((resolve, reject) => net.connect(port, '::1').on('connect', resolve).on('error', reject))),
+      (e: Error) => !/timed out/.test(e.message),
     );
   });
 
@@ -285,14 +287,19 @@ describe('preview server', () => {
     const fds = () => readdirSync('/proc/self/fd').length;
     const before = fds();
     for (let i = 0; i < 5; i++) {
-      await new Promise<void>((resolve) => {
-        const sock = net.connect(port, '127.0.0.1');
-        sock.once('data', () => {
-          sock.destroy();
-          resolve();
-        });
-        sock.write(`GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-      });
+      const sock = net.connect(port, '127.0.0.1');
+      await within(
+        10_000,
+        'the first bytes of /big',
+        new Promise<void>((resolve) => {
+          sock.once('data', () => {
+            sock.destroy();
+            resolve();
+          });
+          sock.write(`GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+        }),
+        () => sock.destroy(),
+      );
     }
     // The server notices each abort; then every file it opened must be closed again.
     for (let i = 0; i < 50 && fds() > before; i++) await new Promise((r) => setTimeout(r, 20));
@@ -303,11 +310,14 @@ describe('preview server', () => {
   test('close() returns even with an idle keep-alive connection open', async () => {
     const s = await startPreviewServer({ root });
     const sock = net.connect(s.port, '127.0.0.1');
-    await new Promise((r) => sock.on('connect', r));
-    sock.write('GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    await new Promise((r) => sock.once('data', r));
-    await s.close();
-    sock.destroy();
+    try {
+      await within(10_000, 'a connection to the server', new Promise((r) => sock.on('connect', r)));
+      sock.write('GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      await within(10_000, 'the answer to GET /info', new Promise((r) => sock.once('data', r)));
+      await within(10_000, 'close() with a keep-alive connection open', s.close());
+    } finally {
+      sock.destroy();
+    }
   });
 
   test('viewerDir is served under /viewer/ only, with the same rules', async () => {
@@ -429,25 +439,30 @@ describe('ng-annotations serve', () => {
   after(() => rmSync(base, { recursive: true, force: true }));
 
   function runCli(argv: string[]) {
-    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn(node, entry(argv), { cwd });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      p.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const p = spawn(node, entry(argv), { cwd });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => p.on('close', (code) => resolve({ code, stdout, stderr })));
+    return within(60_000, `serve ${argv.join(' ')} to exit`, closed, () => p.kill('SIGKILL'));
+  }
+
+  /** Waits until serve has printed its link (or exited), killing it if neither happens in time. */
+  async function untilLink(p: ReturnType<typeof spawn>, stdout: () => string): Promise<void> {
+    try {
+      await waitUntil(() => stdout().includes('Neuroglancer:') || p.exitCode !== null, 20_000, 'serve to print its link', 50);
+    } catch (e) {
+      p.kill('SIGKILL');
+      throw e;
+    }
   }
 
   test('serves, prints the source and a neuroglancer link, stops cleanly on SIGTERM', async () => {
     const p = spawn(node, entry([path.join(base, 'ds'), '--neuroglancer-url', 'http://localhost:8080/']), { cwd });
     let stdout = '';
     p.stdout.on('data', (d) => (stdout += d));
-    const exited = new Promise<number | null>((r) => p.on('close', r));
-    while (!stdout.includes('Neuroglancer:')) {
-      await new Promise((r) => setTimeout(r, 50));
-      if (p.exitCode !== null) break;
-    }
+    await untilLink(p, () => stdout);
     const url = /Source URL: precomputed:\/\/(http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
     assert.ok(url, stdout);
     assert.match(stdout, /Neuroglancer: http:\/\/localhost:8080\/#!%7B/);
@@ -458,7 +473,7 @@ describe('ng-annotations serve', () => {
     assert.equal(res.status, 200);
     assert.equal((await res.json())['@type'], 'neuroglancer_annotations_v1');
     p.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    assert.equal(await exitOf(p, 20_000, 'serve after SIGTERM'), 0);
   });
 
   const haveViewer = existsSync(path.join(cwd, 'dist', 'viewer', 'index.html'));
@@ -466,8 +481,7 @@ describe('ng-annotations serve', () => {
     const p = spawn(node, entry([path.join(base, 'ds'), '--viewer', 'bundled']), { cwd });
     let stdout = '';
     p.stdout.on('data', (d) => (stdout += d));
-    const exited = new Promise<number | null>((r) => p.on('close', r));
-    while (!stdout.includes('Neuroglancer:') && p.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    await untilLink(p, () => stdout);
     const url = /Source URL: precomputed:\/\/(http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
     assert.ok(url, stdout);
     const link = /^Neuroglancer: (\S+)$/m.exec(stdout)![1];
@@ -478,7 +492,7 @@ describe('ng-annotations serve', () => {
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
     await page.arrayBuffer();
     p.kill('SIGINT');
-    assert.equal(await exited, 0);
+    assert.equal(await exitOf(p, 20_000, 'serve after SIGINT'), 0);
   });
 
   test('not a dataset → exit 1 with one line', async () => {

@@ -19,6 +19,7 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { duckdb } from '../io-fixtures';
+import { limit, runSyncWithin } from './bounded';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 /**
@@ -47,8 +48,9 @@ export function ensureBuilt(): void {
   if (!SNAPSHOT || fs.existsSync(CLI)) return;
   const built = path.join(ROOT, 'dist', 'cli.js');
   const node = [process.execPath, '-e', BUILD_IF_STALE, ROOT, built];
-  let r = spawnSync('flock', [path.join(tmpdir(), 'ng-annotations-cli-build.lock'), ...node], { encoding: 'utf8' });
-  if (r.error) r = spawnSync(node[0], node.slice(1), { encoding: 'utf8' }); // no flock(1) on this system
+  // Bounded: a build (or a lock holder) that never ends fails here, naming the command.
+  let r = runSyncWithin('flock', [path.join(tmpdir(), 'ng-annotations-cli-build.lock'), ...node], 180_000);
+  if (r.error) r = runSyncWithin(node[0], node.slice(1), 180_000); // no flock(1) on this system
   assert.equal(r.status, 0, `building the CLI failed:\n${r.stderr}`);
   // Copy what the bundle loads from its own folder (worker scripts) and link what it finds beside it
   // (examples/ for demo, dist/viewer for serve); check the copy runs, retrying if a build was mid-write.
@@ -58,7 +60,7 @@ export function ensureBuilt(): void {
     for (const [link, target] of [['dist/viewer', 'dist/viewer'], ['examples', 'examples']]) {
       if (fs.existsSync(path.join(ROOT, target)) && !fs.existsSync(path.join(SNAPSHOT, link))) fs.symlinkSync(path.join(ROOT, target), path.join(SNAPSHOT, link));
     }
-    const v = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' });
+    const v = runSyncWithin(process.execPath, [CLI, '--version'], 30_000);
     if (v.status === 0 && /^\d+\.\d+\.\d+/.test(v.stdout)) return;
     if (attempt >= 20) assert.fail(`the copied CLI does not run: ${v.stderr}`);
     spawnSync('sleep', ['0.5']);
@@ -72,20 +74,35 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node dist/cli.js ...args` (asynchronously, so independent cases can run side by side). */
+/** Limit for one CLI run in the tests (the longest take a few seconds on an idle machine). */
+const CLI_TIMEOUT_MS = 120_000;
+
+/**
+ * Runs `node dist/cli.js ...args` (asynchronously, so independent cases can run side by side). A run
+ * that has not ended after CLI_TIMEOUT_MS (scaled by TEST_TIME_SCALE) is killed, and its stderr says so.
+ */
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const max = limit(CLI_TIMEOUT_MS);
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { cwd: opts.cwd, env: { ...process.env, NG_ANNOTATIONS_DEBUG: '', ...opts.env }, maxBuffer: 64 << 20, encoding: 'utf8' },
+      {
+        cwd: opts.cwd,
+        env: { ...process.env, NG_ANNOTATIONS_DEBUG: '', ...opts.env },
+        maxBuffer: 64 << 20,
+        encoding: 'utf8',
+        timeout: max,
+        killSignal: 'SIGKILL',
+      },
       (err, stdout, stderr) => {
-        const e = err as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
+        const e = err as (Error & { code?: number | string; signal?: NodeJS.Signals; killed?: boolean }) | null;
+        const timedOut = e?.killed === true && e.signal === 'SIGKILL';
         resolve({
           code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
           signal: e?.signal ?? null,
           stdout,
-          stderr,
+          stderr: timedOut ? `${stderr}\n[timed out after ${max / 1000} s waiting for \`ng-annotations ${args.join(' ')}\` to exit; killed]` : stderr,
         });
       },
     );

@@ -1,6 +1,7 @@
 // A raw HTTP/1.1 client for the preview-server tests: request lines go out verbatim (HTTP client
 // libraries would normalise `..` and encodings away before they reach the server).
 import * as net from 'node:net';
+import { limit } from './bounded';
 
 export interface RawResponse {
   status: number;
@@ -8,10 +9,19 @@ export interface RawResponse {
   body: Buffer;
 }
 
-/** Sends `requestLine` and headers verbatim and reads the whole response (Connection: close). */
+/**
+ * Sends `requestLine` and headers verbatim and reads the whole response (Connection: close). Fails if
+ * the server has not closed the connection within 15 s (scaled by TEST_TIME_SCALE).
+ */
 export function raw(port: number, requestLine: string, headers: Record<string, string | null> = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
+    const max = limit(15_000);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`timed out after ${max / 1000} s waiting for the whole answer to ${JSON.stringify(requestLine)} on port ${port}`));
+    }, max);
+    sock.on('close', () => clearTimeout(timer));
     const chunks: Buffer[] = [];
     sock.on('data', (c) => chunks.push(c));
     sock.on('error', reject);
