@@ -412,7 +412,8 @@ export async function openPrecomputedAnnotations(
           const d = decodeSingle(c.data, info);
           if (typeof d === 'string') throw new DatasetError(`${c.where}: ${d}`);
           const rec = d.record;
-          return { id: c.key!, buf: c.data.subarray(0, rec.end), rec, related: d.related };
+          // A copy of just the record: a decoded chunk can sit in a much larger buffer (gunzip output).
+          return { id: c.key!, buf: Buffer.from(c.data.subarray(0, rec.end)), rec, related: d.related };
         });
       }
       return;
