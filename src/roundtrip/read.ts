@@ -9,7 +9,7 @@ import type { AnnotationType, PropertySpec } from '../core/types';
 import { geometryColumns } from '../core/prepare';
 import { argsortU64 } from '../core/radix';
 import { parseInfo, type AnnotationInfo, type IndexRef, type Problem, type PropertyInfo } from '../inspect/info';
-import { decodeMulti, decodeSingle, recordEnd, type RecordView } from '../inspect/records';
+import { decodeMulti, decodeSingle, type RecordView } from '../inspect/records';
 import { parseShardFileName, readShardFrom, shardFileName } from '../inspect/sharded';
 import { openSource, type ReadSource } from './source';
 
