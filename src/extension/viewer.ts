@@ -30,6 +30,8 @@ export class Viewers implements vscode.Disposable {
   }
 
   private server(folder: string): Promise<PreviewServer> {
+    // Restricted Mode: no server (see capabilities.untrustedWorkspaces in package.json)
+    if (!vscode.workspace.isTrusted) return Promise.reject(new Error(vscode.l10n.t('Restricted Mode: trust this workspace to serve the dataset to neuroglancer.')));
     let s = this.servers.get(folder);
     if (!s) {
       s = startPreviewServer({ root: folder, port: 0, viewerDir: this.bundledViewer() });
@@ -62,6 +64,7 @@ export class Viewers implements vscode.Disposable {
 
   /** Open in Neuroglancer, where the settings say. */
   show(folder: string, s: { neuroglancerUrl: string; openViewerIn: 'browser' | 'vscode' }): Promise<string> {
+    void vscode.commands.executeCommand('setContext', 'ngAnnotations.viewerOpened', true); // the walkthrough's step
     return s.openViewerIn === 'vscode' ? this.openInVsCode(folder, s.neuroglancerUrl) : this.open(folder, s.neuroglancerUrl);
   }
 

@@ -67,14 +67,17 @@ export async function freePort() {
   });
 }
 
-/** Starts code-server in its own process group; returns { base, port, stop }. */
-export async function startCodeServer(sb, logFile, extraArgs = []) {
+/**
+ * Starts code-server in its own process group; returns { base, port, stop }. Workspace trust is off
+ * unless `workspaceTrust` (then the sandbox's settings decide, see trust-run.mjs).
+ */
+export async function startCodeServer(sb, logFile, extraArgs = [], { workspaceTrust = false } = {}) {
   if (!ENTRY) throw new Error('CODE_SERVER_ENTRY is not set: run through `npm run test:vscode`');
   const port = await freePort();
   const server = spawn(
     NODE,
     [ENTRY, ...sb.csArgs, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
-      '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', ...extraArgs],
+      ...(workspaceTrust ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', '--ignore-last-opened', ...extraArgs],
     { env: sb.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const out = fs.createWriteStream(logFile);

@@ -3,6 +3,7 @@
 // promise decides the extension host's exit code (see ../exthost-run.mjs).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as util from 'node:util';
 import Mocha from 'mocha';
@@ -30,6 +31,52 @@ async function api(): Promise<NgAnnotationsApi> {
   return ext.isActive ? ext.exports : await ext.activate();
 }
 
+async function waitForTab(label: string, ms = 15_000): Promise<vscode.Tab> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label === label);
+    if (tab) return tab;
+  }
+  throw new Error(`no tab "${label}" after ${ms} ms`);
+}
+
+/** A read-only in-memory file system: what a virtual workspace's provider looks like to the extension. */
+class MemoryFs implements vscode.FileSystemProvider {
+  readonly reads: string[] = [];
+  private readonly emitter = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
+  readonly onDidChangeFile = this.emitter.event;
+  constructor(private readonly files: Map<string, Uint8Array>) {}
+  watch(): vscode.Disposable {
+    return new vscode.Disposable(() => {});
+  }
+  stat(uri: vscode.Uri): vscode.FileStat {
+    const f = this.files.get(uri.path);
+    if (f) return { type: vscode.FileType.File, ctime: 0, mtime: 0, size: f.byteLength };
+    if ([...this.files.keys()].some((k) => k.startsWith(uri.path.replace(/\/?$/, '/')))) return { type: vscode.FileType.Directory, ctime: 0, mtime: 0, size: 0 };
+    throw vscode.FileSystemError.FileNotFound(uri);
+  }
+  readDirectory(): [string, vscode.FileType][] {
+    return [];
+  }
+  readFile(uri: vscode.Uri): Uint8Array {
+    this.reads.push(uri.path);
+    const f = this.files.get(uri.path);
+    if (!f) throw vscode.FileSystemError.FileNotFound(uri);
+    return f;
+  }
+  createDirectory(uri: vscode.Uri): void {
+    throw vscode.FileSystemError.NoPermissions(uri);
+  }
+  writeFile(uri: vscode.Uri): void {
+    throw vscode.FileSystemError.NoPermissions(uri);
+  }
+  delete(uri: vscode.Uri): void {
+    throw vscode.FileSystemError.NoPermissions(uri);
+  }
+  rename(uri: vscode.Uri): void {
+    throw vscode.FileSystemError.NoPermissions(uri);
+  }
+}
+
 export function run(): Promise<void> {
   // The remote extension host's stdout goes nowhere useful: copy the reporter's lines to a file.
   const logFile = process.env.EXTHOST_LOG_FILE;
@@ -51,7 +98,7 @@ export function run(): Promise<void> {
   add('the manifest offers the command for every table extension, case-insensitively', () => {
     const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
     const when: string = pkg.contributes.menus['explorer/context'][0].when;
-    const re = /=~ \/(.*)\/i/.exec(when);
+    const re = /resourceExtname =~ \/(.*)\/i/.exec(when);
     assert.ok(re, when);
     const rx = new RegExp(re[1]!, 'i');
     for (const ext of ['.csv', '.TSV', '.parquet', '.pq', '.parq', '.arrow', '.Feather', '.ipc']) assert.ok(rx.test(ext), ext);
@@ -209,6 +256,46 @@ export function run(): Promise<void> {
     assert.ok(cancelledAt >= 29 && cancelledAt < 100, `cancelled at ${cancelledAt}%`);
     assert.ok(Date.now() - started < 30_000, 'cancel took too long');
     assert.deepEqual(fs.readdirSync(dir), ['big.csv'], 'the output folder or a temporary folder was left behind');
+  });
+
+  add('a table on a virtual file system (a vscode-vfs provider, as GitHub Repositories registers) opens the form on a local copy', async () => {
+    const csv = new TextEncoder().encode(pointsCsv(30));
+    // a path of its own each run: the local copy's folder is keyed by the URI
+    const uri = vscode.Uri.parse(`vscode-vfs://github/ana/lab-data/run-${process.pid}-${Date.now()}/remote-synapses.csv`);
+    const provider = new MemoryFs(new Map([[uri.path, csv]]));
+    const reg = vscode.workspace.registerFileSystemProvider('vscode-vfs', provider, { isReadonly: true });
+    let copyDir: string | undefined;
+    try {
+      await vscode.commands.executeCommand('ngAnnotations.exportAnnotations', uri);
+      const tab = await waitForTab('Export: remote-synapses.csv');
+      assert.ok(tab.input instanceof vscode.TabInputWebview && tab.input.viewType.endsWith('ngAnnotations.exportForm'));
+      assert.ok(provider.reads.includes(uri.path), 'not read through vscode.workspace.fs');
+      const root = path.join(os.tmpdir(), 'ng-annotations-virtual');
+      const copies = fs.readdirSync(root).map((d) => path.join(root, d, 'remote-synapses.csv')).filter((f) => fs.existsSync(f));
+      const copy = copies.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+      assert.ok(copy, 'no local copy');
+      copyDir = path.dirname(copy);
+      assert.deepEqual(new Uint8Array(fs.readFileSync(copy)), csv);
+      // and it exports from there, to disk
+      const a = await api();
+      const output = path.join(path.dirname(copy), 'remote-synapses.precomputed');
+      const summary = await a.exportInWorker({ version: 1, input: copy, output, annotationType: 'point', coords: ['x', 'y', 'z'] });
+      assert.equal(summary.annotations, 30);
+      await vscode.window.tabGroups.close(tab);
+    } finally {
+      reg.dispose();
+      if (copyDir) fs.rmSync(copyDir, { recursive: true, force: true });
+    }
+  });
+
+  add('the walkthrough\'s Open the Sample Table copies the shipped sample into the workspace and opens its form', async () => {
+    await vscode.commands.executeCommand('ngAnnotations.openSample');
+    const tab = await waitForTab('Export: synapses.csv');
+    const sample = path.join(workspace(), 'synapses.csv');
+    const shipped = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'examples', 'synapses.csv');
+    assert.deepEqual(fs.readFileSync(sample), fs.readFileSync(shipped));
+    assert.equal(fs.readFileSync(sample, 'utf8').split('\n')[0], 'annotation_id,x,y,z,confidence,kind,color,pre_body,post_body');
+    await vscode.window.tabGroups.close(tab);
   });
 
   add('a writer error comes back with its exact reason', async () => {
