@@ -51,7 +51,7 @@ for (let n = 0; n < 256; n++) {
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
   CRC_TABLE[n] = c;
 }
-function crc32(data: Uint8Array, from: number, n: number): number {
+export function crc32(data: Uint8Array, from: number, n: number): number {
   let c = -1;
   for (let i = from; i < from + n; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;

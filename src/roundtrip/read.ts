@@ -9,7 +9,7 @@ import type { AnnotationType, PropertySpec } from '../core/types';
 import { geometryColumns } from '../shared/guess';
 import { argsortU64 } from '../core/radix';
 import { parseInfo, type AnnotationInfo, type IndexRef, type Problem, type PropertyInfo } from '../inspect/info';
-import { decodeMulti, decodeSingle, recordEnd, type RecordView } from '../inspect/records';
+import { decodeMulti, decodeSingle, type RecordView } from '../inspect/records';
 import { parseShardFileName, readShardFrom, shardFileName } from '../inspect/sharded';
 import { openSource, type ReadSource } from './source';
 
@@ -412,7 +412,8 @@ export async function openPrecomputedAnnotations(
           const d = decodeSingle(c.data, info);
           if (typeof d === 'string') throw new DatasetError(`${c.where}: ${d}`);
           const rec = d.record;
-          return { id: c.key!, buf: c.data.subarray(0, rec.end), rec, related: d.related };
+          // A copy of just the record: a decoded chunk can sit in a much larger buffer (gunzip output).
+          return { id: c.key!, buf: Buffer.from(c.data.subarray(0, rec.end)), rec, related: d.related };
         });
       }
       return;

@@ -199,6 +199,29 @@ export function run(): Promise<void> {
     }
   });
 
+  add('Open as Table shows a dataset folder in a tab; both round-trip commands are registered and in the explorer menu', async () => {
+    const output = path.join(workspace(), 'small.precomputed'); // from the export test above
+    assert.ok(fs.existsSync(path.join(output, 'info')), 'run with the export test');
+    const cmds = await vscode.commands.getCommands(true);
+    assert.ok(cmds.includes('ngAnnotations.openAsTable') && cmds.includes('ngAnnotations.convertState'));
+    const menu = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.menus['explorer/context'] as Array<{ command: string; when: string }>;
+    assert.match(menu.find((m) => m.command === 'ngAnnotations.openAsTable')!.when, /explorerResourceIsFolder/);
+    assert.match(menu.find((m) => m.command === 'ngAnnotations.convertState')!.when, /resourceExtname == '?\.json/);
+    const tableTabs = () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('ngAnnotations.tableView'));
+    try {
+      // What the page shows, read the way the command reads it (an error here names the problem).
+      const { datasetPreview } = await import('../../../src/extension/tableView');
+      assert.equal((await datasetPreview(output, 50)).annotations.rows.length, 50);
+      await vscode.commands.executeCommand('ngAnnotations.openAsTable', vscode.Uri.file(output));
+      // The tab model catches up with the new panel a moment later.
+      for (let i = 0; i < 50 && tableTabs().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(tableTabs().map((t) => t.label), ['Table: small.precomputed']);
+    } finally {
+      await vscode.window.tabGroups.close(tableTabs());
+    }
+  });
+
   add('exports polylines from a vertices file alone (no main table)', async () => {
     const a = await api();
     const dir = fs.mkdtempSync(path.join(workspace(), 'poly-'));
