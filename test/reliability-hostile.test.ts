@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
 import { ensureBuilt } from './helpers/cli';
 import { DIST, tempRoot } from './helpers/reliability';
@@ -30,20 +31,27 @@ before(() => {
 interface Run {
   code: number | null;
   message: string;
+  stdout: string;
   rssKb: number;
   ms: number;
 }
 
 /** Runs `node dist/cli.js export FILE --type point --out OUT --quiet` with a time limit. */
 function runExport(file: string, out: string, limitMs = 60_000): Promise<Run> {
+  return runCli(['export', file, '--type', 'point', '--out', out, '--quiet'], limitMs);
+}
+
+function runCli(args: string[], limitMs: number): Promise<Run> {
   const start = Date.now();
+  const file = args[1]!;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', HOOK, path.join(DIST, 'cli.js'), 'export', file, '--type', 'point', '--out', out, '--quiet'], {
+    const child = spawn(process.execPath, ['--require', HOOK, path.join(DIST, 'cli.js'), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    child.stdout.resume();
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`export of ${path.basename(file)} still running after ${limitMs} ms (killed)`));
@@ -52,7 +60,7 @@ function runExport(file: string, out: string, limitMs = 60_000): Promise<Run> {
       clearTimeout(timer);
       const rss = /@@maxrss=(\d+)/.exec(stderr);
       const message = stderr.replace(/\n?@@maxrss=\d+\n?/, '').trim();
-      resolve({ code, message, rssKb: rss ? Number(rss[1]) : NaN, ms: Date.now() - start });
+      resolve({ code, message, stdout, rssKb: rss ? Number(rss[1]) : NaN, ms: Date.now() - start });
     });
   });
 }
@@ -184,3 +192,95 @@ function skipVarint(b: Buffer, at: number): number {
   while (b[at]! & 0x80) at++;
   return at + 1;
 }
+
+/** `inspect DIR` exits 1 naming the problem, within bounds. */
+async function inspectRefuses(name: string, dir: string, message: RegExp, limitMs = 30_000): Promise<void> {
+  const r = await runCli(['inspect', dir], limitMs);
+  r.message = `${r.stdout}\n${r.message}`;
+  const line = r.message.split('\n').find((l) => message.test(l)) ?? r.message.slice(0, 300);
+  rows.push(`| inspect: ${name} | ${r.code} | \`${line.slice(0, 160)}\` | ${(r.rssKb / 1024).toFixed(0)} MB | ${(r.ms / 1000).toFixed(2)} s |`);
+  assert.equal(r.code, 1, `${name}: exit status (output: ${r.message.slice(0, 300)})`);
+  assert.match(r.message, message, name);
+  assert.ok(r.rssKb < RSS_LIMIT_KB, `${name}: peak RSS ${r.rssKb} kB`);
+  assert.ok(r.ms < limitMs, `${name}: ${r.ms} ms`);
+}
+
+test('inspect: shard index past the end, overlapping minishards, a gzip bomb chunk, shard_bits 60 and rank 10^6', { timeout: 60_000 }, async () => {
+  const dir = tmp.dir('inspect');
+  fs.mkdirSync(dir, { recursive: true });
+  const csv = path.join(dir, 'p.csv');
+  fs.writeFileSync(csv, 'x,y,z\n1,2,3\n4,5,6\n');
+  const base = path.join(dir, 'base');
+  const made = await runExport(csv, base);
+  assert.equal(made.code, 0, made.message);
+  const info = JSON.parse(fs.readFileSync(path.join(base, 'info'), 'utf8'));
+  const copy = (name: string): string => {
+    const d = path.join(dir, name);
+    fs.cpSync(base, d, { recursive: true });
+    return d;
+  };
+  const shard = (d: string) => path.join(d, 'by_id', '0.shard');
+
+  const past = copy('past');
+  const b = fs.readFileSync(shard(past));
+  b.writeBigUInt64LE(1n << 40n, 8); // minishard 0 ends 1 TB in
+  fs.writeFileSync(shard(past), b);
+
+  // Two minishards whose indexes are the same bytes.
+  const overlap = copy('overlap');
+  const oi = structuredClone(info);
+  oi.by_id.sharding.minishard_bits = 1;
+  fs.writeFileSync(path.join(overlap, 'info'), JSON.stringify(oi));
+  const one = fs.readFileSync(shard(base));
+  const a0 = one.readBigUInt64LE(0);
+  const a1 = one.readBigUInt64LE(8);
+  const two = Buffer.concat([Buffer.alloc(32), one.subarray(16)]);
+  for (const ms of [0, 1]) {
+    two.writeBigUInt64LE(a0 - 16n, 16 * ms);
+    two.writeBigUInt64LE(a1 - 16n, 16 * ms + 8);
+  }
+  fs.writeFileSync(shard(overlap), two);
+
+  // Every key's chunk is one gzip stream of 20 members of 64 MB of zeros each (1.3 GB from 1.3 MB).
+  const bomb = copy('bomb');
+  const member = zlib.gzipSync(Buffer.alloc(64 * 2 ** 20), { level: 9 });
+  const payload = Buffer.concat(Array.from({ length: 20 }, () => member));
+  const mini = zlib.gunzipSync(one.subarray(16 + Number(a0), 16 + Number(a1)));
+  const n = mini.length / 24;
+  const entries = Buffer.alloc(24 * n);
+  mini.copy(entries, 0, 0, 8 * n); // key deltas
+  for (let i = 0; i < n; i++) {
+    entries.writeBigUInt64LE(i === 0 ? 0n : BigInt.asUintN(64, -BigInt(payload.length)), 8 * (n + i)); // all at the same start
+    entries.writeBigUInt64LE(BigInt(payload.length), 8 * (2 * n + i));
+  }
+  const miz = zlib.gzipSync(entries);
+  const head = Buffer.alloc(16);
+  head.writeBigUInt64LE(BigInt(payload.length), 0);
+  head.writeBigUInt64LE(BigInt(payload.length + miz.length), 8);
+  fs.writeFileSync(shard(bomb), Buffer.concat([head, payload, miz]));
+
+  const bits = copy('bits60');
+  const bi = structuredClone(info);
+  bi.by_id.sharding.shard_bits = 60;
+  fs.writeFileSync(path.join(bits, 'info'), JSON.stringify(bi));
+
+  const rank = copy('rank');
+  const ri = structuredClone(info);
+  ri.by_id.sharding.shard_bits = 60;
+  const dims: Record<string, [number, string]> = {};
+  for (let i = 0; i < 1e6; i++) dims[i.toString(36)] = [1, ''];
+  ri.dimensions = dims;
+  fs.writeFileSync(path.join(rank, 'info'), JSON.stringify(ri));
+  assert.ok(fs.statSync(path.join(rank, 'info')).size < 16 * 2 ** 20, 'the rank case is under the info size limit');
+
+  await Promise.all([
+    inspectRefuses('shard index past the file end', past, /by_id\/0\.shard: minishard 0: index range \[\d+, 1099511627776\) .* is outside the \d+-byte file/),
+    inspectRefuses('overlapping minishards', overlap, /by_id\/0\.shard: minishard 1: index range .* overlaps minishard 0's/),
+  ]);
+  await Promise.all([
+    inspectRefuses('gzip bomb chunk (1.3 GB from 1.3 MB)', bomb, /by_id\/0\.shard: minishard 0, key 0: data does not decode \(gzip\): \d+ bytes of gzip decode to more than the limit of 256 MiB/),
+    inspectRefuses('shard_bits 60', bits, /by_id\/0\.shard: unexpected file: with shard_bits 60 shard files are named x{15}\.shard/),
+    inspectRefuses('rank 10^6 (and shard_bits 60)', rank, /info: "dimensions" has 1000000 entries, more than the limit of 32/),
+  ]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
