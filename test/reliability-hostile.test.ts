@@ -10,6 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { Endpoint, type HostToWorker, type WorkerToHost } from '../src/extension/protocol';
+import type { Mapping } from '../src/mapping';
 import { ensureBuilt } from './helpers/cli';
 import { DIST, tempRoot } from './helpers/reliability';
 import { writeParquet } from './io-fixtures';
@@ -283,4 +286,52 @@ test('inspect: shard index past the end, overlapping minishards, a gzip bomb chu
     inspectRefuses('rank 10^6 (and shard_bits 60)', rank, /info: "dimensions" has 1000000 entries, more than the limit of 32/),
   ]);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the VS Code export worker: the same one-line error for a hostile file, and cancel while a huge file is read', { timeout: 60_000 }, async () => {
+  const dir = tmp.dir('worker');
+  fs.mkdirSync(dir, { recursive: true });
+  const wide = path.join(dir, 'wide.csv');
+  fs.writeFileSync(wide, `${Array.from({ length: 200_000 }, (_, i) => `c${i}`).join(',')}\n`);
+  // 100 MB of valid rows: cancelled from the first progress event of the read.
+  const big = bigFile(path.join(dir, 'big.csv'), 'x,y,z\n', '1', 0);
+  const fd = fs.openSync(big, 'a');
+  const block = Buffer.from('1.5,2.5,3.5\n'.repeat(2 ** 16));
+  for (let i = 0; i < Math.ceil((100 * 2 ** 20) / block.length); i++) fs.writeSync(fd, block);
+  fs.closeSync(fd);
+  // Started as src/extension/runExport.ts does: dist/exportWorker.js, the same message protocol.
+  const worker = new Worker(path.join(DIST, 'exportWorker.js'));
+  const progress: string[] = [];
+  let cancelOnProgress = false;
+  const link = new Endpoint<HostToWorker, WorkerToHost>((m) => worker.postMessage(m), {
+    requests: {},
+    events: {
+      progress: (p) => {
+        progress.push(p.phase);
+        if (cancelOnProgress && progress.length === 1) link.emit('cancel', {});
+      },
+    },
+  });
+  worker.on('message', (m) => void link.receive(m));
+  try {
+    const mapping = (name: string): Mapping => ({ version: 1, annotationType: 'point', coords: ['x', 'y', 'z'], output: path.join(dir, name), seed: 1 });
+    const settle = (p: Promise<unknown>) => p.then(() => 'finished', (e: Error) => e.message);
+    let t = Date.now();
+    const wideResult = await settle(link.request('export', { input: wide, mapping: mapping('wide-out') }));
+    assert.equal(wideResult, 'wide.csv, line 1: the header has 200000 fields, more than the limit of 100000 columns (is this a matrix rather than a table?)');
+    assert.ok(Date.now() - t < 20_000, `refused in ${Date.now() - t} ms`);
+    progress.length = 0;
+    cancelOnProgress = true;
+    t = Date.now();
+    const bigResult = await settle(link.request('export', { input: big, mapping: mapping('big-out') }));
+    const ms = Date.now() - t;
+    assert.match(bigResult, /cancel|abort/i, `cancelled: ${bigResult}`);
+    assert.equal(progress[0], 'reading', 'cancelled while reading');
+    assert.ok(ms < 20_000, `cancelled in ${ms} ms`);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['big.csv', 'wide.csv'], 'no dataset or temporary folder left');
+  } finally {
+    link.dispose('test over');
+    await worker.terminate();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
