@@ -13,6 +13,9 @@ import { after, before, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { Endpoint, type HostToWorker, type WorkerToHost } from '../src/extension/protocol';
 import type { Mapping } from '../src/mapping';
+import * as net from 'node:net';
+import { startPreviewServer } from '../src/server/preview';
+import { raw } from './helpers/rawhttp';
 import { ensureBuilt } from './helpers/cli';
 import { DIST, tempRoot } from './helpers/reliability';
 import { writeParquet } from './io-fixtures';
@@ -333,5 +336,55 @@ test('the VS Code export worker: the same one-line error for a hostile file, and
     link.dispose('test over');
     await worker.terminate();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('preview server: idle and slow sockets are closed on timeouts, connections past the cap are refused, others are served meanwhile', { timeout: 30_000 }, async () => {
+  const root = tmp.dir('serve');
+  fs.mkdirSync(root, { recursive: true });
+  fs.writeFileSync(path.join(root, 'info'), '{"@type":"neuroglancer_annotations_v1"}');
+  const server = await startPreviewServer({ root, limits: { headersTimeoutMs: 1_000, keepAliveTimeoutMs: 500, idleTimeoutMs: 2_000, maxConnections: 50 } });
+  const sockets: net.Socket[] = [];
+  try {
+    /** Opens a socket and resolves with the ms until the server closed it (or the wait ran out). */
+    const open = (onConnect?: (s: net.Socket) => void): Promise<number> =>
+      new Promise((resolve) => {
+        const t = Date.now();
+        const s = net.connect(server.port, '127.0.0.1', () => onConnect?.(s));
+        sockets.push(s);
+        s.on('error', () => {});
+        s.resume();
+        s.on('close', () => resolve(Date.now() - t));
+        setTimeout(() => resolve(Infinity), 8_000).unref();
+      });
+    const idle = Array.from({ length: 40 }, () => open());
+    await new Promise((r) => setTimeout(r, 200));
+    // 40 idle connections open: a request is still answered at once.
+    let t = Date.now();
+    const ok = await raw(server.port, 'GET /info HTTP/1.1');
+    assert.equal(ok.status, 200);
+    assert.ok(Date.now() - t < 1_000, `answered in ${Date.now() - t} ms beside 40 idle sockets`);
+    // 20 more: past the cap of 50, the extra ones are closed on arrival.
+    const extra = Array.from({ length: 20 }, () => open());
+    // A slow client: one header byte every 200 ms, never finishing.
+    const slow = open((s) => {
+      s.write('GET /info HTTP/1.1\r\n');
+      const drip = setInterval(() => (s.destroyed ? clearInterval(drip) : s.write('X')), 200);
+    });
+    // A keep-alive client after one answered request.
+    const kept = open((s) => s.write(`GET /info HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`));
+    const extraTimes = await Promise.all(extra);
+    assert.ok(extraTimes.filter((ms) => ms < 500).length >= 10, `connections past the cap closed at once: ${extraTimes.join(', ')}`);
+    const idleTimes = await Promise.all(idle);
+    assert.ok(idleTimes.every((ms) => ms < 4_000), `idle sockets closed by the headers timeout: max ${Math.max(...idleTimes)} ms`);
+    const slowMs = await slow;
+    assert.ok(slowMs < 4_000, `slow headers closed after ${slowMs} ms`);
+    const keptMs = await kept;
+    assert.ok(keptMs < 3_000, `idle keep-alive closed after ${keptMs} ms`);
+    t = Date.now();
+    assert.equal((await raw(server.port, 'GET /info HTTP/1.1')).status, 200, 'still serving');
+  } finally {
+    for (const s of sockets) s.destroy();
+    await server.close();
   }
 });
