@@ -6,6 +6,7 @@
 // `HOSTILE_REPORT=1` prints one table row per case (the closing-note table).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
@@ -117,6 +118,12 @@ test('text inputs: a 10^6-column header, a 200 MB line, invalid UTF-8, NUL bytes
   const utf8 = path.join(dir, 'utf8.csv');
   fs.writeFileSync(utf8, Buffer.concat([Buffer.from('x,y,z\n1,2,3\n'), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0x2c, 0x31, 0x2c, 0x32, 0x0a])]));
   const nul = bigFile(path.join(dir, 'nul.csv'), '', '\0', 20 * 2 ** 20);
+  // A binary file renamed .csv: 100 MB of random bytes (one random 16 MB block, repeated).
+  const binary = path.join(dir, 'binary.csv');
+  const noise = crypto.randomBytes(2 ** 24);
+  const fd = fs.openSync(binary, 'w');
+  for (let i = 0; i < 100 / 16; i++) fs.writeSync(fd, noise);
+  fs.closeSync(fd);
   await Promise.all([
     refuses('CSV, header of 10^6 columns', wide, /wide\.csv, line 1: the header has 1000000 fields, more than the limit of 100000 columns/),
     refuses('CSV, 200 MB line without a newline', long, /long\.csv, line 2: a line longer than 16 MiB without a line break/),
@@ -126,6 +133,7 @@ test('text inputs: a 10^6-column header, a 200 MB line, invalid UTF-8, NUL bytes
     refuses('CSV, invalid UTF-8 in a coordinate', utf8, /utf8\.csv: Column "x" \(geometry\) holds text: 1 value\(s\) are not numbers \(row 2/),
     refuses('CSV, 20 MB of NUL bytes', nul, /nul\.csv, line 1: a line longer than 16 MiB without a line break/),
   ]);
+  await refuses('CSV, 100 MB of random bytes (a binary renamed .csv)', binary, /binary\.csv, /);
 });
 
 test('Parquet: zstd and gzip page bombs, truncations at many offsets', { timeout: 60_000 }, async () => {
