@@ -17,6 +17,8 @@ import type { Mapping } from '../src/mapping';
 import * as net from 'node:net';
 import { startPreviewServer } from '../src/server/preview';
 import { raw } from './helpers/rawhttp';
+import { parquetMetadata } from 'hyparquet';
+import { parquetHeader } from 'hyparquet/src/column.js';
 import { ensureBuilt } from './helpers/cli';
 import { DIST, tempRoot } from './helpers/reliability';
 import { writeParquet } from './io-fixtures';
@@ -44,8 +46,8 @@ interface Run {
 }
 
 /** Runs `node dist/cli.js export FILE --type point --out OUT --quiet` with a time limit. */
-function runExport(file: string, out: string, limitMs = 60_000): Promise<Run> {
-  return runCli(['export', file, '--type', 'point', '--out', out, '--quiet'], limitMs);
+function runExport(file: string, out: string, limitMs = 60_000, extra: string[] = []): Promise<Run> {
+  return runCli(['export', file, '--type', 'point', '--out', out, '--quiet', ...extra], limitMs);
 }
 
 function runCli(args: string[], limitMs: number): Promise<Run> {
@@ -78,11 +80,11 @@ after(() => {
 });
 
 /** Runs one case and checks exit 1, the message, the RSS and time bounds, and that nothing is left. */
-async function refuses(name: string, file: string, message: RegExp, limitMs = 30_000): Promise<void> {
+async function refuses(name: string, file: string, message: RegExp, limitMs = 30_000, extra: string[] = []): Promise<void> {
   const parent = tmp.dir(`out-${name}`);
   fs.mkdirSync(parent, { recursive: true });
   const out = path.join(parent, 'out');
-  const r = await runExport(file, out, limitMs);
+  const r = await runExport(file, out, limitMs, extra);
   rows.push(`| ${name} | ${r.code} | \`${r.message.slice(0, 160)}\` | ${(r.rssKb / 1024).toFixed(0)} MB | ${(r.ms / 1000).toFixed(2)} s |`);
   assert.equal(r.code, 1, `${name}: exit status (stderr: ${r.message.slice(0, 300)})`);
   assert.match(r.message, message, name);
@@ -173,7 +175,28 @@ test('Parquet: zstd and gzip page bombs, truncations at many offsets', { timeout
   Buffer.from(varint(2 ** (7 * width) - 2)).copy(pageForged, at);
   const pageFile = path.join(dir, 'page.parquet');
   fs.writeFileSync(pageFile, pageForged);
+  // A dictionary index past its dictionary: name has 5 distinct values (dictionary-encoded); the first
+  // index run of its first data page is made to point at entry 7.
+  const dictFile = path.join(dir, 'dict.parquet');
+  await writeParquet(dictFile, `SELECT i * 1.0 AS x, i * 2.0 AS y, i * 3.0 AS z, 'k' || (i % 5) AS name FROM range(3000) t(i)`, { codec: 'uncompressed' });
+  const db = fs.readFileSync(dictFile);
+  const ab = db.buffer.slice(db.byteOffset, db.byteOffset + db.byteLength);
+  const meta = parquetMetadata(ab).row_groups[0]!.columns[3]!.meta_data!;
+  const pr = { view: new DataView(ab), offset: Number(meta.dictionary_page_offset || meta.data_page_offset) };
+  let ph = parquetHeader(pr);
+  assert.equal(ph.type, 'DICTIONARY_PAGE', 'name is dictionary-encoded');
+  pr.offset += ph.compressed_page_size;
+  ph = parquetHeader(pr);
+  assert.match(ph.data_page_header?.encoding ?? '', /_DICTIONARY$/);
+  // Page v1 of an optional column: a 4-byte level section length, the levels, the bit width, the first run header.
+  const widthAt = pr.offset + 4 + db.readUInt32LE(pr.offset);
+  assert.equal(db[widthAt], 3, 'indices of 3 bits');
+  const runHeader = db[widthAt + 1]!;
+  assert.ok(runHeader < 0x80, 'a one-byte run header');
+  db[widthAt + 2] = runHeader & 1 ? 0xff : 7; // bit-packed: the first eight indices become 7; RLE: the run's value
+  fs.writeFileSync(dictFile, db);
   await Promise.all([
+    refuses('Parquet, forged dictionary index (7 of 5 values)', dictFile, /dict\.parquet, column 'name': corrupt Parquet data in row group 1, page 2: dictionary index 7 of 5 values/, 30_000, ['--properties', 'name']),
     refuses('Parquet, forged row count (20000 → 1048575)', rowsFile, /rows\.parquet, column 'x': column has 20000 values in rows 1\.\.1048575, expected 1048575/),
     refuses('Parquet, forged compressed page size', pageFile, /page\.parquet, column 'x': corrupt Parquet data in row group 1, page 1: a page of \d+ bytes where its column chunk has \d+ left/),
   ]);
