@@ -89,11 +89,19 @@ export interface InspectOptions {
   onProgress?: (p: { index: string; values: number }) => void;
 }
 
+export const MAX_INFO_BYTES = 16 * 2 ** 20;
+
 export async function inspectDataset(dir: string, options: InspectOptions = {}): Promise<InspectReport> {
   const problems = new Problems();
   const done = (summary?: InspectSummary): InspectReport => ({ dir, ok: problems.errorCount === 0, summary, problems: problems.finish() });
   let text: string;
   try {
+    // Real info files are a few kB (MBs with long enum label lists); a huge one is refused unread.
+    const { size } = await stat(path.join(dir, 'info'));
+    if (size > MAX_INFO_BYTES) {
+      problems.error('info', `${size} bytes, more than the limit of ${MAX_INFO_BYTES / 2 ** 20} MiB for an info file; not reading it`);
+      return done();
+    }
     text = await readFile(path.join(dir, 'info'), 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

@@ -79,6 +79,8 @@ const SI_PREFIXES = ['Y', 'Z', 'E', 'P', 'T', 'G', 'M', 'k', 'h', 'da', '', 'd',
 const UNITS = new Set(['', ...SI_PREFIXES.flatMap((p) => ['m', 's', 'Hz', 'rad/s'].map((u) => p + u))]);
 // neuroglancer starts a new property group rather than exceed this WebGL stride.
 const MAX_STRIDE = 255;
+/** Most dimensions an info may declare (neuroglancer's coordinate spaces are far smaller in practice; 32 is its limit for a volume's rank). */
+export const MAX_RANK = 32;
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -185,6 +187,10 @@ export function parseInfo(json: unknown, problems: Problem[]): AnnotationInfo | 
   if (!isObj(json.dimensions) || Object.keys(json.dimensions).length === 0) {
     return err('"dimensions" must be a non-empty object of name: [scale, unit]'), undefined;
   }
+  const dimensionCount = Object.keys(json.dimensions).length;
+  if (dimensionCount > MAX_RANK) {
+    return err(`"dimensions" has ${dimensionCount} entries, more than the limit of ${MAX_RANK}; not reading the dataset`), undefined;
+  }
   for (const [name, v] of Object.entries(json.dimensions)) {
     if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'number' || !(v[0] > 0) || !Number.isFinite(v[0]) || typeof v[1] !== 'string') {
       err(`dimension ${JSON.stringify(name)} must be [positive scale, unit], got ${JSON.stringify(v)}`);
@@ -283,6 +289,11 @@ export function parseInfo(json: unknown, problems: Problem[]): AnnotationInfo | 
           where: sw,
           message: `needs grid_shape (${rank} integers ≥ 1), chunk_size (${rank} positive numbers) and limit (integer ≥ 1); got ${JSON.stringify({ grid_shape: gs, chunk_size: cs, limit: s.limit })}`,
         });
+      }
+      // Spatial keys are Morton codes of the cell (uint64): the grid's bits must fit in 64.
+      const bits = (gs as number[]).reduce((sum, g) => sum + Math.ceil(Math.log2(g)), 0);
+      if (bits > 64) {
+        return problems.push({ severity: 'error', where: sw, message: `grid_shape ${JSON.stringify(gs)} needs ${bits} bits per cell code, more than the 64 of a uint64 key` });
       }
       if (ref) spatial.push({ ...ref, gridShape: gs as number[], chunkSize: cs as number[], limit: s.limit as number });
     });

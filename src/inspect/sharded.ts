@@ -42,8 +42,13 @@ export function parseShardFileName(name: string, s: Sharding): bigint | undefine
   return shardFileName(n, s) === name ? n : undefined;
 }
 
-// A damaged or hostile dataset must not make inspect decompress without bound.
-const MAX_DECODED = 1024 * 1024 * 1024;
+// A damaged or hostile dataset must not make inspect decompress without bound: one minishard index
+// or chunk may decode to at most this many bytes (our writer's are at most a few MB; neuroglancer
+// fetches each whole), and the first one past it stops the shard, so a thousand keys pointing at one
+// gzip bomb cost one refusal, not a thousand.
+export const MAX_DECODED = 256 * 2 ** 20;
+
+class TooLarge extends Error {}
 
 /** Members up to this size are inflated in JS (below); larger ones by zlib. */
 const SMALL_MEMBER = 1 << 20;
@@ -65,7 +70,14 @@ function decode(buf: Buffer, encoding: 'raw' | 'gzip'): Buffer {
       }
     }
   }
-  return gunzipSync(buf, { maxOutputLength: MAX_DECODED });
+  try {
+    return gunzipSync(buf, { maxOutputLength: MAX_DECODED });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new TooLarge(`${buf.length} bytes of gzip decode to more than the limit of ${MAX_DECODED / 2 ** 20} MiB (a gzip bomb?); not reading the rest of this shard`);
+    }
+    throw e;
+  }
 }
 
 export interface ShardVisit {
@@ -134,6 +146,23 @@ export async function readShardFrom(
       return stats;
     }
     const index = await readAt(0, indexEnd);
+    // Minishard indexes that share bytes: no writer makes them, and they would let a small file make
+    // inspect decode the same bytes once per minishard.
+    const ranges: [bigint, bigint, number][] = [];
+    for (let ms = 0; ms < minishards; ms++) {
+      const a = index.readBigUInt64LE(16 * ms);
+      const b = index.readBigUInt64LE(16 * ms + 8);
+      if (b > a) ranges.push([a, b, ms]);
+    }
+    ranges.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+    for (let i = 1; i < ranges.length; i++) {
+      const [a, b, ms] = ranges[i]!;
+      const [pa, pb, pms] = ranges[i - 1]!;
+      if (a < pb) {
+        report(`minishard ${ms}: index range [${a}, ${b}) overlaps minishard ${pms}'s [${pa}, ${pb}); not reading this shard`);
+        return stats;
+      }
+    }
     const seen = new Set<bigint>();
     for (let ms = 0; ms < minishards; ms++) {
       const a = index.readBigUInt64LE(16 * ms);
@@ -149,6 +178,7 @@ export async function readShardFrom(
         raw = decode(await readAt(indexEnd + Number(a), Number(b - a)), s.minishardIndexEncoding);
       } catch (e) {
         report(`${mi}: minishard index does not decode (${s.minishardIndexEncoding}): ${(e as Error).message}`);
+        if (e instanceof TooLarge) return stats;
         continue;
       }
       if (raw.length % 24 !== 0) {
@@ -191,6 +221,7 @@ export async function readShardFrom(
           data = decode(await readAt(Number(start), Number(len)), s.dataEncoding);
         } catch (e) {
           report(`${where}: data does not decode (${s.dataEncoding}): ${(e as Error).message}`);
+          if (e instanceof TooLarge) return stats;
           continue;
         }
         stats.chunks++;

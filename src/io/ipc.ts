@@ -11,6 +11,7 @@ import { DictionaryBatch as FbDictionaryBatch } from 'apache-arrow/fb/dictionary
 import { Schema as FbSchema } from 'apache-arrow/fb/schema';
 import { ByteBuffer } from 'flatbuffers';
 import { registerIpcCodecs } from './codecs.js';
+import { MAX_COLUMNS } from './limits.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
 import { statOrThrow } from './files.js';
 
@@ -123,6 +124,9 @@ function damaged(file: string, what: string, n: number, bytes: number): InputErr
 function checkSchema(schema: FbSchema, bytes: number, file: string): void {
   const most = bytes / 4;
   if (schema.fieldsLength() > most) throw damaged(file, 'the schema', schema.fieldsLength(), bytes);
+  if (schema.fieldsLength() > MAX_COLUMNS) {
+    throw new InputError(`the schema has ${schema.fieldsLength()} columns, more than the limit of ${MAX_COLUMNS}`, { file });
+  }
   if (schema.customMetadataLength() > most) throw damaged(file, 'the schema metadata', schema.customMetadataLength(), bytes);
   let seen = 0;
   const walk = (f: FbField | null, depth: number): void => {

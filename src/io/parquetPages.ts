@@ -122,7 +122,11 @@ function checkChunk(
     reader.offset += size;
     if (header.type === 'DATA_PAGE') rowCount += checkV1(header, compressed, chunk);
     else if (header.type === 'DATA_PAGE_V2') rowCount += checkV2(header, compressed, chunk);
-    else if (header.type === 'DICTIONARY_PAGE') cache.decompress(compressed, header.uncompressed_page_size, codec, compressors);
+    else if (header.type === 'DICTIONARY_PAGE') {
+      cache.decompress(compressed, header.uncompressed_page_size, codec, compressors);
+      const values = header.dictionary_page_header?.num_values;
+      chunk.dictValues = isCount(values) ? values : undefined;
+    }
   }
 }
 
@@ -137,10 +141,12 @@ interface Chunk {
   type: string | undefined;
   /** Schema path length (root included). */
   depth: number;
+  /** Entries of the chunk's dictionary page, once it has been seen: every index must be below it. */
+  dictValues?: number;
 }
 
 /** Returns how many rows hyparquet counts for the page, or fewer. */
-function checkV1(header: PageHeader, compressed: Uint8Array, { codec, compressors, cache, maxRep, maxDef, type, depth }: Chunk): number {
+function checkV1(header: PageHeader, compressed: Uint8Array, { codec, compressors, cache, maxRep, maxDef, type, depth, dictValues }: Chunk): number {
   const daph = header.data_page_header;
   if (!daph) throw new PageProblem('a data page without its header');
   const n = pageValues(daph.num_values);
@@ -153,13 +159,13 @@ function checkV1(header: PageHeader, compressed: Uint8Array, { codec, compressor
     const width = type === 'BOOLEAN' ? 1 : reader.view.getUint8(reader.offset++);
     if (width) {
       if (type === 'BOOLEAN') hybrid(reader, width, values, undefined, 'booleans');
-      else hybrid(reader, width, values, reader.view.byteLength - reader.offset, 'dictionary indices');
+      else hybrid(reader, width, values, reader.view.byteLength - reader.offset, 'dictionary indices', undefined, dictValues);
     }
   }
   return n;
 }
 
-function checkV2(header: PageHeader, compressed: Uint8Array, { codec, compressors, cache, maxRep, maxDef }: Chunk): number {
+function checkV2(header: PageHeader, compressed: Uint8Array, { codec, compressors, cache, maxRep, maxDef, dictValues }: Chunk): number {
   const h = header.data_page_header_v2;
   if (!h) throw new PageProblem('a data page without its header');
   const n = pageValues(h.num_values);
@@ -182,7 +188,7 @@ function checkV2(header: PageHeader, compressed: Uint8Array, { codec, compressor
   if (h.encoding === 'RLE') hybrid(dataReader, 1, values, undefined, 'booleans');
   else if (h.encoding === 'PLAIN_DICTIONARY' || h.encoding === 'RLE_DICTIONARY') {
     const width = dataReader.view.getUint8(dataReader.offset++);
-    hybrid(dataReader, width, values, dataSize - 1, 'dictionary indices');
+    hybrid(dataReader, width, values, dataSize - 1, 'dictionary indices', undefined, dictValues);
   }
   // hyparquet counts num_rows for a page it skips and the decoded length (num_values, or the
   // non-null values of a required flat column) for one it reads: both are at least this.
@@ -193,8 +199,10 @@ function checkV2(header: PageHeader, compressed: Uint8Array, { codec, compressor
  * Walks one RLE/bit-packed hybrid section of `count` values as hyparquet reads it (4-byte length
  * prefix when `length` is undefined; the reader ends at the section's declared end), refusing runs
  * that do not fit. Returns how many values equal `match`, when given (non-null values, for levels).
+ * With `below` (dictionary indices), every value must be less than it: hyparquet would read an index
+ * past its dictionary as undefined, silently.
  */
-function hybrid(reader: Walk, width: number, count: number, length: number | undefined, what: string, match?: number): number {
+function hybrid(reader: Walk, width: number, count: number, length: number | undefined, what: string, match?: number, below?: number): number {
   const view = reader.view;
   if (length === undefined) {
     length = view.getUint32(reader.offset, true);
@@ -225,6 +233,10 @@ function hybrid(reader: Walk, width: number, count: number, length: number | und
       }
       const take = Math.min(groups * 8, count - seen);
       if (match !== undefined) matches += countPacked(view, reader.offset, width, mask, take, match);
+      if (below !== undefined) {
+        const top = maxPacked(view, reader.offset, width, take);
+        if (top >= below) throw new PageProblem(`dictionary index ${top} of ${below} values`);
+      }
       reader.offset += bytes;
       seen += take;
     } else {
@@ -233,6 +245,7 @@ function hybrid(reader: Walk, width: number, count: number, length: number | und
       let value = 0;
       for (let i = 0, w = (width + 7) >> 3; i < w; i++) value |= view.getUint8(reader.offset++) << (i << 3);
       if (value === match) matches += run;
+      if (below !== undefined && run > 0 && value >>> 0 >= below) throw new PageProblem(`dictionary index ${value >>> 0} of ${below} values`);
       seen += run;
     }
   }
@@ -256,6 +269,24 @@ function countPacked(view: DataView, at: number, width: number, mask: number, n:
     if ((v & mask) === match) matches++;
   }
   return matches;
+}
+
+/** The largest of `n` little-endian bit-packed values of `width` (≤ 32) bits starting at `at`. */
+function maxPacked(view: DataView, at: number, width: number, n: number): number {
+  let top = 0;
+  let bit = at * 8;
+  for (let i = 0; i < n; i++, bit += width) {
+    let v = 0;
+    for (let got = 0; got < width; ) {
+      const byte = view.getUint8((bit + got) >> 3);
+      const shift = (bit + got) & 7;
+      const take = Math.min(8 - shift, width - got);
+      v += ((byte >> shift) & ((1 << take) - 1)) * 2 ** got;
+      got += take;
+    }
+    if (v > top) top = v;
+  }
+  return top;
 }
 
 /** hyparquet's varint reader (32-bit, as it computes run headers). */

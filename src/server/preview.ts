@@ -19,7 +19,27 @@ export interface PreviewServerOptions {
   host?: string;
   /** A viewer build (with `index.html`) served under `/viewer/`; that prefix is then reserved. */
   viewerDir?: string;
+  /** Socket limits (defaults in SERVER_LIMITS); tests shorten the timeouts. */
+  limits?: Partial<ServerLimits>;
 }
+
+export interface ServerLimits {
+  /** A connection must send a request's complete headers within this time (slow or idle clients). */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** A socket with no traffic either way is closed after this (a client that stopped reading). */
+  idleTimeoutMs: number;
+  /** Connections open at once; more are closed on arrival. Browsers open 6 per host. */
+  maxConnections: number;
+}
+
+/**
+ * Idle or slow sockets are closed on these timeouts so they cannot pile up; the connection cap bounds
+ * the memory a flood of connections takes. neuroglancer's fetches complete in milliseconds here, and a
+ * browser keeps at most 6 connections per host, so none of these is near what a viewer does.
+ */
+export const SERVER_LIMITS: ServerLimits = { headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 30_000, maxConnections: 256 };
 
 export interface PreviewServer {
   /** `http://127.0.0.1:PORT/` — the dataset's source URL. */
@@ -67,7 +87,14 @@ export async function startPreviewServer(options: PreviewServerOptions): Promise
   const viewerReal = options.viewerDir === undefined ? undefined : await realDir(options.viewerDir, 'Viewer folder');
 
   const hosts = new Set(LOOPBACK_HOSTS);
-  const server = http.createServer((req, res) => {
+  const limits = { ...SERVER_LIMITS, ...options.limits };
+  const server = http.createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: Math.max(limits.headersTimeoutMs, limits.idleTimeoutMs),
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // How often Node checks the two timeouts above (default 30 s, longer than they are).
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 4)),
+  }, (req, res) => {
     // DNS rebinding: a page on attacker.example, re-resolved to 127.0.0.1, reaches this port as a
     // same-origin request and could read the dataset; its Host header still names attacker.example.
     // Clients without a Host header (HTTP/1.0 tools) are not browsers, so not that attack.
@@ -82,6 +109,8 @@ export async function startPreviewServer(options: PreviewServerOptions): Promise
       else res.destroy();
     });
   });
+  server.maxConnections = limits.maxConnections;
+  server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
   // Keep-alive sockets would hold close() open; they are destroyed in close() below.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
