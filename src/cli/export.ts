@@ -10,6 +10,7 @@ import { PROPERTY_TYPES, type PropertySpec, type PropertyType, type WriteSummary
 import { parseByteSize, parseMapping, resolveMappingPaths, mappingCoordSpace, mappingToWriteOptions, type Mapping } from '../mapping';
 import { UsageError } from './usage';
 import { ProgressBar } from './progress';
+import { looksLikeUrl } from '../storage/url';
 
 export const EXPORT_USAGE = `Usage: ng-annotations export <table-file> --type <point|line|axis_aligned_bounding_box|ellipsoid|polyline> --out <dir>
     [--coords x,y,z] [--units nm,nm,nm] [--scales 8,8,40]
@@ -18,7 +19,7 @@ export const EXPORT_USAGE = `Usage: ng-annotations export <table-file> --type <p
     [--unsharded] [--no-by-id] [--no-by-relationship] [--no-spatial]
     [--spatial-levels 7] [--chunk-limit 10000] [--no-shuffle] [--seed N]
     [--threads N] [--gzip-level 0-9|raw] [--data-encoding gzip|raw|auto]
-    [--memory-limit SIZE]
+    [--memory-limit SIZE] [--upload-concurrency N]
     [--description TEXT] [--overwrite]
     [--config mapping.json] [--quiet] [--json]`;
 
@@ -45,6 +46,7 @@ const OPTIONS = {
   'gzip-level': { type: 'string' },
   'data-encoding': { type: 'string' },
   'memory-limit': { type: 'string' },
+  'upload-concurrency': { type: 'string' },
   description: { type: 'string' },
   overwrite: { type: 'boolean' },
   config: { type: 'string' },
@@ -68,7 +70,7 @@ function wholeNumber(flag: string, s: string | undefined, min: number, max: numb
 }
 
 /** Builds the mapping from --config (if any) overlaid with the flags. Throws UsageError. */
-export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boolean; quiet: boolean } | 'help' {
+export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boolean; quiet: boolean; uploadConcurrency?: number } | 'help' {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -101,7 +103,8 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
   const m: Record<string, unknown> = { ...base, version: 1 };
   if (positionals[0] !== undefined) m.input = path.resolve(positionals[0]);
   if (v.type !== undefined) m.annotationType = v.type;
-  if (v.out !== undefined) m.output = path.resolve(v.out);
+  // A bucket URL stays as it is (and an s3:-looking --out is never made a local path).
+  if (v.out !== undefined) m.output = looksLikeUrl(v.out) ? v.out : path.resolve(v.out);
   if (v.coords !== undefined) m.coords = list(v.coords);
   if (m.coords === undefined) m.coords = ['x', 'y', 'z'];
   const rank = (m.coords as string[]).length;
@@ -192,7 +195,8 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
     const stem = path.basename(src).replace(/\.[^.]+$/, '');
     mapping.output = path.join(path.dirname(src), `${stem}.precomputed`);
   }
-  return { mapping, json: v.json ?? false, quiet: v.quiet ?? false };
+  const uploadConcurrency = wholeNumber('upload-concurrency', v['upload-concurrency'], 1, 1024);
+  return { mapping, json: v.json ?? false, quiet: v.quiet ?? false, uploadConcurrency };
 }
 
 function formatBytes(n: number): string {
@@ -224,7 +228,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(EXPORT_USAGE + '\n');
     return 0;
   }
-  const { mapping, json, quiet } = parsed;
+  const { mapping, json, quiet, uploadConcurrency } = parsed;
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
@@ -241,6 +245,7 @@ export async function run(argv: string[]): Promise<number> {
       {
         ...options,
         polylinePoints: verticesOnly ? undefined : options.polylinePoints,
+        uploadConcurrency,
         signal: controller.signal,
         onProgress: bar ? (p) => bar.update(p) : undefined,
         onWarning: quiet ? undefined : (w) => {
