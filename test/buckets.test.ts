@@ -303,3 +303,21 @@ test('library: progress reports bytes uploaded; objects of 16 MiB and more go up
     Object.assign(process.env, saved);
   }
 });
+
+test('bucket URLs: parsing, neuroglancer source names, and the extension form accepting one as output', async () => {
+  const { parseBucketUrl, looksLikeUrl } = await import('../src/storage/url');
+  const { neuroglancerSource } = await import('../src/storage/index');
+  const { checkMapping } = await import('../src/extension/validate');
+  assert.deepEqual(parseBucketUrl('s3://my-bucket/a/b/'), { scheme: 's3', bucket: 'my-bucket', prefix: 'a/b', url: 's3://my-bucket/a/b' });
+  assert.deepEqual(parseBucketUrl('GS://my_bucket'), { scheme: 'gs', bucket: 'my_bucket', prefix: '', url: 'gs://my_bucket' });
+  for (const bad of ['s3://', 's3://ab/x', 's3://my_bucket/x', 's3://bkt/a/../b', 's3://bkt/x?y', 'file:///tmp/x']) assert.throws(() => parseBucketUrl(bad), /bucket URL|not a supported place/, bad);
+  assert.ok(looksLikeUrl('s3:bucket') && looksLikeUrl('https://x/y') && !looksLikeUrl('C:\\data\\out') && !looksLikeUrl('./s3/out'));
+  assert.equal(neuroglancerSource('s3://bkt/p', {}), 's3://bkt/p/');
+  assert.equal(neuroglancerSource('s3://bkt/p', { AWS_ENDPOINT_URL: 'http://127.0.0.1:4568' }), 's3+http://127.0.0.1:4568/bkt/p/');
+  assert.equal(neuroglancerSource('gs://bkt', {}), 'gs://bkt/');
+  const base = { version: 1, annotationType: 'point', coords: ['x', 'y', 'z'] };
+  const ok = checkMapping({ ...base, output: 's3://bucket/ds/' }, csv, null);
+  assert.deepEqual(ok.problems, []);
+  assert.equal(ok.mapping?.output, 's3://bucket/ds');
+  assert.match(checkMapping({ ...base, output: 's3:/bucket' }, csv, null).problems[0].message, /not a valid bucket URL/);
+});

@@ -31,3 +31,31 @@ export function isBucketTarget(target: string): boolean {
 
 /** Default number of uploads in flight. */
 export const DEFAULT_UPLOAD_CONCURRENCY = 16;
+
+/**
+ * How neuroglancer names the dataset at a bucket URL (with a trailing '/'): `s3://bucket/prefix/`,
+ * `gs://bucket/prefix/`, or for an S3-compatible endpoint (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)
+ * `s3+http(s)://host/bucket/prefix/`, path-style.
+ */
+export function neuroglancerSource(target: string, env: NodeJS.ProcessEnv = process.env): string {
+  const u = parseBucketUrl(target);
+  const rest = `${u.bucket}/${u.prefix ? `${u.prefix}/` : ''}`;
+  if (u.scheme === 'gs') return `gs://${rest}`;
+  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
+  if (!endpoint) return `s3://${rest}`;
+  const e = new URL(endpoint);
+  return `s3+${e.protocol.replace(':', '')}://${e.host}${e.pathname.replace(/\/?$/, '/')}${rest}`;
+}
+
+/** The `info` of the dataset at a bucket URL, parsed. */
+export async function readBucketInfo(target: string): Promise<unknown> {
+  const u = parseBucketUrl(target);
+  const store = await (await loadBuckets()).openStore(u, 4);
+  try {
+    const bytes = await store.get(u.prefix ? `${u.prefix}/info` : 'info');
+    if (!bytes) throw new Error(`${u.url} has no info object`);
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } finally {
+    store.destroy();
+  }
+}
