@@ -25,6 +25,8 @@ const entries = [
   { ...node, entryPoints: ['src/io/parquetWorker.ts'], outfile: 'dist/parquetWorker.js' },
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...node, entryPoints: ['src/extension/exportWorker.ts'], outfile: 'dist/exportWorker.js' },
+  // The bucket code and the cloud SDK, loaded on demand by src/storage/index.ts (one copy for all).
+  { ...node, entryPoints: ['src/storage/buckets.ts'], outfile: 'dist/buckets.js' },
   {
     bundle: true,
     platform: 'browser',

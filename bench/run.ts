@@ -6,6 +6,7 @@
 //   npm run bench -- --only points-1e6 one workload (repeatable; prefix match)
 //   npm run bench -- --skip-1e7        everything but the 10M-row runs
 //   npm run bench -- --large           also the 100M-row runs (input 3.75 GB; about 25 min for both)
+//   npm run bench -- --only points-1e6-s3  1e6 points uploaded to a loopback s3rver beside a local export
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { parseInfo, type Problem } from '../src/inspect/info';
 import { readShard, parseShardFileName } from '../src/inspect/sharded';
 import { generateInputs, type Workload, WORKLOADS } from './workloads';
+import { startS3rver } from '../test/helpers/s3';
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(ROOT, 'bench', 'out');
@@ -36,12 +38,12 @@ interface Result {
   gzipIndexes: number;
 }
 
-function exportOnce(w: Workload, inputs: Record<string, string>): { seconds: number; rssMB: number; summary: any } {
-  const out = path.join(OUT, 'datasets', w.name);
-  fs.rmSync(out, { recursive: true, force: true });
+function exportOnce(w: Workload, inputs: Record<string, string>, to?: { out: string; env: NodeJS.ProcessEnv }): { seconds: number; rssMB: number; summary: any } {
+  const out = to?.out ?? path.join(OUT, 'datasets', w.name);
+  if (!to) fs.rmSync(out, { recursive: true, force: true });
   const args = [...(w.node ?? []), '--require', RSS_HOOK, CLI, 'export', ...w.args(inputs), '--out', out, '--seed', '1', '--json', '--quiet'];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26, env: to?.env });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${w.name}: export failed (${r.status}): ${r.stderr}`);
   const rss = /maxRSS=(\d+)/.exec(r.stderr);
@@ -127,6 +129,23 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   for (const w of list) {
     const inputs = await generateInputs(w, path.join(OUT, 'inputs'));
+    if (w.s3) {
+      // Local first, then the same export to the bucket, in the same run on the same input.
+      const server = await startS3rver(['bench']);
+      try {
+        const local = exportOnce(w, inputs);
+        const remote = exportOnce(w, inputs, { out: `s3://bench/${w.name}`, env: server.env() });
+        const ratio = remote.seconds / local.seconds;
+        console.log(
+          `${w.name.padEnd(22)} bucket ${remote.seconds.toFixed(2)} s, peak RSS ${Math.round(remote.rssMB)} MB; local ${local.seconds.toFixed(2)} s, peak RSS ${Math.round(local.rssMB)} MB; ` +
+            `ratio ${ratio.toFixed(2)}x (${(remote.summary.bytesWritten / 1e6).toFixed(1)} MB in ${remote.summary.filesWritten} objects)`,
+        );
+        results.push({ workload: w.name, annotations: w.rows, seconds: remote.seconds, annotationsPerSecond: w.rows / remote.seconds, peakRssMB: remote.rssMB, bytesWritten: remote.summary.bytesWritten, files: remote.summary.filesWritten, localSeconds: local.seconds, localPeakRssMB: local.rssMB, ratioToLocal: ratio } as unknown as Result);
+      } finally {
+        await server.close();
+      }
+      continue;
+    }
     const run = exportOnce(w, inputs);
     const s = run.summary;
     const rawByKey = new Map<string, number>([s.byId, ...s.relationships, ...s.spatial].filter(Boolean).map((x: { key: string; rawBytes: number }) => [x.key, x.rawBytes]));

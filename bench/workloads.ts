@@ -15,6 +15,8 @@ export interface Workload {
   args: (inputs: Record<string, string>) => string[];
   /** Flags for node itself (e.g. a small JS heap for the run through temporary files). */
   node?: string[];
+  /** Export to a loopback S3-compatible server (s3rver), beside the same export to a local folder. */
+  s3?: boolean;
 }
 
 // hash(i, salt) is DuckDB's deterministic 64-bit hash; fractions in [0, 1) from its low 32 bits.
@@ -57,6 +59,8 @@ export const WORKLOADS: Workload[] = [
     },
     args: (i) => [i.table, '--type', 'polyline', '--points', i.points, '--properties', 'score,kind', '--relationships', 'body'],
   },
+  // The same export uploaded to s3rver on 127.0.0.1 (its own process), timed beside a local one.
+  { name: 'points-1e6-s3', rows: 1e6, files: { table: points }, args: pointArgs, s3: true },
   { name: 'points-1e7', rows: 1e7, files: { table: points }, args: pointArgs },
   { name: 'points-1e8', rows: 1e8, large: true, files: { table: points }, args: pointArgs },
   // Through temporary files (as for an input larger than memory), with a 512 MB JS heap.
@@ -69,7 +73,7 @@ export async function generateInputs(w: Workload, dir: string): Promise<Record<s
   fs.mkdirSync(dir, { recursive: true });
   const out: Record<string, string> = {};
   for (const [key, select] of Object.entries(w.files)) {
-    const base = w.name.replace('-unsharded', '').replace('-streamed', '');
+    const base = w.name.replace('-unsharded', '').replace('-streamed', '').replace('-s3', '');
     const file = path.join(dir, `${base}-${key}.parquet`);
     out[key] = file;
     if (fs.existsSync(file)) continue;

@@ -25,14 +25,17 @@ const libDir = path.dirname(fileURLToPath(import.meta.resolve('neuroglancer/unst
 const ngPackage = JSON.parse(readFileSync(path.join(libDir, '..', 'package.json'), 'utf8'));
 
 // Package `imports` conditions: everything off by default, then only what a local annotation
-// preview needs (precomputed over http; gzip for `|gzip:` pipelines). All layer types stay, so a
-// user can still add an image or segmentation layer next to the annotations.
+// preview needs (precomputed over http; gzip for `|gzip:` pipelines), and the s3:// / s3+http(s)://
+// and gs:// stores, for datasets exported to a bucket. All layer types stay, so a user can still add
+// an image or segmentation layer next to the annotations.
 const conditions = [
   'neuroglancer/datasource:none_by_default',
   'neuroglancer/datasource/precomputed:enabled',
   'neuroglancer/kvstore:none_by_default',
   'neuroglancer/kvstore/http:enabled',
   'neuroglancer/kvstore/gzip:enabled',
+  'neuroglancer/kvstore/s3:enabled',
+  'neuroglancer/kvstore/gcs:enabled',
 ];
 
 // Output name (no extension) -> entry module. The main entry is ours (see viewer/main.mjs); the

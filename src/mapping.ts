@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type WriteOptions } from './core/types';
 import { shortenLongRuns } from './core/errors';
 import { ALL_ROLES, GEOMETRY_ROLES, type GeometryColumns, type GeometryRole } from './shared/geometry';
+import { looksLikeUrl } from './storage/url';
 
 export interface Mapping {
   /** Schema version; 1 for now. */
@@ -268,7 +269,8 @@ export function parseMapping(value: unknown): Mapping {
 
 /** Resolves a mapping's relative paths against `baseDir` (the mapping file's folder). */
 export function resolveMappingPaths(m: Mapping, baseDir: string): Mapping {
-  const r = (p: string | undefined) => (p === undefined ? undefined : path.resolve(baseDir, p));
+  // URLs (s3://, gs://, https://) are not paths.
+  const r = (p: string | undefined) => (p === undefined ? undefined : looksLikeUrl(p) ? p : path.resolve(baseDir, p));
   const out: Mapping = { ...m };
   if (m.input !== undefined) out.input = r(m.input);
   if (m.points !== undefined) out.points = r(m.points);

@@ -17,6 +17,7 @@ import { startPreviewServer, type PreviewServer } from '../src/server/preview';
 import { neuroglancerLink, type AnnotationInfoLike } from '../src/server/state';
 import { limit, within } from './helpers/bounded';
 import { probeLayer, type LayerReport } from './helpers/ngprobe';
+import { s3Env, startS3rver, type S3Server } from './helpers/s3';
 
 const repoRoot = path.resolve(__dirname, '..');
 const viewerDir = path.join(repoRoot, 'dist', 'viewer');
@@ -55,6 +56,11 @@ function makePoints(): Point[] {
 
 /** Our writer's output for the points: `color` from `color_r/_g/_b` columns, `score` float32. */
 async function writeDataset(dir: string, pts: Point[], writeSharded: boolean): Promise<Dataset['info']> {
+  await writeTo(dir, pts, writeSharded);
+  return JSON.parse(await readFile(path.join(dir, 'info'), 'utf8'));
+}
+
+async function writeTo(dir: string, pts: Point[], writeSharded: boolean): Promise<void> {
   const table = tableFromArrays({
     annotation_id: BigUint64Array.from(pts.map((p) => p.id)),
     x: Float32Array.from(pts.map((p) => p.xyz[0])),
@@ -73,12 +79,13 @@ async function writeDataset(dir: string, pts: Point[], writeSharded: boolean): P
     // Small chunks so the viewer reads more than one spatial level and cell.
     targetChunkLimit: 16,
   });
-  return JSON.parse(await readFile(path.join(dir, 'info'), 'utf8'));
 }
 
 interface Dataset {
   /** Folder under the served root; also the layer name. */
   name: string;
+  /** Served from elsewhere than the preview server (a bucket): neuroglancer's data source URL and the data's origin and path. */
+  remote?: { sourceUrl: string; origin: string; base: string };
   info: AnnotationInfoLike & { by_id: { key: string; sharding?: unknown }; spatial: { key: string }[] };
   pts: Point[];
 }
@@ -117,7 +124,10 @@ before(async () => {
   });
 }, { timeout: limit(120_000) });
 
+let s3: S3Server | undefined;
+
 after(async () => {
+  if (s3) await within(10_000, 'the s3 server to close', s3.close());
   if (browser) await within(30_000, 'chromium to close', browser.close());
   if (server) await within(10_000, 'the preview server to close', server.close());
   if (work) await rm(work, { recursive: true, force: true });
@@ -131,7 +141,7 @@ after(async () => {
 async function openAndCheck(ds: Dataset, screenshot?: string): Promise<void> {
   const link = neuroglancerLink({
     baseUrl: `${server.url}viewer/`,
-    sourceUrl: `${server.url}${ds.name}/`,
+    sourceUrl: ds.remote?.sourceUrl ?? `${server.url}${ds.name}/`,
     info: ds.info,
     layerName: ds.name,
   });
@@ -140,10 +150,11 @@ async function openAndCheck(ds: Dataset, screenshot?: string): Promise<void> {
     const blocked: string[] = [];
     const loopback: string[] = [];
     const origin = new URL(server.url).origin;
+    const origins = [origin, ...(ds.remote ? [ds.remote.origin] : [])];
     // Routes see the page's and its workers' requests.
     await context.route('**/*', (route) => {
       const url = route.request().url();
-      if (url.startsWith(origin + '/') || url.startsWith('data:') || url.startsWith('blob:')) {
+      if (origins.some((o) => url.startsWith(o + '/')) || url.startsWith('data:') || url.startsWith('blob:')) {
         loopback.push(url);
         return route.continue();
       }
@@ -254,7 +265,7 @@ async function openAndCheck(ds: Dataset, screenshot?: string): Promise<void> {
 
     // The data really came over loopback from our server: info, spatial index, by_id index.
     const paths = loopback.map((u) => new URL(u).pathname);
-    const base = `/${ds.name}/`;
+    const base = ds.remote?.base ?? `/${ds.name}/`;
     for (const prefix of [`${base}info`, `${base}${ds.info.spatial[0].key}/`, `${base}${ds.info.by_id.key}/`]) {
       assert.ok(
         paths.some((p) => p.startsWith(prefix)),
@@ -289,4 +300,22 @@ test('bundled neuroglancer loads an unsharded dataset offline and finds an annot
   const info = await writeDataset(path.join(work, 'unsharded'), pts, false);
   assert.ok(!('sharding' in info.by_id), 'expected an unsharded by_id index');
   await openAndCheck({ name: 'unsharded', info, pts });
+});
+
+test('neuroglancer loads a dataset exported to an S3-compatible bucket through precomputed://s3+http://', { timeout: 60_000 }, async () => {
+  // s3rver with CORS for GET/HEAD from any origin: the viewer is served from another loopback port.
+  s3 = await startS3rver(['bucket'], { cors: true });
+  const pts = makePoints();
+  const saved = { ...process.env };
+  Object.assign(process.env, s3Env(s3.endpoint));
+  try {
+    await writeTo('s3://bucket/browser/ds', pts, true);
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+  const info = JSON.parse(await (await fetch(`${s3.endpoint}/bucket/browser/ds/info`)).text());
+  assert.ok('sharding' in info.by_id, 'expected a sharded by_id index');
+  const host = new URL(s3.endpoint).host;
+  await openAndCheck({ name: 'bucket', info, pts, remote: { sourceUrl: `s3+http://${host}/bucket/browser/ds/`, origin: s3.endpoint, base: '/bucket/browser/ds/' } });
 });

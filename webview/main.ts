@@ -201,6 +201,7 @@ function render(): void {
         'Output folder',
         'output',
         h('div', { class: 'with-button' }, h('vscode-textfield', { id: 'output', value: m.output ?? init.defaults.outputDir }), h('vscode-button', { id: 'pickOutput', secondary: true }, 'Browse…')),
+        'a folder, or a bucket: s3://bucket/prefix, gs://bucket/prefix',
       ),
       advanced(),
     ),

@@ -13,6 +13,7 @@ import { ProgressBar } from './progress';
 import { previewTable } from '../io/preview';
 import { detectFormat, showDelimiter, textDelimiter, type InputFormat } from '../io/index';
 import { GUESS_ROWS, guessIdColumn } from '../shared/guess';
+import { looksLikeUrl } from '../storage/url';
 
 const TYPES = 'point, line, axis_aligned_bounding_box, ellipsoid or polyline';
 
@@ -58,6 +59,7 @@ export const EXPORT_SPEC: CommandSpec = {
     { name: 'gzip-level', type: 'string', value: '0-9|raw', help: 'gzip level', default: '1', group: 'Output' },
     { name: 'threads', type: 'string', value: 'N', help: 'worker threads', default: 'the cores', group: 'Output' },
     { name: 'memory-limit', type: 'string', value: 'SIZE', help: 'memory to plan for, e.g. 4G', default: '60% of RAM', group: 'Output' },
+    { name: 'upload-concurrency', type: 'string', value: 'N', help: 'objects uploaded at once to an s3:// or gs:// --out', default: '16', group: 'Output' },
     { name: 'quiet', short: 'q', type: 'flag', help: 'no progress, summary or warnings', group: 'Output' },
     { name: 'json', type: 'flag', help: 'print the summary as JSON', group: 'Output' },
     { name: 'help', short: 'h', type: 'flag', help: 'this help', group: 'Output' },
@@ -128,7 +130,7 @@ function parseDims(s: string): { names: string[]; units?: string[]; scales?: num
 }
 
 /** Builds the mapping from --config (if any) overlaid with the flags. Throws UsageError. */
-export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boolean; quiet: boolean; idGiven: boolean } | 'help' {
+export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boolean; quiet: boolean; idGiven: boolean; uploadConcurrency?: number } | 'help' {
   const { values, positionals } = parseCommand(EXPORT_SPEC, argv);
   const v = values as Record<string, string | undefined> & Record<'property-type', string[] | undefined> & Record<string, boolean | undefined>;
   const flag = (k: string) => values[k] === true;
@@ -163,7 +165,8 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
     if (type !== base.annotationType) delete m.geometry;
     m.annotationType = type;
   }
-  if (opt('out') !== undefined) m.output = path.resolve(opt('out')!);
+  // A bucket URL stays as it is (and an s3:-looking --out is never made a local path).
+  if (opt('out') !== undefined) m.output = looksLikeUrl(opt('out')!) ? opt('out') : path.resolve(opt('out')!);
   // Geometry columns per role (they replace the mapping's roles as a whole).
   const roles = ALL_ROLES.filter((r) => opt(r) !== undefined);
   if (roles.length) {
@@ -284,7 +287,8 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
     const stem = path.basename(src).replace(/\.[^.]+$/, '');
     mapping.output = path.join(path.dirname(src), `${stem}.precomputed`);
   }
-  return { mapping, json: flag('json'), quiet: flag('quiet'), idGiven: mapping.idColumn !== undefined };
+  const uploadConcurrency = wholeNumber('upload-concurrency', opt('upload-concurrency'), 1, 1024);
+  return { mapping, json: flag('json'), quiet: flag('quiet'), idGiven: mapping.idColumn !== undefined, uploadConcurrency };
 }
 
 function formatBytes(n: number): string {
@@ -340,7 +344,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(formatHelp(EXPORT_SPEC) + '\n');
     return 0;
   }
-  const { mapping, json, quiet, idGiven } = parsed;
+  const { mapping, json, quiet, idGiven, uploadConcurrency } = parsed;
   // A text file's delimiter: given, else sniffed here once (and said in the summary).
   let dialect: string | undefined;
   if (mapping.input !== undefined) {
@@ -382,6 +386,7 @@ export async function run(argv: string[]): Promise<number> {
       {
         ...options,
         polylinePoints: verticesOnly ? undefined : options.polylinePoints,
+        uploadConcurrency,
         signal: controller.signal,
         onProgress: bar ? (p) => bar.update(p) : undefined,
         onWarning: quiet ? undefined : (w) => {

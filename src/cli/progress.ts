@@ -24,7 +24,8 @@ export class ProgressBar {
     const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
     const filled = Math.round(frac * width);
     const label = `${LABELS[p.phase]}${p.detail ? ` ${p.detail}` : ''}`;
-    const line = `${label.padEnd(28)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%`;
+    const up = p.uploadedBytes !== undefined ? `  ${(p.uploadedBytes / 1e6).toFixed(1)} MB uploaded` : '';
+    const line = `${label.padEnd(28)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%${up}`;
     this.stream.write(`\r${line.slice(0, (this.stream.columns || 80) - 1)}\x1b[K`);
     this.shown = true;
   }

@@ -30,7 +30,7 @@ import { sharedBytes, sharedF64, sharedU64 } from './alloc';
 import { argsortU64, maxWords, sortByU64, words } from './radix';
 import { SpillBuckets } from './spill';
 import type { ShardEncoder } from './pool';
-import { JobsInFlight, type LocalDirectoryStorage } from './storage';
+import { JobsInFlight, type Storage } from './storage';
 import { buildInfo } from './info';
 import { readBatches } from '../io/index';
 
@@ -39,7 +39,9 @@ const PART_BYTES = 48 << 20;
 const MAX_PARTS = 4096;
 
 export interface StreamSettings {
-  storage: LocalDirectoryStorage;
+  storage: Storage;
+  /** A local folder for the temporary files (inside the output's temporary folder, or os.tmpdir() for a bucket). */
+  scratchDir: string;
   encoder: ShardEncoder;
   gzipLevel: number | 'raw';
   dataEncoding: 'auto' | 'gzip' | 'raw';
@@ -288,7 +290,7 @@ export async function writeStreamed(
   throwIfAborted(s.signal);
   if (n >= 2 ** 31) throw new ExportError(`Exports larger than memory handle up to 2^31 - 1 annotations; this table has ${n}`);
   const relNames = (options.writeByRelationship ?? true) ? normalizeRelationshipRequests(options.relationships) : [];
-  const spill = path.join(s.storage.tempDir, '.spill');
+  const spill = path.join(s.scratchDir, '.spill');
   const all: SpillBuckets[] = [];
   const buckets = (name: string, count: number) => {
     const b = new SpillBuckets(spill, name, count);

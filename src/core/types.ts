@@ -90,6 +90,8 @@ export interface Progress {
   detail?: string;
   done: number;
   total: number;
+  /** Bucket output: bytes uploaded so far. */
+  uploadedBytes?: number;
 }
 
 export interface WriteOptions {
@@ -140,6 +142,8 @@ export interface WriteOptions {
    * (point, line, box and ellipsoid exports, sharded).
    */
   memoryLimit?: number;
+  /** Bucket output (s3://, gs://): uploads in flight at once (default 16). */
+  uploadConcurrency?: number;
   onProgress?: (p: Progress) => void;
   /** Warnings that do not stop the export (e.g. int8 properties, dropped polylines). */
   onWarning?: (message: string) => void;

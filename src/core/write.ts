@@ -29,7 +29,10 @@ import { buildInfo } from './info';
 // The one place the core reaches for the readers: a path given as the table.
 import { readTable, inputSize, type InputSize } from '../io/index';
 import { writeStreamed } from './stream';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { DEFAULT_UPLOAD_CONCURRENCY, isBucketTarget, loadBuckets, parseBucketUrl } from '../storage/index';
 
 /** Peak bytes per row of an export in memory, as measured (10.35 GB for 1e8 points with two properties and a relationship), rounded up. */
 const MEMORY_PER_ROW = 110;
@@ -65,6 +68,43 @@ async function streamInput(table: TableInput, type: AnnotationType, options: Wri
     return null;
   }
   return { path: table, rows: size.rows };
+}
+
+/** The opened output: where its temporary files go, and how to clean them up. */
+interface Output {
+  storage: Storage;
+  scratchDir: string;
+  dispose(): void;
+}
+
+/**
+ * Opens the output: a local folder (a temporary sibling renamed into place) or a bucket (objects
+ * uploaded, `info` last); a bucket export keeps its temporary files in os.tmpdir().
+ */
+async function openOutput(outputDir: string, bucket: boolean, options: WriteOptions, warn: (m: string) => void, onUploaded: (bytes: number) => void): Promise<Output> {
+  const overwrite = options.overwrite ?? false;
+  if (!bucket) {
+    const storage = await LocalDirectoryStorage.create(outputDir, { overwrite });
+    return { storage, scratchDir: storage.tempDir, dispose: () => undefined };
+  }
+  const storage = await (await loadBuckets()).openBucket(outputDir, {
+    overwrite,
+    concurrency: options.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
+    onWarning: warn,
+  });
+  storage.onUploaded = onUploaded;
+  let scratch: string | null = null;
+  return {
+    storage,
+    get scratchDir() {
+      scratch ??= fs.mkdtempSync(path.join(os.tmpdir(), 'ng-annotations-'));
+      return scratch;
+    },
+    dispose: () => {
+      if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+      storage.store.destroy();
+    },
+  };
 }
 
 /** gzip level used when none is given; see README "Compression" for the measurements. */
@@ -106,6 +146,9 @@ function checkOptions(o: WriteOptions): void {
   if (levels > MAX_LEVELS) throw new ExportError(`numSpatialLevels must be at most ${MAX_LEVELS}, got ${levels}`);
   if (o.seed !== undefined && (!Number.isSafeInteger(o.seed) || o.seed < 0)) throw new ExportError(`seed must be a non-negative integer, got ${o.seed}`);
   if (o.maxThreads !== undefined && (!Number.isInteger(o.maxThreads) || o.maxThreads < 1)) throw new ExportError(`maxThreads must be a positive integer, got ${o.maxThreads}`);
+  if (o.uploadConcurrency !== undefined && (!Number.isInteger(o.uploadConcurrency) || o.uploadConcurrency < 1 || o.uploadConcurrency > 1024)) {
+    throw new ExportError(`uploadConcurrency must be a whole number from 1 to 1024, got ${o.uploadConcurrency}`);
+  }
   if (o.maxShardsPerTransaction !== undefined && (!Number.isInteger(o.maxShardsPerTransaction) || o.maxShardsPerTransaction < 1)) {
     throw new ExportError(`maxShardsPerTransaction must be a positive integer, got ${o.maxShardsPerTransaction}`);
   }
@@ -266,23 +309,38 @@ export async function writePrecomputedAnnotations(
     warnings.push(m);
     options.onWarning?.(m);
   };
-  const progress = (phase: Phase, done: number, total: number, detail?: string) => options.onProgress?.({ phase, done, total, detail });
+  // Bucket output: every report also says how many bytes are up.
+  let uploaded: number | undefined;
+  let last: { phase: Phase; done: number; total: number; detail?: string } = { phase: 'reading', done: 0, total: 1 };
+  const progress = (phase: Phase, done: number, total: number, detail?: string) => {
+    last = { phase, done, total, detail };
+    options.onProgress?.(uploaded === undefined ? { phase, done, total, detail } : { phase, done, total, detail, uploadedBytes: uploaded });
+  };
+  const onUploaded = (bytes: number) => {
+    uploaded = bytes;
+    options.onProgress?.({ ...last, uploadedBytes: bytes });
+  };
   checkOptions(options);
   const type = String(annotationType).toLowerCase() as AnnotationType;
   if (!ANNOTATION_TYPES.includes(type)) {
     throw new ExportError(`Annotation type ${JSON.stringify(annotationType)} is not supported; expected one of ${ANNOTATION_TYPES.join(', ')}`);
   }
   const coords = normalizeCoordSpace(coordSpace);
-  const outputDir = path.resolve(options.outputDir ?? 'annotations');
+  const target = options.outputDir ?? 'annotations';
+  // Anything URL-like is a bucket URL or an error, never a local path (`s3://b/p` is no folder `s3:`).
+  const bucket = isBucketTarget(target);
+  const outputDir = bucket ? parseBucketUrl(target).url : path.resolve(target);
   const overwrite = options.overwrite ?? false;
   if (type !== 'polyline' && options.polylinePoints !== undefined && options.polylinePoints !== null) {
     throw new ExportError('polylinePoints may only be given for polyline annotations');
   }
-  checkOutputDir(outputDir, overwrite);
+  if (bucket) await (await loadBuckets()).checkBucket(outputDir, overwrite);
+  else checkOutputDir(outputDir, overwrite);
 
   const streamed = await streamInput(table, type, options, warn);
   if (streamed) {
-    const storage = await LocalDirectoryStorage.create(outputDir, { overwrite });
+    const output = await openOutput(outputDir, bucket, options, warn, onUploaded);
+    const storage = output.storage;
     const maxThreads = options.maxThreads ?? availableParallelism();
     const encoder = new ShardEncoder(maxThreads);
     try {
@@ -293,6 +351,9 @@ export async function writePrecomputedAnnotations(
         options,
         {
           storage,
+          get scratchDir() {
+            return output.scratchDir;
+          },
           encoder,
           gzipLevel: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
           dataEncoding: options.dataEncoding ?? 'gzip',
@@ -314,6 +375,8 @@ export async function writePrecomputedAnnotations(
       await storage.abort();
       if (options.signal?.aborted || (e as Error)?.name === 'AbortError') throw new AbortError();
       throw e;
+    } finally {
+      output.dispose();
     }
   }
 
@@ -355,7 +418,8 @@ export async function writePrecomputedAnnotations(
   progress('validating', 1, 1);
   throwIfAborted(options.signal);
 
-  const storage = await LocalDirectoryStorage.create(outputDir, { overwrite });
+  const output = await openOutput(outputDir, bucket, options, warn, onUploaded);
+  const storage = output.storage;
   const maxThreads = options.maxThreads ?? availableParallelism();
   const sharded = options.writeSharded ?? true;
   const ctx: Context = {
@@ -366,7 +430,7 @@ export async function writePrecomputedAnnotations(
     // Worker threads only pay for themselves on larger exports.
     encoder: new ShardEncoder(sharded && p.records.length > 4_000_000 ? maxThreads : 1),
     maxShardsInFlight: options.maxShardsPerTransaction ?? maxThreads,
-    concurrency: 32,
+    concurrency: bucket ? (options.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY) : 32,
     signal: options.signal,
     progress,
   };
@@ -525,5 +589,7 @@ export async function writePrecomputedAnnotations(
     await storage.abort();
     if (options.signal?.aborted && !(e instanceof AbortError)) throw new AbortError();
     throw e;
+  } finally {
+    output.dispose();
   }
 }

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { isBucketTarget } from '../storage/index';
 import type { WriteSummary } from '../core/types';
 import { mappingToCommandLine, type Mapping } from '../mapping';
 import { fileStem, guessFormState, GUESS_ROWS, PROPERTY_ID } from './guess';
@@ -276,11 +277,11 @@ export async function announceSuccess(ctx: PanelContext, summary: WriteSummary):
   const reveal = vscode.l10n.t('Reveal in Explorer');
   const copy = vscode.l10n.t('Copy Source URL');
   void vscode.commands.executeCommand('setContext', 'ngAnnotations.exported', true); // the walkthrough's step
+  // A bucket: the link reads it directly (no local server) and there is no folder to reveal.
+  const bucket = isBucketTarget(folder);
   const pick = await vscode.window.showInformationMessage(
-    vscode.l10n.t('Exported {0} annotations to {1}', summary.annotations.toLocaleString('en-US'), path.basename(folder)),
-    open,
-    reveal,
-    copy,
+    vscode.l10n.t('Exported {0} annotations to {1}', summary.annotations.toLocaleString('en-US'), bucket ? folder : path.basename(folder)),
+    ...(bucket ? [open, copy] : [open, reveal, copy]),
   );
   try {
     if (pick === open) await ctx.viewers.show(folder, readSettings());

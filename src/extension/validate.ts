@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { MappingError, parseMapping, type Mapping } from '../mapping';
 import { geometryColumns, PROPERTY_ID } from './guess';
 import type { ColumnInfo, FormState, Problem } from './protocol';
+import { looksLikeUrl, parseBucketUrl } from '../storage/url';
 
 export interface Checked {
   mapping: Mapping | null;
@@ -42,7 +43,16 @@ export function checkMapping(raw: unknown, input: string, columns: ColumnInfo[] 
   const polylineOnly = m.annotationType === 'polyline' && m.input === undefined;
   m = { ...m, input: polylineOnly ? undefined : input };
   if (m.points !== undefined) m.points = path.resolve(base, m.points);
-  m.output = path.resolve(base, m.output ?? `${path.basename(input).replace(/\.[^.]*$/, '')}.precomputed`);
+  // A bucket URL (s3://, gs://) is checked by the export itself (it lists the prefix first).
+  let bucketProblem: string | null = null;
+  const bucket = m.output !== undefined && looksLikeUrl(m.output);
+  if (bucket) {
+    try {
+      m.output = parseBucketUrl(m.output!).url;
+    } catch (e) {
+      bucketProblem = (e as Error).message;
+    }
+  } else m.output = path.resolve(base, m.output ?? `${path.basename(input).replace(/\.[^.]*$/, '')}.precomputed`);
 
   const names = new Set(columns?.map((c) => c.name) ?? []);
   const need = (field: string, col: string, what: string) => {
@@ -75,7 +85,11 @@ export function checkMapping(raw: unknown, input: string, columns: ColumnInfo[] 
 
   // The output folder: never the input's own folder or anything holding the inputs, never someone
   // else's folder. An existing folder is only replaced when it is a dataset and overwrite is ticked.
-  const out = m.output;
+  const out = m.output!;
+  if (bucket) {
+    if (bucketProblem) problems.push({ field: 'output', message: bucketProblem });
+    return { mapping: m, problems };
+  }
   const parent = exists(path.dirname(out));
   const st = exists(out);
   if (!parent?.isDirectory()) problems.push({ field: 'output', message: `parent folder does not exist: ${path.dirname(out)}` });

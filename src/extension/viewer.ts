@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { startPreviewServer, type PreviewServer } from '../server/preview';
 import { DEFAULT_NEUROGLANCER_URL, neuroglancerLink, type AnnotationInfoLike } from '../server/state';
 import { viewerHtml } from './html';
+import { isBucketTarget, neuroglancerSource, readBucketInfo } from '../storage/index';
 
 export const VIEWER_VIEW_TYPE = 'ngAnnotations.viewer';
 
@@ -43,6 +44,8 @@ export class Viewers implements vscode.Disposable {
 
   /** The dataset's http address as the user's browser reaches it. */
   async sourceUrl(folder: string): Promise<string> {
+    // A bucket is read by neuroglancer directly: no local server.
+    if (isBucketTarget(folder)) return neuroglancerSource(folder);
     const srv = await this.server(folder);
     const external = await vscode.env.asExternalUri(vscode.Uri.parse(srv.url));
     // A proxy in between (code-server's /proxy/<port>/) passes the browser's Host header on.
@@ -52,6 +55,11 @@ export class Viewers implements vscode.Disposable {
 
   /** The neuroglancer page (with state) that shows the dataset in `folder`. */
   async link(folder: string, neuroglancerUrl: string): Promise<string> {
+    if (isBucketTarget(folder)) {
+      const info = (await readBucketInfo(folder)) as AnnotationInfoLike;
+      const baseUrl = neuroglancerUrl === '' || neuroglancerUrl.toLowerCase() === 'bundled' ? DEFAULT_NEUROGLANCER_URL : neuroglancerUrl;
+      return neuroglancerLink({ baseUrl, sourceUrl: neuroglancerSource(folder), info, layerName: path.posix.basename(folder) });
+    }
     const info = JSON.parse(fs.readFileSync(path.join(folder, 'info'), 'utf8')) as AnnotationInfoLike;
     const source = await this.sourceUrl(folder);
     let baseUrl = neuroglancerUrl;

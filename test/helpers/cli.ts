@@ -56,7 +56,7 @@ export function ensureBuilt(): void {
   // (examples/ for demo, dist/viewer for serve); check the copy runs, retrying if a build was mid-write.
   for (let attempt = 0; ; attempt++) {
     fs.mkdirSync(path.join(SNAPSHOT, 'dist'), { recursive: true });
-    for (const f of ['cli.js', 'shardWorker.js', 'parquetWorker.js']) fs.copyFileSync(path.join(ROOT, 'dist', f), path.join(SNAPSHOT, 'dist', f));
+    for (const f of ['cli.js', 'shardWorker.js', 'parquetWorker.js', 'buckets.js']) fs.copyFileSync(path.join(ROOT, 'dist', f), path.join(SNAPSHOT, 'dist', f));
     for (const [link, target] of [['dist/viewer', 'dist/viewer'], ['examples', 'examples']]) {
       if (fs.existsSync(path.join(ROOT, target)) && !fs.existsSync(path.join(SNAPSHOT, link))) fs.symlinkSync(path.join(ROOT, target), path.join(SNAPSHOT, link));
     }
