@@ -233,7 +233,7 @@ function hybrid(reader: Walk, width: number, count: number, length: number | und
       }
       const take = Math.min(groups * 8, count - seen);
       if (match !== undefined) matches += countPacked(view, reader.offset, width, mask, take, match);
-      if (below !== undefined) {
+      if (below !== undefined && below < 2 ** width) {
         const top = maxPacked(view, reader.offset, width, take);
         if (top >= below) throw new PageProblem(`dictionary index ${top} of ${below} values`);
       }
@@ -274,17 +274,36 @@ function countPacked(view: DataView, at: number, width: number, mask: number, n:
 /** The largest of `n` little-endian bit-packed values of `width` (≤ 32) bits starting at `at`. */
 function maxPacked(view: DataView, at: number, width: number, n: number): number {
   let top = 0;
-  let bit = at * 8;
-  for (let i = 0; i < n; i++, bit += width) {
-    let v = 0;
-    for (let got = 0; got < width; ) {
-      const byte = view.getUint8((bit + got) >> 3);
-      const shift = (bit + got) & 7;
-      const take = Math.min(8 - shift, width - got);
-      v += ((byte >> shift) & ((1 << take) - 1)) * 2 ** got;
-      got += take;
+  let p = at;
+  if (width <= 24) {
+    // One accumulator of at most 31 bits: a byte in, a value out.
+    const mask = (1 << width) - 1;
+    let acc = 0;
+    let bits = 0;
+    for (let i = 0; i < n; i++) {
+      while (bits < width) {
+        acc |= view.getUint8(p++) << bits;
+        bits += 8;
+      }
+      const v = acc & mask;
+      if (v > top) top = v;
+      acc >>>= width;
+      bits -= width;
     }
+    return top;
+  }
+  const scale = 2 ** width;
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < n; i++) {
+    while (bits < width) {
+      acc += view.getUint8(p++) * 2 ** bits;
+      bits += 8;
+    }
+    const v = acc % scale;
     if (v > top) top = v;
+    acc = Math.floor(acc / scale);
+    bits -= width;
   }
   return top;
 }
