@@ -44,7 +44,7 @@ export interface Mapping {
   seed?: number;
   threads?: number;
   gzipLevel?: number | 'raw';
-  /** Chunk data encoding of sharded indexes: gzip (default), raw, or auto (gzip where it pays). */
+  /** Chunk data encoding of sharded indexes: auto (default: gzip where it pays), gzip, or raw. */
   dataEncoding?: 'gzip' | 'raw' | 'auto';
   /** Bytes of memory to plan for (or a size such as "4G"); larger Parquet/Arrow exports go through temporary files. */
   memoryLimit?: number;

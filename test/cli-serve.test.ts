@@ -157,7 +157,7 @@ describe('inspect', { concurrency: 2 }, () => {
     assert.equal((await runCli(['inspect', '--help'])).code, 0);
     const u = await runCli(['inspect']);
     assert.equal(u.code, 2);
-    assert.match(u.stderr, /usage/i);
+    assert.match(u.stderr, /^ng-annotations inspect: expected one dataset folder, got 0\nsee 'ng-annotations inspect --help'\n$/);
   });
 
   it('fails (exit 1) on a folder without an info file', async () => {

@@ -207,6 +207,7 @@ describe('info text (reference-behaviour.md (i))', () => {
       numSpatialLevels: 2,
       seed: 3,
       description: 'Synapses é',
+      dataEncoding: 'gzip', // the text as the reference writes it (the default 'auto' stores by_id raw)
     });
     // by_id: 3 keys, max 2 → preshift 2; by_rel_pre: keys 7, 9 → preshift 4 (bit length of 9);
     // level 0: one chunk, key 0 → preshift 0. Level 1 holds nothing (level 0's quota is 10000) and is omitted.
@@ -227,13 +228,21 @@ describe('info text (reference-behaviour.md (i))', () => {
     assert.equal((await ds.getById(1n))?.properties[1], 0, 'kind "a" is enum value 0');
   });
 
-  test('by default sharded chunk data and minishard indexes are gzip, as api.md §3 promises', async () => {
-    const out = join(tmp.dir, 'info-default-encoding');
-    await writePrecomputedAnnotations(dataset(), 'xyz', 'point', { relationships: ['pre'], outputDir: out, numSpatialLevels: 1, seed: 3 });
+  test("dataEncoding 'gzip' gzips every index's chunk data and minishard indexes (api.md §3's encoding)", async () => {
+    const out = join(tmp.dir, 'info-gzip-encoding');
+    await writePrecomputedAnnotations(dataset(), 'xyz', 'point', { relationships: ['pre'], outputDir: out, numSpatialLevels: 1, seed: 3, dataEncoding: 'gzip' });
     const info = JSON.parse(readFileSync(join(out, 'info'), 'utf8'));
     for (const index of [info.by_id, ...info.relationships, ...info.spatial]) {
       assert.deepEqual([index.key, index.sharding.data_encoding, index.sharding.minishard_index_encoding], [index.key, 'gzip', 'gzip']);
     }
+  });
+
+  test("by default ('auto') by_id's small records are stored raw (gzip would make them bigger); minishard indexes stay gzip", async () => {
+    const out = join(tmp.dir, 'info-default-encoding');
+    await writePrecomputedAnnotations(dataset(), 'xyz', 'point', { relationships: ['pre'], outputDir: out, numSpatialLevels: 1, seed: 3 });
+    const info = JSON.parse(readFileSync(join(out, 'info'), 'utf8'));
+    assert.equal(info.by_id.sharding.data_encoding, 'raw');
+    for (const index of [info.by_id, ...info.relationships, ...info.spatial]) assert.equal(index.sharding.minishard_index_encoding, 'gzip', index.key);
   });
 
   test('skipped indexes: by_id keeps its key (the reader requires it), relationships and spatial become []', async () => {

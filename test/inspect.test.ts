@@ -550,7 +550,7 @@ describe('inspect on hand-made datasets', () => {
     assert.equal((await cli(['a', 'b'])).code, 2);
     const r = await cli(['--bogus', 'x']);
     assert.equal(r.code, 2);
-    assert.match(r.out, /usage: ng-annotations inspect <dir>/);
+    assert.match(r.out, /ng-annotations inspect: unknown option --bogus\nsee 'ng-annotations inspect --help'/);
   });
 });
 

@@ -525,7 +525,7 @@ describe('ng-annotations serve', () => {
     for (const argv of [[], ['a', 'b'], [ds, '--port', 'x'], [ds, '--port', '70000'], [ds, '--bogus'], [ds, '--viewer', 'ftp://x/'], [ds, '--viewer', 'bundled', '--neuroglancer-url', 'http://x/']]) {
       const r = await runCli(argv);
       assert.equal(r.code, 2, JSON.stringify(argv));
-      assert.match(r.stderr, /usage: ng-annotations serve/);
+      assert.match(r.stderr, /^ng-annotations serve: .+\nsee 'ng-annotations serve --help'\n$/, r.stderr); // one line, then where the help is
     }
   });
 });

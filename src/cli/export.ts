@@ -55,7 +55,7 @@ export const EXPORT_SPEC: CommandSpec = {
     { name: 'chunk-limit', type: 'string', value: 'N', help: 'annotations per spatial chunk, 0: all', default: '10000', group: 'Output' },
     { name: 'no-shuffle', type: 'flag', help: 'assign spatial levels in row order', group: 'Output' },
     { name: 'seed', type: 'string', value: 'N', help: 'shuffle seed', default: 'random', group: 'Output' },
-    { name: 'data-encoding', type: 'string', value: 'E', help: 'sharded chunk data: gzip, raw, or auto (gzip where it pays)', default: 'gzip', group: 'Output' },
+    { name: 'data-encoding', type: 'string', value: 'E', help: 'sharded chunk data: auto (gzip where it pays), gzip, raw', default: 'auto', group: 'Output' },
     { name: 'gzip-level', type: 'string', value: '0-9|raw', help: 'gzip level', default: '1', group: 'Output' },
     { name: 'threads', type: 'string', value: 'N', help: 'worker threads', default: 'the cores', group: 'Output' },
     { name: 'memory-limit', type: 'string', value: 'SIZE', help: 'memory to plan for, e.g. 4G', default: '60% of RAM', group: 'Output' },

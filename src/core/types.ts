@@ -130,9 +130,10 @@ export interface WriteOptions {
   /** gzip level for sharded data and minishard indexes, 0..9, or 'raw' to store uncompressed. */
   gzipLevel?: number | 'raw';
   /**
-   * Chunk data encoding of sharded indexes: 'gzip' (default, as the format's reference writers do),
-   * 'raw', or 'auto': gzip an index only where a sample of its values shrinks to 80% or less (small
-   * records such as by_id's grow under gzip). Minishard indexes are gzipped unless gzipLevel is 'raw'.
+   * Chunk data encoding of sharded indexes: 'auto' (default): gzip an index only where a sample of
+   * its values shrinks to 80% or less (small records such as by_id's grow under gzip: 50k points,
+   * by_id 1.6 MB gzip vs 0.6 MB raw); 'gzip' (every index, as the format's reference writers do);
+   * 'raw'. Minishard indexes are gzipped unless gzipLevel is 'raw'. See docs/mapping-columns.md.
    */
   dataEncoding?: 'auto' | 'gzip' | 'raw';
   /**

@@ -356,7 +356,7 @@ export async function writePrecomputedAnnotations(
           },
           encoder,
           gzipLevel: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
-          dataEncoding: options.dataEncoding ?? 'gzip',
+          dataEncoding: options.dataEncoding ?? 'auto',
           maxShardsInFlight: options.maxShardsPerTransaction ?? maxThreads,
           seed: options.seed ?? randomInt(0, 2 ** 47),
           signal: options.signal,
@@ -426,7 +426,7 @@ export async function writePrecomputedAnnotations(
     storage,
     sharded,
     gzipLevel: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
-    dataEncoding: options.dataEncoding ?? 'gzip',
+    dataEncoding: options.dataEncoding ?? 'auto',
     // Worker threads only pay for themselves on larger exports.
     encoder: new ShardEncoder(sharded && p.records.length > 4_000_000 ? maxThreads : 1),
     maxShardsInFlight: options.maxShardsPerTransaction ?? maxThreads,

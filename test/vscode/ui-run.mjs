@@ -17,7 +17,16 @@ const LIGHT = 'Default Light Modern';
 const csvText = synapsesCsv(N);
 const badCsv = 'x,y,z\n1,2,3\n4,5,6\n7,nan,9\n';
 const BIG = 400_000; // rows: an export that takes long enough to cancel from the notification
-const sb = makeSandbox({ 'synapses.csv': csvText, 'bad.csv': badCsv, 'big.csv': synapsesCsv(BIG, 7), 'notes.txt': 'not a table\n' }, { 'workbench.colorTheme': DARK });
+// A CAVE synapse table (id, pre/post_pt_position_x/y/z, uint64 root ids > 2^53), ';'-separated (the delimiter is sniffed).
+const CAVE_N = 30;
+const caveCsv = [
+  'id;pre_pt_position_x;pre_pt_position_y;pre_pt_position_z;post_pt_position_x;post_pt_position_y;post_pt_position_z;pre_pt_root_id;post_pt_root_id;size',
+  ...Array.from({ length: CAVE_N }, (_, i) =>
+    [1000 + 7 * i, 100 + i * 10.5, 200 + i * 3.25, 10 + i, 101 + i * 10.5, 203 + i * 3.25, 11 + i, 864691135000000000n + BigInt(i % 5) * 2n ** 40n + 1n, 864691135000000000n + BigInt(i % 3) * 2n ** 40n + 7n, 20 + i]
+      .join(';'),
+  ),
+].join('\n') + '\n';
+const sb = makeSandbox({ 'synapses.csv': csvText, 'bad.csv': badCsv, 'big.csv': synapsesCsv(BIG, 7), 'notes.txt': 'not a table\n', 'cave.csv': caveCsv }, { 'workbench.colorTheme': DARK });
 log(installVsix(sb, VSIX).replace(/\s+/g, ' '));
 const cs = await startCodeServer(sb, `${SHOTS}/code-server-ui.log`);
 log('code-server up on', cs.base);
@@ -181,7 +190,7 @@ await runStory('ui', { page, ctx, cs, sb }, async () => {
   const out = path.join(sb.dirs.ws, 'synapses.precomputed');
   assert.ok(fs.existsSync(path.join(out, 'info')), 'no info file');
   const siblings = fs.readdirSync(sb.dirs.ws).sort();
-  assert.deepEqual(siblings, ['bad.csv', 'big.csv', 'notes.txt', 'synapses.csv', 'synapses.precomputed'], 'temporary folders left behind');
+  assert.deepEqual(siblings, ['bad.csv', 'big.csv', 'cave.csv', 'notes.txt', 'synapses.csv', 'synapses.precomputed'], 'temporary folders left behind');
   await checkDecodes(out);
 
   // 7. Save mapping…: the CLI's --config file, paths relative to it (code-server's simple save dialog: Enter)
@@ -228,6 +237,51 @@ await runStory('ui', { page, ctx, cs, sb }, async () => {
   await bigForm.locator('#status', { hasText: 'Export cancelled; nothing was written.' }).waitFor({ timeout: 60_000 });
   assert.deepEqual(fs.readdirSync(sb.dirs.ws).filter((f) => f.startsWith('big')), ['big.csv'], 'a cancelled export left something behind');
   log('cancelled from the notification; nothing left behind');
+
+  // 9b. a CAVE synapse table: the form guesses lines pre → post in dimensions x, y, z with ids from
+  //     "id", and its equivalent command (run by the CLI) writes the same bytes
+  await runCommand('View: Close All Editors');
+  await exportFromExplorer('cave.csv');
+  const cave = page.frameLocator('iframe.webview.ready[src*="extensionId=ng-annotations.ng-annotations"]').frameLocator('iframe#active-frame');
+  await page.locator('.tabs-container .tab.active', { hasText: 'Export: cave.csv' }).waitFor();
+  await cave.locator('#export').waitFor();
+  assert.equal(await cave.locator('#annotationType').evaluate((el) => el.value), 'line');
+  assert.equal(await cave.locator('#coords').evaluate((el) => el.value), 'x, y, z');
+  await cave.locator('#dimensions', { hasText: 'line endpoint a: pre_pt_position_x, pre_pt_position_y, pre_pt_position_z' }).waitFor();
+  await cave.locator('#scales input').fill('4, 4, 40');
+  await cave.locator('#scales input').press('Tab');
+  await cave.locator('#seed').evaluate((el) => {
+    el.value = '3';
+    el.dispatchEvent(new Event('change'));
+  });
+  await cave.locator('#dimensions', { hasText: 'Dimensions x (4 nm), y (4 nm), z (40 nm)' }).waitFor();
+  const command = await cave.locator('pre#cli', { hasText: '--seed 3' }).evaluate((el) => el.textContent);
+  assert.match(command, /--id-column id\b/);
+  await runCommand('Notifications: Clear All Notifications'); // bad.csv's "Export failed" may still be up
+  await exportAndWait(page, cave, CAVE_N, 'cave.precomputed');
+  // the equivalent command, as a user would paste it, into another folder
+  const words = [...command.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]));
+  assert.equal(words.slice(0, 2).join(' '), 'ng-annotations export');
+  const args = words.slice(2);
+  const at = args.indexOf('--out');
+  args.splice(at, 2, '--out', path.join(sb.dirs.ws, 'cave-cli.precomputed'));
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'export', ...args, '--quiet'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `the form's command failed: ${r.stderr}`);
+  const tree = (d) => fs.readdirSync(d, { recursive: true }).filter((f) => fs.statSync(path.join(d, f)).isFile()).sort();
+  const formOut = path.join(sb.dirs.ws, 'cave.precomputed');
+  const cliOut = path.join(sb.dirs.ws, 'cave-cli.precomputed');
+  assert.deepEqual(tree(formOut), tree(cliOut));
+  for (const f of tree(formOut)) assert.ok(fs.readFileSync(path.join(formOut, f)).equals(fs.readFileSync(path.join(cliOut, f))), `${f} differs between the form's export and the CLI's`);
+  const { readDatasetWithNeuroglancer } = await import('../helpers/ngread.ts');
+  const ds = await readDatasetWithNeuroglancer(formOut);
+  assert.equal(ds.type, 'line');
+  const first = await ds.getById(1000n);
+  assert.deepEqual(first?.pointA, [100, 200, 10]);
+  assert.deepEqual(first?.relationships, [[864691135000000001n], [864691135000000007n]]);
+  fs.rmSync(formOut, { recursive: true });
+  fs.rmSync(cliOut, { recursive: true });
+  log('CAVE table: the form guessed lines pre → post; its command writes the same bytes');
 
   // 10. the mapping is remembered per file: closing the form and opening it again keeps the edit
   await runCommand('View: Close All Editors');
