@@ -248,7 +248,8 @@ test('inspect: shard index past the end, overlapping minishards, a gzip bomb chu
   const csv = path.join(dir, 'p.csv');
   fs.writeFileSync(csv, 'x,y,z\n1,2,3\n4,5,6\n');
   const base = path.join(dir, 'base');
-  const made = await runExport(csv, base);
+  // gzip chunk data, so the bomb below is read as gzip (the default, auto, stores these small records raw).
+  const made = await runExport(csv, base, 60_000, ['--data-encoding', 'gzip']);
   assert.equal(made.code, 0, made.message);
   const info = JSON.parse(fs.readFileSync(path.join(base, 'info'), 'utf8'));
   const copy = (name: string): string => {
