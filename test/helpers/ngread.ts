@@ -82,6 +82,7 @@
 //   (key deltas, start deltas from the previous entry's end, sizes), gzip'd as a whole when
 //   minishard_index_encoding is gzip; each value gzip'd on its own when data_encoding is gzip.
 //   The full (unshifted) key is matched.
+import { setMaxListeners } from 'node:events';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadNeuroglancer, type NgModules } from './ngbundle';
@@ -251,7 +252,11 @@ export async function readDatasetWithNeuroglancer(dir: string): Promise<NgDatase
     sharded: level.parameters.sharding !== undefined,
   }));
 
+  // One signal for every lookup, as a viewer's would be. Neuroglancer's caches add an abort listener
+  // per pending request, so a dataset with many shards passes Node's default of 10 and Node warned
+  // (MaxListenersExceededWarning) in the middle of the test output. Nothing ever aborts it.
   const signal = new AbortController().signal;
+  setMaxListeners(0, signal);
   const toNg = (a: any, relationships?: BigUint64Array[]) => toNgAnnotation(ng, a, relationships); // eslint-disable-line @typescript-eslint/no-explicit-any
   const levelOf = (level: number) => {
     const l = levels[level];
