@@ -1,5 +1,5 @@
 export * from './core/types';
-export { writePrecomputedAnnotations } from './core/write';
+export { writePrecomputedAnnotations } from './export/run';
 export {
   readPrecomputedAnnotations,
   streamPrecomputedAnnotations,

@@ -2,12 +2,13 @@
 // become writer options; errors become one line and an exit status.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writePrecomputedAnnotations } from '../core/write';
+import { writePrecomputedAnnotations } from '../export/run';
 import { ExportError } from '../core/errors';
 import { normalizeCoordSpace } from '../core/coords';
 import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type PropertyType, type WriteSummary } from '../core/types';
 import { ALL_ROLES, GEOMETRY_ROLES, dimsFromColumns, roleLabel, type GeometryColumns } from '../shared/geometry';
-import { parseByteSize, parseMapping, resolveMappingPaths, mappingCoordSpace, mappingToWriteOptions, type Mapping } from '../mapping';
+import { parseByteSize, parseMapping, mappingCoordSpace, mappingToWriteOptions, type Mapping } from '../shared/mapping';
+import { resolveMappingPaths } from '../export/mappingPaths';
 import { UsageError, formatHelp, nearest, parseCommand, type CommandSpec } from './usage';
 import { ProgressBar } from './progress';
 import { previewTable } from '../io/preview';

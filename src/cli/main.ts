@@ -1,6 +1,6 @@
 // The `ng-annotations` command: export, serve, inspect, demo.
 import { ExportError, AbortError } from '../core/errors';
-import { MappingError } from '../mapping';
+import { MappingError } from '../shared/mapping';
 import { UsageError, nearest, usageErrorText } from './usage';
 import { version } from '../../package.json';
 

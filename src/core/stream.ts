@@ -11,14 +11,15 @@
 // one row group, one part or shard (tens of MB), and 4 bytes per annotation for the seeded shuffle
 // of the spatial index. The output is byte for byte the one the in-memory writer makes with the
 // same seed.
-import { Table } from 'apache-arrow';
+import { Table, type RecordBatch } from 'apache-arrow';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AnnotationType, CoordSpace, IndexSummary, Phase, PropertySpec, WriteOptions, WriteSummary } from './types';
 import { ExportError, throwIfAborted, withRowBase, describeRows } from './errors';
 import { ColumnStore, columnKind, stringCodes } from './columns';
 import { prepare, type Prepared } from './prepare';
-import { generatedIds, pandasIndex, resolveIds } from './ids';
+import { generatedIds, resolveIds } from './ids';
+import { pandasIndex } from '../shared/pandas';
 import { normalizePropertyRequests, textColumnSpec, widerIntegerType, smallestEnumType } from './properties';
 import { normalizeRelationshipRequests } from './relationships';
 import { CellVisitor, defineGrids, levelAxes, levelQuotas, pointCode } from './spatial';
@@ -32,7 +33,9 @@ import { SpillBuckets } from './spill';
 import type { ShardEncoder } from './pool';
 import { JobsInFlight, type Storage } from './storage';
 import { buildInfo } from './info';
-import { readBatches } from '../io/index';
+
+/** The input's record batches, in order; called once per pass (export/run.ts reads them from a file). */
+export type BatchSource = () => AsyncIterable<RecordBatch>;
 
 /** Target bytes of one temporary part: read back whole, sorted and counted in memory. */
 const PART_BYTES = 48 << 20;
@@ -86,7 +89,7 @@ function mergeSpecs(a: PropertySpec, b: PropertySpec): PropertySpec {
   throw new ExportError(`Property ${JSON.stringify(a.id)} is ${a.type} in one part of the file and ${b.type} in another; give it an explicit type`, { column: a.id });
 }
 
-async function scan(file: string, coords: CoordSpace, type: AnnotationType, options: WriteOptions, s: StreamSettings, totalRows: number | null): Promise<Scan> {
+async function scan(batches: BatchSource, coords: CoordSpace, type: AnnotationType, options: WriteOptions, s: StreamSettings, totalRows: number | null): Promise<Scan> {
   const requests = normalizePropertyRequests(options.properties);
   const relNames = normalizeRelationshipRequests(options.relationships);
   const withRels = options.writeByRelationship ?? true;
@@ -104,7 +107,7 @@ async function scan(file: string, coords: CoordSpace, type: AnnotationType, opti
   let generated: Scan['generated'] = null;
   let idColumn: string | undefined;
   let t0: { geometry: Prepared['geometry']; idSource: Prepared['idSource'] } | undefined;
-  for await (const batch of readBatches(file, { signal: s.signal, relationships: relNames })) {
+  for await (const batch of batches()) {
     throwIfAborted(s.signal);
     if (batch.numRows === 0) continue;
     const whole = new Table(batch);
@@ -278,14 +281,14 @@ function countPart(e: Entries): { keys: number; entries: number; maxCount: numbe
 // ---------------------------------------------------------------------------------------------
 
 export async function writeStreamed(
-  file: string,
+  batches: BatchSource,
   coords: CoordSpace,
   type: AnnotationType,
   options: WriteOptions,
   s: StreamSettings,
   totalRows: number | null,
 ): Promise<Omit<WriteSummary, 'elapsedMs' | 'warnings' | 'outputDir'>> {
-  const t = await scan(file, coords, type, options, s, totalRows);
+  const t = await scan(batches, coords, type, options, s, totalRows);
   const n = t.n;
   throwIfAborted(s.signal);
   if (n >= 2 ** 31) throw new ExportError(`Exports larger than memory handle up to 2^31 - 1 annotations; this table has ${n}`);
@@ -328,7 +331,7 @@ export async function writeStreamed(
     const rels: MultiIndex[] = [];
     const levels: Array<MultiIndex | null> = [];
     let base = 0;
-    for await (const batch of readBatches(file, { signal: s.signal, relationships: normalizeRelationshipRequests(options.relationships) })) {
+    for await (const batch of batches()) {
       throwIfAborted(s.signal);
       if (batch.numRows === 0) continue;
       const p: Prepared = withRowBase(base, () => prepare(new ColumnStore(new Table(batch)), null, coords, type, pass2, () => undefined));

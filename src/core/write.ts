@@ -1,16 +1,17 @@
-// writePrecomputedAnnotations: validate everything, then write by_id, by_rel_*, the spatial levels and
-// finally `info`, into a temporary folder that is renamed into place only when complete.
+// The in-memory writer: validate every row of Arrow tables, then write by_id, by_rel_*, the spatial
+// levels and finally `info` into a Storage that becomes visible only when complete. Also the way into
+// the streamed writer (stream.ts) for record batches. The core reads no files and picks no storage:
+// export/run.ts turns a path or URL into tables or batches and opens the output.
 import type { Table } from 'apache-arrow';
 import { randomInt } from 'node:crypto';
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism } from 'node:os';
 import {
   ANNOTATION_TYPES,
-  TableHandle,
   type AnnotationType,
+  type CoordSpace,
   type CoordSpaceInput,
   type IndexSummary,
   type Phase,
-  type TableInput,
   type WriteOptions,
   type WriteSummary,
 } from './types';
@@ -23,113 +24,40 @@ import { mortonDecode } from './morton';
 import { chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, shardFileName, valueBytes, type ShardingSpec, type ValueSource } from './sharding';
 import { shared, valueSource, type ValueSpec } from './values';
 import { ShardEncoder } from './pool';
-import { JobsInFlight, LocalDirectoryStorage, checkOutputDir, runLimited, type Storage } from './storage';
+import { JobsInFlight, runLimited, type Storage } from './storage';
 import { argsortU64, maxU64, sortByU64, words } from './radix';
 import { buildInfo } from './info';
-// The one place the core reaches for the readers: a path given as the table.
-import { readTable, inputSize, type InputSize } from '../io/index';
-import { writeStreamed } from './stream';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { DEFAULT_UPLOAD_CONCURRENCY, isBucketTarget, loadBuckets, parseBucketUrl } from '../storage/index';
+import { writeStreamed, type BatchSource } from './stream';
 
-/** Peak bytes per row of an export in memory, as measured (10.35 GB for 1e8 points with two properties and a relationship), rounded up. */
-const MEMORY_PER_ROW = 110;
-/** Peak bytes per file byte when the row count is not in the file's metadata (Arrow IPC). */
-const MEMORY_PER_FILE_BYTE = 3;
-
-/**
- * The file to export through temporary files when its in-memory export would need more than
- * `memoryLimit`; null to export in memory.
- */
-async function streamInput(table: TableInput, type: AnnotationType, options: WriteOptions, warn: (m: string) => void): Promise<{ path: string; rows: number | null } | null> {
-  const limit = options.memoryLimit ?? 0.6 * totalmem();
-  if (!Number.isFinite(limit) || limit < 0) throw new ExportError(`memoryLimit must be a number of bytes >= 0, got ${options.memoryLimit}`);
-  if (typeof table !== 'string') return null;
-  let size: InputSize;
-  try {
-    size = await inputSize(table);
-  } catch {
-    return null; // the reader names the problem
-  }
-  const need = size.rows !== null ? size.rows * MEMORY_PER_ROW : size.fileBytes * MEMORY_PER_FILE_BYTE;
-  if (need <= limit) return null;
-  const why =
-    size.format === 'csv' || size.format === 'tsv'
-      ? 'CSV and TSV files are typed over the whole file, so they are read in memory'
-      : type === 'polyline'
-        ? 'polylines are exported in memory'
-        : !(options.writeSharded ?? true)
-          ? 'unsharded output is written in memory'
-          : null;
-  if (why) {
-    warn(`This export may need about ${(need / 1e9).toFixed(1)} GB of memory, more than the limit of ${(limit / 1e9).toFixed(1)} GB, but ${why}. Parquet and Arrow files of point, line, box and ellipsoid annotations, written sharded, are exported through temporary files instead.`);
-    return null;
-  }
-  return { path: table, rows: size.rows };
-}
-
-/** The opened output: where its temporary files go, and how to clean them up. */
-interface Output {
+/** Where an export writes, opened by the caller (export/run.ts) once the input has been checked. */
+export interface Output {
   storage: Storage;
-  scratchDir: string;
-  dispose(): void;
+  /** A local folder for temporary files (for a bucket, made in os.tmpdir() on first use). */
+  readonly scratchDir: string;
+  /** Files written at once by an unsharded export (uploads to a bucket, or local files). */
+  concurrency: number;
 }
 
-/**
- * Opens the output: a local folder (a temporary sibling renamed into place) or a bucket (objects
- * uploaded, `info` last); a bucket export keeps its temporary files in os.tmpdir().
- */
-async function openOutput(outputDir: string, bucket: boolean, options: WriteOptions, warn: (m: string) => void, onUploaded: (bytes: number) => void): Promise<Output> {
-  const overwrite = options.overwrite ?? false;
-  if (!bucket) {
-    const storage = await LocalDirectoryStorage.create(outputDir, { overwrite });
-    return { storage, scratchDir: storage.tempDir, dispose: () => undefined };
-  }
-  const storage = await (await loadBuckets()).openBucket(outputDir, {
-    overwrite,
-    concurrency: options.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
-    onWarning: warn,
-  });
-  storage.onUploaded = onUploaded;
-  let scratch: string | null = null;
-  return {
-    storage,
-    get scratchDir() {
-      scratch ??= fs.mkdtempSync(path.join(os.tmpdir(), 'ng-annotations-'));
-      return scratch;
-    },
-    dispose: () => {
-      if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
-      storage.store.destroy();
-    },
-  };
+/** One export as the caller sees it: where it goes, when it started, how it reports. */
+export interface Run {
+  outputDir: string;
+  /** performance.now() at the start, for elapsedMs. */
+  t0: number;
+  /** Every warning so far (the summary's `warnings`); `warn` adds one. */
+  warnings: string[];
+  warn: (m: string) => void;
+  progress: (phase: Phase, done: number, total: number, detail?: string) => void;
+}
+
+/** The tables of an in-memory export; writeTables lets go of them once they are columns. */
+export interface Tables {
+  main: Table | null;
+  points: Table | null;
 }
 
 /** gzip level used when none is given; see README "Compression" for the measurements. */
 export const DEFAULT_GZIP_LEVEL = 1;
 const MAX_LEVELS = 64;
-
-async function resolveTable(
-  input: Table | TableHandle | string | null | undefined,
-  what: string,
-  signal?: AbortSignal,
-  relationships?: string[],
-  onBytes?: (done: number, total: number) => void,
-  text: { delimiter?: string; decimalComma?: boolean } = {},
-): Promise<Table | null> {
-  if (input === null || input === undefined) return null;
-  if (input instanceof TableHandle) return input.take();
-  if (typeof input === 'string') {
-    // Relationship columns of text files are parsed strictly, so a bad cell is named by its line.
-    return readTable(input, { signal, relationships, onProgress: onBytes, delimiter: text.delimiter, decimalComma: text.decimalComma });
-  }
-  if (typeof input === 'object' && typeof (input as Table).getChild === 'function' && typeof (input as Table).numRows === 'number') {
-    return input as Table;
-  }
-  throw new ExportError(`Expected an Arrow table, a TableHandle, a file path or null for ${what}`);
-}
 
 function checkOptions(o: WriteOptions): void {
   const levels = o.numSpatialLevels ?? 7;
@@ -297,128 +225,86 @@ function relationshipIndex(p: Prepared, r: Prepared['relationships'][number]): {
   return { keys, start, members: members.subarray(0, count), pairs: count };
 }
 
-export async function writePrecomputedAnnotations(
-  table: TableInput,
-  coordSpace: CoordSpaceInput,
-  annotationType: AnnotationType | string,
-  options: WriteOptions = {},
-): Promise<WriteSummary> {
-  const t0 = performance.now();
-  const warnings: string[] = [];
-  const warn = (m: string) => {
-    warnings.push(m);
-    options.onWarning?.(m);
-  };
-  // Bucket output: every report also says how many bytes are up.
-  let uploaded: number | undefined;
-  let last: { phase: Phase; done: number; total: number; detail?: string } = { phase: 'reading', done: 0, total: 1 };
-  const progress = (phase: Phase, done: number, total: number, detail?: string) => {
-    last = { phase, done, total, detail };
-    options.onProgress?.(uploaded === undefined ? { phase, done, total, detail } : { phase, done, total, detail, uploadedBytes: uploaded });
-  };
-  const onUploaded = (bytes: number) => {
-    uploaded = bytes;
-    options.onProgress?.({ ...last, uploadedBytes: bytes });
-  };
+/** Checks the options, the annotation type and the coordinate space, before anything is read. */
+export function checkRequest(coordSpace: CoordSpaceInput, annotationType: AnnotationType | string, options: WriteOptions): { type: AnnotationType; coords: CoordSpace } {
   checkOptions(options);
   const type = String(annotationType).toLowerCase() as AnnotationType;
   if (!ANNOTATION_TYPES.includes(type)) {
     throw new ExportError(`Annotation type ${JSON.stringify(annotationType)} is not supported; expected one of ${ANNOTATION_TYPES.join(', ')}`);
   }
-  const coords = normalizeCoordSpace(coordSpace);
-  const target = options.outputDir ?? 'annotations';
-  // Anything URL-like is a bucket URL or an error, never a local path (`s3://b/p` is no folder `s3:`).
-  const bucket = isBucketTarget(target);
-  const outputDir = bucket ? parseBucketUrl(target).url : path.resolve(target);
-  const overwrite = options.overwrite ?? false;
-  if (type !== 'polyline' && options.polylinePoints !== undefined && options.polylinePoints !== null) {
-    throw new ExportError('polylinePoints may only be given for polyline annotations');
-  }
-  if (bucket) await (await loadBuckets()).checkBucket(outputDir, overwrite);
-  else checkOutputDir(outputDir, overwrite);
+  return { type, coords: normalizeCoordSpace(coordSpace) };
+}
 
-  const streamed = await streamInput(table, type, options, warn);
-  if (streamed) {
-    const output = await openOutput(outputDir, bucket, options, warn, onUploaded);
-    const storage = output.storage;
-    const maxThreads = options.maxThreads ?? availableParallelism();
-    const encoder = new ShardEncoder(maxThreads);
-    try {
-      const summary = await writeStreamed(
-        streamed.path,
-        coords,
-        type,
-        options,
-        {
-          storage,
-          get scratchDir() {
-            return output.scratchDir;
-          },
-          encoder,
-          gzipLevel: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
-          dataEncoding: options.dataEncoding ?? 'auto',
-          maxShardsInFlight: options.maxShardsPerTransaction ?? maxThreads,
-          seed: options.seed ?? randomInt(0, 2 ** 47),
-          signal: options.signal,
-          progress,
-          warn,
-        },
-        streamed.rows,
-      );
-      throwIfAborted(options.signal);
-      await encoder.close();
-      await storage.commit();
-      progress('finishing', 1, 1);
-      return { ...summary, outputDir, elapsedMs: performance.now() - t0, warnings };
-    } catch (e) {
-      await encoder.close();
-      await storage.abort();
-      if (options.signal?.aborted || (e as Error)?.name === 'AbortError') throw new AbortError();
-      throw e;
-    } finally {
-      output.dispose();
-    }
-  }
-
-  progress('reading', 0, 1);
-  const relationshipColumns = typeof options.relationships === 'string' ? [options.relationships] : options.relationships;
-  const readingBytes = (done: number, total: number) => progress('reading', done, total);
-  let mainTable: Table | null;
-  let pointsTable: Table | null = null;
+/**
+ * Exports record batches through temporary files (stream.ts): `batches` is called once per pass.
+ * Commits `output.storage` on success, aborts it on failure; the caller disposes of the output.
+ */
+export async function writeBatches(
+  batches: BatchSource,
+  rows: number | null,
+  coords: CoordSpace,
+  type: AnnotationType,
+  options: WriteOptions,
+  run: Run,
+  output: Output,
+): Promise<WriteSummary> {
+  const { progress, warn } = run;
+  const storage = output.storage;
+  const maxThreads = options.maxThreads ?? availableParallelism();
+  const encoder = new ShardEncoder(maxThreads);
   try {
-    mainTable = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns, readingBytes, options);
-    if (type === 'polyline') {
-      if (options.polylinePoints === undefined || options.polylinePoints === null) {
-        // The vertices alone, passed as the first argument.
-        pointsTable = mainTable;
-        mainTable = null;
-      } else {
-        pointsTable = await resolveTable(options.polylinePoints, 'the polyline vertices', options.signal, undefined, readingBytes, options);
-      }
-    }
+    const summary = await writeStreamed(
+      batches,
+      coords,
+      type,
+      options,
+      {
+        storage,
+        get scratchDir() {
+          return output.scratchDir;
+        },
+        encoder,
+        gzipLevel: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
+        dataEncoding: options.dataEncoding ?? 'auto',
+        maxShardsInFlight: options.maxShardsPerTransaction ?? maxThreads,
+        seed: options.seed ?? randomInt(0, 2 ** 47),
+        signal: options.signal,
+        progress,
+        warn,
+      },
+      rows,
+    );
+    throwIfAborted(options.signal);
+    await encoder.close();
+    await storage.commit();
+    progress('finishing', 1, 1);
+    return { ...summary, outputDir: run.outputDir, elapsedMs: performance.now() - run.t0, warnings: run.warnings };
   } catch (e) {
-    // The readers abort with a DOMException; callers see one AbortError whatever the phase.
+    await encoder.close();
+    await storage.abort();
     if (options.signal?.aborted || (e as Error)?.name === 'AbortError') throw new AbortError();
     throw e;
   }
-  if (type !== 'polyline' && !mainTable) {
-    throw new ExportError(`A table is needed for ${type} annotations (null is only allowed for polylines)`);
-  }
-  progress('reading', 1, 1);
-  throwIfAborted(options.signal);
+}
 
+/**
+ * Exports Arrow tables in memory. `open` opens the output once every row has been checked; on success
+ * the storage is committed, on failure aborted (the caller disposes of the output).
+ */
+export async function writeTables(tables: Tables, coords: CoordSpace, type: AnnotationType, options: WriteOptions, run: Run, open: () => Promise<Output>): Promise<WriteSummary> {
+  const { progress, warn } = run;
   progress('validating', 0, 1);
   // Column by column, and our references to the tables dropped, so prepare can let each column's
   // memory go once it is encoded (a TableHandle's or a file's data; a caller's own Table stays).
-  const mainColumns = mainTable && new ColumnStore(mainTable);
-  const pointColumns = pointsTable && new ColumnStore(pointsTable);
-  mainTable = null;
-  pointsTable = null;
+  const mainColumns = tables.main && new ColumnStore(tables.main);
+  const pointColumns = tables.points && new ColumnStore(tables.points);
+  tables.main = null;
+  tables.points = null;
   const p = prepare(mainColumns, pointColumns, coords, type, options, warn);
   progress('validating', 1, 1);
   throwIfAborted(options.signal);
 
-  const output = await openOutput(outputDir, bucket, options, warn, onUploaded);
+  const output = await open();
   const storage = output.storage;
   const maxThreads = options.maxThreads ?? availableParallelism();
   const sharded = options.writeSharded ?? true;
@@ -430,7 +316,7 @@ export async function writePrecomputedAnnotations(
     // Worker threads only pay for themselves on larger exports.
     encoder: new ShardEncoder(sharded && p.records.length > 4_000_000 ? maxThreads : 1),
     maxShardsInFlight: options.maxShardsPerTransaction ?? maxThreads,
-    concurrency: bucket ? (options.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY) : 32,
+    concurrency: output.concurrency,
     signal: options.signal,
     progress,
   };
@@ -568,7 +454,7 @@ export async function writePrecomputedAnnotations(
     await storage.commit();
     progress('finishing', 1, 1);
     return {
-      outputDir,
+      outputDir: run.outputDir,
       annotationType: type,
       rank: p.rank,
       annotations: p.n,
@@ -577,8 +463,8 @@ export async function writePrecomputedAnnotations(
       spatial: spatialSummaries,
       bytesWritten: storage.bytesWritten,
       filesWritten: storage.filesWritten,
-      elapsedMs: performance.now() - t0,
-      warnings,
+      elapsedMs: performance.now() - run.t0,
+      warnings: run.warnings,
       geometry: p.geometry,
       ids: p.idSource,
       mode: 'memory',
@@ -589,7 +475,5 @@ export async function writePrecomputedAnnotations(
     await storage.abort();
     if (options.signal?.aborted && !(e instanceof AbortError)) throw new AbortError();
     throw e;
-  } finally {
-    output.dispose();
   }
 }

@@ -4,7 +4,7 @@
 // (`vertex`, in the vertices table). Dimension names (and units, scales) are separate: columns
 // `pre_pt_position_x/y/z` can be dimensions `x, y, z`.
 // Pure (no node, no vscode): the webview bundle imports it too.
-import type { AnnotationType } from '../core/types';
+import type { AnnotationType } from './types';
 
 export type GeometryRole = 'point' | 'a' | 'b' | 'center' | 'radii' | 'vertex';
 /** Columns per role, one per dimension, in dimension order. */

@@ -1,11 +1,9 @@
 // The mapping JSON: what the VS Code form saves and `ng-annotations export --config` replays.
 // It is untrusted input (a file, or a message from the webview), so `parseMapping` checks every field
 // and names the one that is wrong.
-import * as path from 'node:path';
-import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type WriteOptions } from './core/types';
-import { shortenLongRuns } from './core/errors';
-import { ALL_ROLES, GEOMETRY_ROLES, type GeometryColumns, type GeometryRole } from './shared/geometry';
-import { looksLikeUrl } from './storage/url';
+import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type WriteOptions } from './types';
+import { shortenLongRuns } from './errors';
+import { ALL_ROLES, GEOMETRY_ROLES, type GeometryColumns, type GeometryRole } from './geometry';
 
 export interface Mapping {
   /** Schema version; 1 for now. */
@@ -265,17 +263,6 @@ export function parseMapping(value: unknown): Mapping {
   };
   for (const k of Object.keys(m) as Array<keyof Mapping>) if (m[k] === undefined) delete m[k];
   return m;
-}
-
-/** Resolves a mapping's relative paths against `baseDir` (the mapping file's folder). */
-export function resolveMappingPaths(m: Mapping, baseDir: string): Mapping {
-  // URLs (s3://, gs://, https://) are not paths.
-  const r = (p: string | undefined) => (p === undefined ? undefined : looksLikeUrl(p) ? p : path.resolve(baseDir, p));
-  const out: Mapping = { ...m };
-  if (m.input !== undefined) out.input = r(m.input);
-  if (m.points !== undefined) out.points = r(m.points);
-  if (m.output !== undefined) out.output = r(m.output);
-  return out;
 }
 
 /** The coordinate space, in the writer's `{names, units, scales}` form. */
