@@ -13,3 +13,4 @@ export {
 } from './roundtrip/read';
 export { openSource, localSource, httpSource, type ReadSource } from './roundtrip/source';
 export { GEOMETRY_ROLES, conventionalColumns, recogniseGeometry, resolveGeometry, roleLabel, type ResolvedGeometry } from './shared/geometry';
+export { UserError, AbortError } from './shared/errors';

@@ -1,22 +1,17 @@
 // Errors that carry what a user needs to fix their input: which column, which rows, which value.
-import { shortenLongRuns } from '../shared/errors';
+// ExportError is the core's UserError; its `details.rows` are 0-based (as in code), its `row` 1-based.
+import { AbortError, UserError, shortenLongRuns, throwIfAborted } from '../shared/errors';
 
-export { shortenLongRuns };
+export { AbortError, UserError, shortenLongRuns, throwIfAborted };
 
-export class ExportError extends Error {
+export class ExportError extends UserError {
   constructor(
     message: string,
     readonly details: { column?: string; rows?: number[]; value?: unknown; expected?: string } = {},
   ) {
-    super(shortenLongRuns(message));
+    const row = details.rows?.[0];
+    super(shortenLongRuns(message), { column: details.column, row: row === undefined ? undefined : row + rowBase + 1, value: details.value, expected: details.expected });
     this.name = 'ExportError';
-  }
-}
-
-export class AbortError extends Error {
-  constructor(message = 'The export was cancelled') {
-    super(message);
-    this.name = 'AbortError';
   }
 }
 
@@ -46,8 +41,4 @@ export function describeRows(rows: ArrayLike<number>, total?: number): string {
   const count = total ?? rows.length;
   const more = count > shown.length ? ` and ${count - shown.length} more` : '';
   return `${count === 1 ? 'row' : 'rows'} ${shown.join(', ')}${more}`;
-}
-
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortError();
 }

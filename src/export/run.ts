@@ -172,7 +172,7 @@ export async function writePrecomputedAnnotations(
       }
     }
   } catch (e) {
-    // The readers abort with a DOMException; callers see one AbortError whatever the phase.
+    // Callers see one AbortError whatever the phase (and whatever a third-party decoder threw).
     if (options.signal?.aborted || (e as Error)?.name === 'AbortError') throw new AbortError();
     throw e;
   }

@@ -12,8 +12,9 @@ import type { Mapping } from '../shared/mapping';
 import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type PropertyType } from '../core/types';
 import { geometryColumns } from '../shared/guess';
 import { smallestEnumType } from '../core/properties';
+import { UserError } from '../shared/errors';
 
-export class StateError extends Error {
+export class StateError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'StateError';

@@ -1,4 +1,62 @@
-// What every error a user sees has in common, for the webview, the host and the CLI alike (no Node).
+// What every error a user sees has in common, for the webview, the host and the CLI alike (no Node):
+// the UserError base (what to fix: file, column, row, value, expected), cancellation, and shortening
+// values and messages so one huge cell cannot make a huge message.
+
+/** Where a problem is and what was expected. Rows are 1-based data rows, as people count them. */
+export interface UserErrorContext {
+  file?: string;
+  column?: string;
+  row?: number;
+  value?: unknown;
+  expected?: string;
+}
+
+/**
+ * The base of every error whose message is meant for the user (the CLI prints the message alone,
+ * exit status 1): bad input, a bad mapping or option, an unreadable dataset. Anything else is a bug.
+ */
+export class UserError extends Error {
+  file?: string;
+  column?: string;
+  /** 1-based row of the table the problem is in (the first, when there are several). */
+  row?: number;
+  value?: unknown;
+  expected?: string;
+
+  constructor(message: string, context: UserErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UserError';
+    this.file = context.file;
+    this.column = context.column;
+    this.row = context.row;
+    this.value = context.value;
+    this.expected = context.expected;
+  }
+}
+
+/** The export (or a read) was cancelled through its AbortSignal; `cause` is the signal's reason. */
+export class AbortError extends Error {
+  constructor(message = 'The export was cancelled', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+/** What a cancelled reader or writer throws, whatever the signal's reason. */
+export function abortError(signal: AbortSignal | undefined): AbortError {
+  return new AbortError(undefined, { cause: signal?.reason });
+}
+
+/** The one cancellation check: readers and writers alike throw an AbortError. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}
+
+/** A value quoted in a message: at most 80 characters. */
+export function shortenValue(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
 
 /**
  * Shortens any run of 200+ characters without a space, tab or newline (a quoted cell or value), and the whole message to

@@ -2,7 +2,7 @@
 // It is untrusted input (a file, or a message from the webview), so `parseMapping` checks every field
 // and names the one that is wrong.
 import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type WriteOptions } from './types';
-import { shortenLongRuns } from './errors';
+import { UserError, shortenLongRuns } from './errors';
 import { ALL_ROLES, GEOMETRY_ROLES, type GeometryColumns, type GeometryRole } from './geometry';
 
 export interface Mapping {
@@ -50,7 +50,7 @@ export interface Mapping {
   overwrite?: boolean;
 }
 
-export class MappingError extends Error {
+export class MappingError extends UserError {
   constructor(
     readonly field: string,
     message: string,
