@@ -14,7 +14,8 @@
 import { Table, type RecordBatch } from 'apache-arrow';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AnnotationType, CoordSpace, IndexSummary, Phase, PropertySpec, WriteOptions, WriteSummary } from './types';
+import type { AnnotationType, CoordSpace, IndexSummary, Phase, PropertySpec, WriteSummary } from './types';
+import type { ResolvedOptions } from './options';
 import { ExportError, throwIfAborted, withRowBase, describeRows } from './errors';
 import { ColumnStore, columnKind, stringCodes } from './columns';
 import { prepare, type Prepared } from './prepare';
@@ -89,10 +90,10 @@ function mergeSpecs(a: PropertySpec, b: PropertySpec): PropertySpec {
   throw new ExportError(`Property ${JSON.stringify(a.id)} is ${a.type} in one part of the file and ${b.type} in another; give it an explicit type`, { column: a.id });
 }
 
-async function scan(batches: BatchSource, coords: CoordSpace, type: AnnotationType, options: WriteOptions, s: StreamSettings, totalRows: number | null): Promise<Scan> {
+async function scan(batches: BatchSource, coords: CoordSpace, type: AnnotationType, options: ResolvedOptions, s: StreamSettings, totalRows: number | null): Promise<Scan> {
   const requests = normalizePropertyRequests(options.properties);
   const relNames = normalizeRelationshipRequests(options.relationships);
-  const withRels = options.writeByRelationship ?? true;
+  const withRels = options.writeByRelationship;
   const merged = new Map<string, PropertySpec>();
   /** Text columns whose type comes from all their distinct values (colors or enum labels). */
   const textLabels = new Map<string, Set<string>>();
@@ -284,7 +285,7 @@ export async function writeStreamed(
   batches: BatchSource,
   coords: CoordSpace,
   type: AnnotationType,
-  options: WriteOptions,
+  options: ResolvedOptions,
   s: StreamSettings,
   totalRows: number | null,
 ): Promise<Omit<WriteSummary, 'elapsedMs' | 'warnings' | 'outputDir'>> {
@@ -292,7 +293,7 @@ export async function writeStreamed(
   const n = t.n;
   throwIfAborted(s.signal);
   if (n >= 2 ** 31) throw new ExportError(`Exports larger than memory handle up to 2^31 - 1 annotations; this table has ${n}`);
-  const relNames = (options.writeByRelationship ?? true) ? normalizeRelationshipRequests(options.relationships) : [];
+  const relNames = options.writeByRelationship ? normalizeRelationshipRequests(options.relationships) : [];
   const spill = path.join(s.scratchDir, '.spill');
   const all: SpillBuckets[] = [];
   const buckets = (name: string, count: number) => {
@@ -303,9 +304,9 @@ export async function writeStreamed(
   try {
     // The spatial levels: grids from the bounds of the whole file, and each annotation's level from
     // its position in the seeded shuffle (the inverse permutation, 4 bytes per annotation).
-    const writeSpatial = options.writeBySpatialChunk ?? true;
-    const limit = options.targetChunkLimit ?? 10_000;
-    const grids = defineGrids(t.lower, t.upper, coords.scales, options.numSpatialLevels ?? 7);
+    const writeSpatial = options.writeBySpatialChunk;
+    const limit = options.targetChunkLimit;
+    const grids = defineGrids(t.lower, t.upper, coords.scales, options.numSpatialLevels);
     const quotas = writeSpatial ? levelQuotas(n, grids, limit) : [];
     const levelEnd: number[] = [];
     quotas.reduce((sum, q) => (levelEnd.push(sum + q), sum + q), 0);
@@ -318,7 +319,7 @@ export async function writeStreamed(
     });
     const axes = grids.map((g) => levelAxes(t.lower, g));
     let position: Uint32Array | null = null;
-    if (writeSpatial && (options.shuffleBeforeAssigningSpatialLevels ?? true)) {
+    if (writeSpatial && options.shuffleBeforeAssigningSpatialLevels) {
       position = invertInPlace(randomPermutation(n, new Rng(s.seed)));
     }
 
@@ -335,7 +336,7 @@ export async function writeStreamed(
       throwIfAborted(s.signal);
       if (batch.numRows === 0) continue;
       const p: Prepared = withRowBase(base, () => prepare(new ColumnStore(new Table(batch)), null, coords, type, pass2, () => undefined));
-      if (!(options.writeByRelationship ?? true)) p.relationships = [];
+      if (!options.writeByRelationship) p.relationships = [];
       if (t.generated) p.ids = generatedIds(t.generated, base, p.n);
       if (specs === null) {
         specs = p.propertySpecs;
@@ -374,8 +375,8 @@ export async function writeStreamed(
       ids: t.idSource,
       mode: 'stream',
     };
-    const byIdResult = await writeById(s, byId!, byIdSpec!, n, n * recordSize + t.relBytes, options.writeById ?? true);
-    if (options.writeById ?? true) summary.byId = byIdResult.summary;
+    const byIdResult = await writeById(s, byId!, byIdSpec!, n, n * recordSize + t.relBytes, options.writeById);
+    if (options.writeById) summary.byId = byIdResult.summary;
     const relInfos: Array<{ key: string; sharding?: ShardingSpec; id: string }> = [];
     for (let k = 0; k < rels.length; k++) {
       const r = await writeMulti(s, rels[k], recordSize, buckets);
@@ -400,10 +401,10 @@ export async function writeStreamed(
       upper: t.upper,
       type,
       properties: specs!,
-      byId: { key: 'by_id', sharding: (options.writeById ?? true) ? byIdResult.sharding : undefined },
+      byId: { key: 'by_id', sharding: options.writeById ? byIdResult.sharding : undefined },
       relationships: relInfos,
       spatial: spatialInfos,
-      description: options.description ?? '',
+      description: options.description,
     });
     await s.storage.write('info', info);
     summary.bytesWritten = s.storage.bytesWritten;

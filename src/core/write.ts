@@ -3,8 +3,6 @@
 // the streamed writer (stream.ts) for record batches. The core reads no files and picks no storage:
 // export/run.ts turns a path or URL into tables or batches and opens the output.
 import type { Table } from 'apache-arrow';
-import { randomInt } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import {
   ANNOTATION_TYPES,
   type AnnotationType,
@@ -28,6 +26,7 @@ import { JobsInFlight, runLimited, type Storage } from './storage';
 import { argsortU64, maxU64, sortByU64, words } from './radix';
 import { buildInfo } from './info';
 import { writeStreamed, type BatchSource } from './stream';
+import { resolveOptions, type ResolvedOptions } from './options';
 
 /** Where an export writes, opened by the caller (export/run.ts) once the input has been checked. */
 export interface Output {
@@ -53,35 +52,6 @@ export interface Run {
 export interface Tables {
   main: Table | null;
   points: Table | null;
-}
-
-/** gzip level used when none is given; see README "Compression" for the measurements. */
-export const DEFAULT_GZIP_LEVEL = 1;
-const MAX_LEVELS = 64;
-
-function checkOptions(o: WriteOptions): void {
-  const levels = o.numSpatialLevels ?? 7;
-  const limit = o.targetChunkLimit ?? 10_000;
-  const writeSpatial = o.writeBySpatialChunk ?? true;
-  if (!Number.isInteger(levels) || levels < 0) throw new ExportError(`numSpatialLevels must be a whole number, got ${levels}`);
-  if (!Number.isInteger(limit) || limit < 0) throw new ExportError(`targetChunkLimit must be a whole number >= 0, got ${limit}`);
-  if (writeSpatial && levels === 0) {
-    throw new ExportError('To write the spatial index, numSpatialLevels must be at least 1');
-  }
-  if (writeSpatial && limit === 0 && levels !== 1) {
-    throw new ExportError('targetChunkLimit 0 disables subsampling and is only valid with numSpatialLevels 1');
-  }
-  if (levels > MAX_LEVELS) throw new ExportError(`numSpatialLevels must be at most ${MAX_LEVELS}, got ${levels}`);
-  if (o.seed !== undefined && (!Number.isSafeInteger(o.seed) || o.seed < 0)) throw new ExportError(`seed must be a non-negative integer, got ${o.seed}`);
-  if (o.maxThreads !== undefined && (!Number.isInteger(o.maxThreads) || o.maxThreads < 1)) throw new ExportError(`maxThreads must be a positive integer, got ${o.maxThreads}`);
-  if (o.uploadConcurrency !== undefined && (!Number.isInteger(o.uploadConcurrency) || o.uploadConcurrency < 1 || o.uploadConcurrency > 1024)) {
-    throw new ExportError(`uploadConcurrency must be a whole number from 1 to 1024, got ${o.uploadConcurrency}`);
-  }
-  if (o.maxShardsPerTransaction !== undefined && (!Number.isInteger(o.maxShardsPerTransaction) || o.maxShardsPerTransaction < 1)) {
-    throw new ExportError(`maxShardsPerTransaction must be a positive integer, got ${o.maxShardsPerTransaction}`);
-  }
-  const g = o.gzipLevel;
-  if (g !== undefined && g !== 'raw' && !(Number.isInteger(g) && g >= 0 && g <= 9)) throw new ExportError(`gzipLevel must be 0 to 9 or 'raw', got ${g}`);
 }
 
 function recordBytes(p: Prepared, i: number): number {
@@ -225,14 +195,18 @@ function relationshipIndex(p: Prepared, r: Prepared['relationships'][number]): {
   return { keys, start, members: members.subarray(0, count), pairs: count };
 }
 
-/** Checks the options, the annotation type and the coordinate space, before anything is read. */
-export function checkRequest(coordSpace: CoordSpaceInput, annotationType: AnnotationType | string, options: WriteOptions): { type: AnnotationType; coords: CoordSpace } {
-  checkOptions(options);
+/** Checks the options (and fills in their defaults), the annotation type and the coordinate space, before anything is read. */
+export function checkRequest(
+  coordSpace: CoordSpaceInput,
+  annotationType: AnnotationType | string,
+  given: WriteOptions,
+): { type: AnnotationType; coords: CoordSpace; options: ResolvedOptions } {
+  const options = resolveOptions(given);
   const type = String(annotationType).toLowerCase() as AnnotationType;
   if (!ANNOTATION_TYPES.includes(type)) {
     throw new ExportError(`Annotation type ${JSON.stringify(annotationType)} is not supported; expected one of ${ANNOTATION_TYPES.join(', ')}`);
   }
-  return { type, coords: normalizeCoordSpace(coordSpace) };
+  return { type, coords: normalizeCoordSpace(coordSpace), options };
 }
 
 /**
@@ -244,14 +218,13 @@ export async function writeBatches(
   rows: number | null,
   coords: CoordSpace,
   type: AnnotationType,
-  options: WriteOptions,
+  options: ResolvedOptions,
   run: Run,
   output: Output,
 ): Promise<WriteSummary> {
   const { progress, warn } = run;
   const storage = output.storage;
-  const maxThreads = options.maxThreads ?? availableParallelism();
-  const encoder = new ShardEncoder(maxThreads);
+  const encoder = new ShardEncoder(options.maxThreads);
   try {
     const summary = await writeStreamed(
       batches,
@@ -264,10 +237,10 @@ export async function writeBatches(
           return output.scratchDir;
         },
         encoder,
-        gzipLevel: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
-        dataEncoding: options.dataEncoding ?? 'auto',
-        maxShardsInFlight: options.maxShardsPerTransaction ?? maxThreads,
-        seed: options.seed ?? randomInt(0, 2 ** 47),
+        gzipLevel: options.gzipLevel,
+        dataEncoding: options.dataEncoding,
+        maxShardsInFlight: options.maxShardsPerTransaction,
+        seed: options.seed,
         signal: options.signal,
         progress,
         warn,
@@ -291,7 +264,7 @@ export async function writeBatches(
  * Exports Arrow tables in memory. `open` opens the output once every row has been checked; on success
  * the storage is committed, on failure aborted (the caller disposes of the output).
  */
-export async function writeTables(tables: Tables, coords: CoordSpace, type: AnnotationType, options: WriteOptions, run: Run, open: () => Promise<Output>): Promise<WriteSummary> {
+export async function writeTables(tables: Tables, coords: CoordSpace, type: AnnotationType, options: ResolvedOptions, run: Run, open: () => Promise<Output>): Promise<WriteSummary> {
   const { progress, warn } = run;
   progress('validating', 0, 1);
   // Column by column, and our references to the tables dropped, so prepare can let each column's
@@ -306,23 +279,22 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
 
   const output = await open();
   const storage = output.storage;
-  const maxThreads = options.maxThreads ?? availableParallelism();
-  const sharded = options.writeSharded ?? true;
+  const sharded = options.writeSharded;
   const ctx: Context = {
     storage,
     sharded,
-    gzipLevel: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
-    dataEncoding: options.dataEncoding ?? 'auto',
+    gzipLevel: options.gzipLevel,
+    dataEncoding: options.dataEncoding,
     // Worker threads only pay for themselves on larger exports.
-    encoder: new ShardEncoder(sharded && p.records.length > 4_000_000 ? maxThreads : 1),
-    maxShardsInFlight: options.maxShardsPerTransaction ?? maxThreads,
+    encoder: new ShardEncoder(sharded && p.records.length > 4_000_000 ? options.maxThreads : 1),
+    maxShardsInFlight: options.maxShardsPerTransaction,
     concurrency: output.concurrency,
     signal: options.signal,
     progress,
   };
   // Without relationship indexes the info lists no relationships, and neuroglancer then reads by_id
   // values as bare records: they must not carry relationship lists either.
-  if (!(options.writeByRelationship ?? true)) p.relationships = [];
+  if (!options.writeByRelationship) p.relationships = [];
   if (ctx.encoder.threads > 1) {
     // Once, in shared memory: every index's values are gathered from these by the workers.
     p.records = shared(p.records);
@@ -345,7 +317,7 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
   // step are computed while the workers still encode the last shards of the previous one.
   type Written = Awaited<ReturnType<typeof writeIndex>>;
   const steps: Array<() => Array<{ input: IndexInput; done: (res: Written) => void }>> = [];
-  if (options.writeById ?? true) {
+  if (options.writeById) {
     steps.push(() => {
       let total = 0;
       for (let i = 0; i < p.n; i++) {
@@ -365,7 +337,7 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
       return [{ input, done: (res) => ((byIdInfo = { key: 'by_id', sharding: res.sharding }), (byId = res.summary)) }];
     });
   }
-  if (options.writeByRelationship ?? true) {
+  if (options.writeByRelationship) {
     for (const r of p.relationships) {
       steps.push(() => {
         const ri = relationshipIndex(p, r);
@@ -386,13 +358,13 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
       });
     }
   }
-  if (options.writeBySpatialChunk ?? true) {
+  if (options.writeBySpatialChunk) {
     steps.push(() => {
       const levels: SpatialLevelEntries[] = buildSpatialIndex(p, {
-        numSpatialLevels: options.numSpatialLevels ?? 7,
-        targetChunkLimit: options.targetChunkLimit ?? 10_000,
-        shuffle: options.shuffleBeforeAssigningSpatialLevels ?? true,
-        seed: options.seed ?? randomInt(0, 2 ** 47),
+        numSpatialLevels: options.numSpatialLevels,
+        targetChunkLimit: options.targetChunkLimit,
+        shuffle: options.shuffleBeforeAssigningSpatialLevels,
+        seed: options.seed,
         scales: coords.scales,
         signal: options.signal,
         onProgress: (done, total) => progress('spatial_assign', done, total),
@@ -446,7 +418,7 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
       byId: byIdInfo,
       relationships: relInfos,
       spatial: spatialInfos,
-      description: options.description ?? '',
+      description: options.description,
     });
     await storage.write('info', info);
     throwIfAborted(options.signal);

@@ -12,7 +12,8 @@ import { checkOutputDir, LocalDirectoryStorage } from '../core/storage';
 import { normalizeRelationshipRequests } from '../core/relationships';
 import { checkRequest, writeBatches, writeTables, type Output, type Run, type Tables } from '../core/write';
 import { readBatches, readTable, inputSize, type InputSize } from '../io/index';
-import { DEFAULT_UPLOAD_CONCURRENCY, isBucketTarget, loadBuckets, parseBucketUrl } from '../storage/index';
+import { isBucketTarget, loadBuckets, parseBucketUrl } from '../storage/index';
+import type { ResolvedOptions } from '../core/options';
 
 /** Peak bytes per row of an export in memory, as measured (10.35 GB for 1e8 points with two properties and a relationship), rounded up. */
 const MEMORY_PER_ROW = 110;
@@ -23,8 +24,8 @@ const MEMORY_PER_FILE_BYTE = 3;
  * The file to export through temporary files when its in-memory export would need more than
  * `memoryLimit`; null to export in memory.
  */
-async function streamInput(table: TableInput, type: AnnotationType, options: WriteOptions, warn: (m: string) => void): Promise<{ path: string; rows: number | null } | null> {
-  const limit = options.memoryLimit ?? 0.6 * os.totalmem();
+async function streamInput(table: TableInput, type: AnnotationType, options: ResolvedOptions, warn: (m: string) => void): Promise<{ path: string; rows: number | null } | null> {
+  const limit = options.memoryLimit;
   if (!Number.isFinite(limit) || limit < 0) throw new ExportError(`memoryLimit must be a number of bytes >= 0, got ${options.memoryLimit}`);
   if (typeof table !== 'string') return null;
   let size: InputSize;
@@ -40,7 +41,7 @@ async function streamInput(table: TableInput, type: AnnotationType, options: Wri
       ? 'CSV and TSV files are typed over the whole file, so they are read in memory'
       : type === 'polyline'
         ? 'polylines are exported in memory'
-        : !(options.writeSharded ?? true)
+        : !options.writeSharded
           ? 'unsharded output is written in memory'
           : null;
   if (why) {
@@ -59,22 +60,22 @@ interface OpenedOutput extends Output {
  * Opens the output: a local folder (a temporary sibling renamed into place) or a bucket (objects
  * uploaded, `info` last); a bucket export keeps its temporary files in os.tmpdir().
  */
-async function openOutput(outputDir: string, bucket: boolean, options: WriteOptions, warn: (m: string) => void, onUploaded: (bytes: number) => void): Promise<OpenedOutput> {
-  const overwrite = options.overwrite ?? false;
+async function openOutput(outputDir: string, bucket: boolean, options: ResolvedOptions, warn: (m: string) => void, onUploaded: (bytes: number) => void): Promise<OpenedOutput> {
+  const overwrite = options.overwrite;
   if (!bucket) {
     const storage = await LocalDirectoryStorage.create(outputDir, { overwrite });
     return { storage, scratchDir: storage.tempDir, concurrency: 32, dispose: () => undefined };
   }
   const storage = await (await loadBuckets()).openBucket(outputDir, {
     overwrite,
-    concurrency: options.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
+    concurrency: options.uploadConcurrency,
     onWarning: warn,
   });
   storage.onUploaded = onUploaded;
   let scratch: string | null = null;
   return {
     storage,
-    concurrency: options.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
+    concurrency: options.uploadConcurrency,
     get scratchDir() {
       scratch ??= fs.mkdtempSync(path.join(os.tmpdir(), 'ng-annotations-'));
       return scratch;
@@ -110,31 +111,31 @@ export async function writePrecomputedAnnotations(
   table: TableInput,
   coordSpace: CoordSpaceInput,
   annotationType: AnnotationType | string,
-  options: WriteOptions = {},
+  given: WriteOptions = {},
 ): Promise<WriteSummary> {
   const t0 = performance.now();
   const warnings: string[] = [];
   const warn = (m: string) => {
     warnings.push(m);
-    options.onWarning?.(m);
+    given.onWarning?.(m);
   };
   // Bucket output: every report also says how many bytes are up.
   let uploaded: number | undefined;
   let last: { phase: Phase; done: number; total: number; detail?: string } = { phase: 'reading', done: 0, total: 1 };
   const progress = (phase: Phase, done: number, total: number, detail?: string) => {
     last = { phase, done, total, detail };
-    options.onProgress?.(uploaded === undefined ? { phase, done, total, detail } : { phase, done, total, detail, uploadedBytes: uploaded });
+    given.onProgress?.(uploaded === undefined ? { phase, done, total, detail } : { phase, done, total, detail, uploadedBytes: uploaded });
   };
   const onUploaded = (bytes: number) => {
     uploaded = bytes;
-    options.onProgress?.({ ...last, uploadedBytes: bytes });
+    given.onProgress?.({ ...last, uploadedBytes: bytes });
   };
-  const { type, coords } = checkRequest(coordSpace, annotationType, options);
-  const target = options.outputDir ?? 'annotations';
+  const { type, coords, options } = checkRequest(coordSpace, annotationType, given);
+  const target = options.outputDir;
   // Anything URL-like is a bucket URL or an error, never a local path (`s3://b/p` is no folder `s3:`).
   const bucket = isBucketTarget(target);
   const outputDir = bucket ? parseBucketUrl(target).url : path.resolve(target);
-  const overwrite = options.overwrite ?? false;
+  const overwrite = options.overwrite;
   if (type !== 'polyline' && options.polylinePoints !== undefined && options.polylinePoints !== null) {
     throw new ExportError('polylinePoints may only be given for polyline annotations');
   }
