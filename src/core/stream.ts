@@ -26,14 +26,12 @@ import { normalizeRelationshipRequests } from './relationships';
 import { CellVisitor, defineGrids, levelAxes, levelQuotas, pointCode } from './spatial';
 import { MortonEncoder } from './morton';
 import { Rng, randomPermutation } from './rng';
-import { assignShards, chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, shardFileName, type ShardingSpec } from './sharding';
+import { assignShards, chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, type ShardingSpec } from './sharding';
 import { valueSource, type ValueSpec } from './values';
 import { sharedBytes, sharedF64, sharedU64 } from './alloc';
 import { argsortU64, maxWords, sortByU64, words } from './radix';
 import { SpillBuckets } from './spill';
-import type { ShardEncoder } from './pool';
-import { JobsInFlight, type Storage } from './storage';
-import { buildInfo } from './info';
+import { ShardWriter, indexSummary, writeInfo, writtenSoFar, type ShardContext } from './indexWriter';
 
 /** The input's record batches, in order; called once per pass (export/run.ts reads them from a file). */
 export type BatchSource = () => AsyncIterable<RecordBatch>;
@@ -42,17 +40,12 @@ export type BatchSource = () => AsyncIterable<RecordBatch>;
 const PART_BYTES = 48 << 20;
 const MAX_PARTS = 4096;
 
-export interface StreamSettings {
-  storage: Storage;
+export interface StreamSettings extends ShardContext {
   /** A local folder for the temporary files (inside the output's temporary folder, or os.tmpdir() for a bucket). */
   scratchDir: string;
-  encoder: ShardEncoder;
-  gzipLevel: number | 'raw';
   dataEncoding: 'auto' | 'gzip' | 'raw';
-  maxShardsInFlight: number;
   seed: number;
   signal?: AbortSignal;
-  progress: (phase: Phase, done: number, total: number, detail?: string) => void;
   warn: (m: string) => void;
 }
 
@@ -394,8 +387,7 @@ export async function writeStreamed(
       summary.spatial.push({ ...r.summary, level, gridShape: grids[level].gridShape, limit: lim });
     }
     for (const b of all) b.dispose();
-    s.progress('finishing', 0, 1);
-    const info = buildInfo({
+    await writeInfo(s.storage, s.signal, s.progress, {
       coords,
       lower: t.lower,
       upper: t.upper,
@@ -406,7 +398,6 @@ export async function writeStreamed(
       spatial: spatialInfos,
       description: options.description,
     });
-    await s.storage.write('info', info);
     summary.bytesWritten = s.storage.bytesWritten;
     summary.filesWritten = s.storage.filesWritten;
     return summary;
@@ -521,43 +512,6 @@ interface Written {
   maxCount: number;
 }
 
-/** Encodes shards as they are built, at most `maxShardsInFlight` at once. */
-class ShardWriter {
-  private readonly jobs: JobsInFlight;
-  done = 0;
-  constructor(
-    private readonly s: StreamSettings,
-    private readonly key: string,
-    private readonly phase: Phase,
-    private readonly total: number,
-    private readonly detail?: string,
-  ) {
-    this.jobs = new JobsInFlight(s.maxShardsInFlight);
-  }
-
-  async add(spec: ShardingSpec, shard: number, keys: BigUint64Array, values: ValueSpec): Promise<void> {
-    const level = this.s.gzipLevel === 'raw' ? 0 : this.s.gzipLevel;
-    const source = this.s.encoder.addSource(values);
-    const plan = planShards(keys, spec, identity(keys.length));
-    if (plan.shards.length !== 1 || plan.shards[0] !== shard) throw new Error(`internal: shard ${shard} holds keys of shard ${plan.shards[0]}`);
-    const count = keys.length;
-    await this.jobs.add(
-      this.s.encoder
-        .encode(spec, level, source, keys, plan.order, plan.minishard)
-        .then(async (bytes) => {
-          await this.s.storage.write(`${this.key}/${shardFileName(shard, spec.shard_bits)}`, bytes);
-          this.done += count;
-          this.s.progress(this.phase, this.done, this.total, this.detail);
-        })
-        .finally(() => this.s.encoder.dropSource(source)),
-    );
-  }
-
-  finish(): Promise<void> {
-    return this.jobs.finish();
-  }
-}
-
 function identity(n: number): Uint32Array {
   const o = new Uint32Array(n);
   for (let i = 0; i < n; i++) o[i] = i;
@@ -586,7 +540,10 @@ async function encodeShardFiles(
       if (!built) continue;
       // From the first shard's values (the in-memory writer samples the whole index).
       spec ??= { ...spec0, data_encoding: chooseDataEncoding(s.gzipLevel, s.dataEncoding, valueSource(built.values), built.keys.length) };
-      await out.add(spec, b, built.keys, built.values);
+      const source = s.encoder.addSource(built.values);
+      const plan = planShards(built.keys, spec, identity(built.keys.length));
+      if (plan.shards.length !== 1 || plan.shards[0] !== b) throw new Error(`internal: shard ${b} holds keys of shard ${plan.shards[0]}`);
+      await out.add(spec, b, source, built.keys, plan.order, plan.minishard, () => s.encoder.dropSource(source));
     }
     await out.finish();
   } catch (e) {
@@ -655,15 +612,14 @@ function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; va
 
 /** by_id, one shard file at a time; also where duplicate ids are found (they share a shard). */
 async function writeById(s: StreamSettings, shards: SpillBuckets, spec0: ShardingSpec, n: number, rawBytes: number, write: boolean): Promise<Written> {
-  const startBytes = s.storage.bytesWritten;
-  const startFiles = s.storage.filesWritten;
+  const start = writtenSoFar(s.storage);
   s.progress('by_id', 0, n);
   const spec = await encodeShardFiles(s, new ShardWriter(s, 'by_id', 'by_id', n), shards, spec0, (data) => byIdShard(data, write));
   s.progress('by_id', n, n);
   return {
     sharding: spec,
     maxCount: 1,
-    summary: { key: 'by_id', keys: n, entries: n, bytes: s.storage.bytesWritten - startBytes, rawBytes, dataEncoding: spec.data_encoding, files: s.storage.filesWritten - startFiles },
+    summary: indexSummary(s.storage, start, { key: 'by_id', keys: n, entries: n, rawBytes, sharding: spec }),
   };
 }
 
@@ -705,8 +661,7 @@ function multiShard(data: Uint8Array, E: number, spatial: boolean, recordSize: n
 
 /** A by_rel or spatial index: count its parts, regroup them by shard, then encode shard by shard. */
 async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number, buckets: (name: string, count: number) => SpillBuckets): Promise<Written> {
-  const startBytes = s.storage.bytesWritten;
-  const startFiles = s.storage.filesWritten;
+  const start = writtenSoFar(s.storage);
   const E = 20 + recordSize;
   let keys = 0;
   let entries = 0;
@@ -752,6 +707,6 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
   return {
     sharding,
     maxCount,
-    summary: { key: ix.key, keys, entries, bytes: s.storage.bytesWritten - startBytes, rawBytes, dataEncoding: sharding.data_encoding, files: s.storage.filesWritten - startFiles },
+    summary: indexSummary(s.storage, start, { key: ix.key, keys, entries, rawBytes, sharding }),
   };
 }

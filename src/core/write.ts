@@ -19,13 +19,13 @@ import { prepare, type Prepared } from './prepare';
 import { ColumnStore } from './columns';
 import { buildSpatialIndex, type SpatialLevelEntries } from './spatial';
 import { mortonDecode } from './morton';
-import { chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, shardFileName, valueBytes, type ShardingSpec, type ValueSource } from './sharding';
+import { chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, valueBytes, type ShardingSpec } from './sharding';
 import { shared, valueSource, type ValueSpec } from './values';
 import { ShardEncoder } from './pool';
-import { JobsInFlight, runLimited, type Storage } from './storage';
+import { runLimited, type Storage } from './storage';
 import { argsortU64, maxU64, sortByU64, words } from './radix';
-import { buildInfo } from './info';
 import { writeStreamed, type BatchSource } from './stream';
+import { ShardWriter, commitDataset, indexSummary, writeInfo, writtenSoFar, type ShardContext } from './indexWriter';
 import { resolveOptions, type ResolvedOptions } from './options';
 
 /** Where an export writes, opened by the caller (export/run.ts) once the input has been checked. */
@@ -77,53 +77,35 @@ interface IndexInput {
   entries: number;
 }
 
-interface Context {
-  storage: Storage;
+interface Context extends ShardContext {
   sharded: boolean;
-  gzipLevel: number | 'raw';
   dataEncoding: 'auto' | 'gzip' | 'raw';
-  encoder: ShardEncoder;
-  maxShardsInFlight: number;
   concurrency: number;
   signal?: AbortSignal;
-  progress: (phase: Phase, done: number, total: number, detail?: string) => void;
 }
 
 async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: ShardingSpec; summary: IndexSummary }> {
-  const startBytes = ctx.storage.bytesWritten;
-  const startFiles = ctx.storage.filesWritten;
+  const start = writtenSoFar(ctx.storage);
   const n = idx.keys.length;
   let sharding: ShardingSpec | undefined;
   ctx.progress(idx.phase, 0, n, idx.detail);
   if (n > 0 && ctx.sharded) {
     const params = chooseShardingParams(n, idx.totalBytes, maxU64(idx.keys));
-    const level = ctx.gzipLevel === 'raw' ? 0 : ctx.gzipLevel;
     const source = ctx.encoder.addSource(idx.values);
     sharding = makeShardingSpec(params, chooseDataEncoding(ctx.gzipLevel, ctx.dataEncoding, source.local, n), minishardIndexEncoding(ctx.gzipLevel));
     const spec = sharding;
     const plan = planShards(idx.keys, spec, idx.sortedOrder);
-    let done = 0;
-    // Workers gather and encode shard s while this thread lays out earlier ones; at most
-    // `maxShardsInFlight` shards are held in memory at once.
-    const jobs = new JobsInFlight(ctx.maxShardsInFlight);
+    // Workers gather and encode shard s while this thread lays out earlier ones.
+    const writer = new ShardWriter(ctx, idx.key, idx.phase, n, idx.detail);
     try {
       for (let s = 0; s < plan.shards.length; s++) {
         throwIfAborted(ctx.signal);
-        const members = plan.order.subarray(plan.shardStart[s], plan.shardStart[s + 1]);
-        const name = `${idx.key}/${shardFileName(plan.shards[s], spec.shard_bits)}`;
-        const count = members.length;
-        await jobs.add(
-          ctx.encoder.encode(spec, level, source, idx.keys, members, plan.minishard).then(async (bytes) => {
-            await ctx.storage.write(name, bytes);
-            done += count;
-            ctx.progress(idx.phase, done, n, idx.detail);
-          }),
-        );
+        await writer.add(spec, plan.shards[s], source, idx.keys, plan.order.subarray(plan.shardStart[s], plan.shardStart[s + 1]), plan.minishard);
       }
-      await jobs.finish();
+      await writer.finish();
     } catch (e) {
       // Let every shard still in flight finish or fail before the caller removes the folder.
-      await jobs.finish().catch(() => undefined);
+      await writer.finish().catch(() => undefined);
       throw e;
     } finally {
       ctx.encoder.dropSource(source);
@@ -138,18 +120,7 @@ async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: S
     });
   }
   ctx.progress(idx.phase, n, n, idx.detail);
-  return {
-    sharding,
-    summary: {
-      key: idx.key,
-      keys: n,
-      entries: idx.entries,
-      bytes: ctx.storage.bytesWritten - startBytes,
-      rawBytes: idx.totalBytes,
-      dataEncoding: sharding?.data_encoding,
-      files: ctx.storage.filesWritten - startFiles,
-    },
-  };
+  return { sharding, summary: indexSummary(ctx.storage, start, { key: idx.key, keys: n, entries: idx.entries, rawBytes: idx.totalBytes, sharding }) };
 }
 
 /** Related id → annotations (deduplicated, ascending annotation id) for one relationship. */
@@ -247,10 +218,7 @@ export async function writeBatches(
       },
       rows,
     );
-    throwIfAborted(options.signal);
-    await encoder.close();
-    await storage.commit();
-    progress('finishing', 1, 1);
+    await commitDataset(storage, encoder, options.signal, progress);
     return { ...summary, outputDir: run.outputDir, elapsedMs: performance.now() - run.t0, warnings: run.warnings };
   } catch (e) {
     await encoder.close();
@@ -407,9 +375,7 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
     }
     if (writing) await writing;
 
-    progress('finishing', 0, 1);
-    throwIfAborted(options.signal);
-    const info = buildInfo({
+    await writeInfo(storage, options.signal, progress, {
       coords,
       lower: p.lower,
       upper: p.upper,
@@ -420,11 +386,7 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
       spatial: spatialInfos,
       description: options.description,
     });
-    await storage.write('info', info);
-    throwIfAborted(options.signal);
-    await ctx.encoder.close();
-    await storage.commit();
-    progress('finishing', 1, 1);
+    await commitDataset(storage, ctx.encoder, options.signal, progress);
     return {
       outputDir: run.outputDir,
       annotationType: type,
