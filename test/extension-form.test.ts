@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { guessFormState, guessGeometry } from '../src/extension/guess';
+import { guessFormState, guessGeometry } from '../src/shared/guess';
 import { Endpoint, ReplyError, type Envelope } from '../src/shared/protocol';
 import { checkMapping } from '../src/extension/validate';
 import type { TablePreview } from '../src/shared/protocol';

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { isBucketTarget } from '../storage/index';
 import type { WriteSummary } from '../core/types';
 import { mappingToCommandLine, type Mapping } from '../shared/mapping';
-import { fileStem, guessFormState, GUESS_ROWS, PROPERTY_ID } from './guess';
+import { fileStem, guessFormState, GUESS_ROWS, PROPERTY_ID } from '../shared/guess';
 import { Endpoint, ReplyError, type ExportOutcome, type FormInit, type FormState, type HostSends, type TablePreview, type WebviewSends } from '../shared/protocol';
 import { ExportCancelled, exportWithProgress, workerRequest } from './runExport';
 import { readSettings, settingsDefaults } from './settings';

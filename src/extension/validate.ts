@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MappingError, parseMapping, type Mapping } from '../shared/mapping';
-import { geometryColumns, PROPERTY_ID } from './guess';
+import { geometryColumns, PROPERTY_ID } from '../shared/guess';
 import type { ColumnInfo, FormState, Problem } from '../shared/protocol';
 import { looksLikeUrl, parseBucketUrl } from '../storage/url';
 
