@@ -166,6 +166,69 @@ function relationshipIndex(p: Prepared, r: Prepared['relationships'][number]): {
   return { keys, start, members: members.subarray(0, count), pairs: count };
 }
 
+/** Once, in shared memory: every index's values are gathered from these by the workers. */
+function shareWithWorkers(p: Prepared): void {
+  p.records = shared(p.records);
+  if (p.recordOffsets) p.recordOffsets = shared(p.recordOffsets);
+  p.ids = shared(p.ids);
+  for (const r of p.relationships) {
+    r.offsets = shared(r.offsets);
+    r.ids = shared(r.ids);
+  }
+}
+
+/** by_id: each annotation's record and relationship lists, by its id. */
+function byIdInput(p: Prepared): IndexInput {
+  let total = 0;
+  for (let i = 0; i < p.n; i++) {
+    total += recordBytes(p, i);
+    for (const r of p.relationships) total += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
+  }
+  return {
+    key: 'by_id',
+    phase: 'by_id',
+    keys: p.ids,
+    sortedOrder: p.idOrder,
+    totalBytes: total,
+    values: { kind: 'byId', ...recordsOf(p), rels: p.relationships.map((r) => ({ offsets: r.offsets, ids: r.ids })) },
+    fileName: (i) => p.ids[i].toString(),
+    entries: p.n,
+  };
+}
+
+/** by_rel_<name>: per related id, the (id, record) of each annotation that lists it. */
+function byRelationshipInput(p: Prepared, r: Prepared['relationships'][number]): IndexInput {
+  const ri = relationshipIndex(p, r);
+  let total = 8 * ri.keys.length;
+  for (let t = 0; t < ri.members.length; t++) total += recordBytes(p, ri.members[t]) + 8;
+  return {
+    key: `by_rel_${r.name}`,
+    phase: 'by_relationship',
+    detail: r.name,
+    keys: ri.keys,
+    totalBytes: total,
+    values: { kind: 'multi', ...recordsOf(p), ids: p.ids, start: ri.start, members: ri.members },
+    fileName: (k) => ri.keys[k].toString(),
+    entries: ri.pairs,
+  };
+}
+
+/** by_spatial_level_<n>: per non-empty cell (by its Morton code), the (id, record) of its annotations. */
+function spatialInput(p: Prepared, lv: SpatialLevelEntries): IndexInput {
+  let total = 8 * lv.codes.length;
+  for (let t = 0; t < lv.annotations.length; t++) total += recordBytes(p, lv.annotations[t]) + 8;
+  return {
+    key: `by_spatial_level_${lv.level}`,
+    phase: 'spatial',
+    detail: `level ${lv.level}`,
+    keys: BigUint64Array.from(lv.codes, (c) => BigInt(c)),
+    totalBytes: total,
+    values: { kind: 'multi', ...recordsOf(p), ids: p.ids, start: lv.chunkStart, members: lv.annotations },
+    fileName: (k) => mortonDecode(lv.gridShape, lv.codes[k]).join('_'),
+    entries: lv.annotations.length,
+  };
+}
+
 /** Checks the options (and fills in their defaults), the annotation type and the coordinate space, before anything is read. */
 export function checkRequest(
   coordSpace: CoordSpaceInput,
@@ -263,16 +326,7 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
   // Without relationship indexes the info lists no relationships, and neuroglancer then reads by_id
   // values as bare records: they must not carry relationship lists either.
   if (!options.writeByRelationship) p.relationships = [];
-  if (ctx.encoder.threads > 1) {
-    // Once, in shared memory: every index's values are gathered from these by the workers.
-    p.records = shared(p.records);
-    if (p.recordOffsets) p.recordOffsets = shared(p.recordOffsets);
-    p.ids = shared(p.ids);
-    for (const r of p.relationships) {
-      r.offsets = shared(r.offsets);
-      r.ids = shared(r.ids);
-    }
-  }
+  if (ctx.encoder.threads > 1) shareWithWorkers(p);
 
   let byIdInfo: { key: string; sharding?: ShardingSpec } = { key: 'by_id' };
   let byId: IndexSummary | null = null;
@@ -286,43 +340,13 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
   type Written = Awaited<ReturnType<typeof writeIndex>>;
   const steps: Array<() => Array<{ input: IndexInput; done: (res: Written) => void }>> = [];
   if (options.writeById) {
-    steps.push(() => {
-      let total = 0;
-      for (let i = 0; i < p.n; i++) {
-        total += recordBytes(p, i);
-        for (const r of p.relationships) total += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
-      }
-      const input: IndexInput = {
-        key: 'by_id',
-        phase: 'by_id',
-        keys: p.ids,
-        sortedOrder: p.idOrder,
-        totalBytes: total,
-        values: { kind: 'byId', ...recordsOf(p), rels: p.relationships.map((r) => ({ offsets: r.offsets, ids: r.ids })) },
-        fileName: (i) => p.ids[i].toString(),
-        entries: p.n,
-      };
-      return [{ input, done: (res) => ((byIdInfo = { key: 'by_id', sharding: res.sharding }), (byId = res.summary)) }];
-    });
+    steps.push(() => [{ input: byIdInput(p), done: (res) => ((byIdInfo = { key: 'by_id', sharding: res.sharding }), (byId = res.summary)) }]);
   }
   if (options.writeByRelationship) {
     for (const r of p.relationships) {
       steps.push(() => {
-        const ri = relationshipIndex(p, r);
-        let total = 8 * ri.keys.length;
-        for (let t = 0; t < ri.members.length; t++) total += recordBytes(p, ri.members[t]) + 8;
-        const key = `by_rel_${r.name}`;
-        const input: IndexInput = {
-          key,
-          phase: 'by_relationship',
-          detail: r.name,
-          keys: ri.keys,
-          totalBytes: total,
-          values: { kind: 'multi', ...recordsOf(p), ids: p.ids, start: ri.start, members: ri.members },
-          fileName: (k) => ri.keys[k].toString(),
-          entries: ri.pairs,
-        };
-        return [{ input, done: (res) => (relInfos.push({ key, sharding: res.sharding, id: r.name }), relSummaries.push(res.summary)) }];
+        const input = byRelationshipInput(p, r);
+        return [{ input, done: (res) => (relInfos.push({ key: input.key, sharding: res.sharding, id: r.name }), relSummaries.push(res.summary)) }];
       });
     }
   }
@@ -338,21 +362,9 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
         onProgress: (done, total) => progress('spatial_assign', done, total),
       });
       return levels.map((lv) => {
-        const key = `by_spatial_level_${lv.level}`;
-        let total = 8 * lv.codes.length;
-        for (let t = 0; t < lv.annotations.length; t++) total += recordBytes(p, lv.annotations[t]) + 8;
-        const input: IndexInput = {
-          key,
-          phase: 'spatial',
-          detail: `level ${lv.level}`,
-          keys: BigUint64Array.from(lv.codes, (c) => BigInt(c)),
-          totalBytes: total,
-          values: { kind: 'multi', ...recordsOf(p), ids: p.ids, start: lv.chunkStart, members: lv.annotations },
-          fileName: (k) => mortonDecode(lv.gridShape, lv.codes[k]).join('_'),
-          entries: lv.annotations.length,
-        };
+        const input = spatialInput(p, lv);
         const done = (res: Written) => {
-          spatialInfos.push({ key, sharding: res.sharding, chunk_size: lv.chunkSize, grid_shape: lv.gridShape, limit: lv.maxCount });
+          spatialInfos.push({ key: input.key, sharding: res.sharding, chunk_size: lv.chunkSize, grid_shape: lv.gridShape, limit: lv.maxCount });
           spatialSummaries.push({ ...res.summary, level: lv.level, gridShape: lv.gridShape, limit: lv.maxCount });
         };
         return { input, done };
