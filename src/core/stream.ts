@@ -64,6 +64,8 @@ interface Scan {
   maxId: bigint;
   geometry?: Prepared['geometry'];
   idSource?: Prepared['idSource'];
+  /** The relationships requested, checked. */
+  relNames: string[];
   /** Per relationship: total list entries (before removing repeats). */
   relEntries: number[];
   /** Bytes of the relationship lists in by_id values (4 + 8 per id, per row and relationship). */
@@ -166,7 +168,7 @@ async function scan(batches: BatchSource, coords: CoordSpace, type: AnnotationTy
     const { id: _id, ...fields } = inferred;
     return { ...(user ?? {}), ...fields, id } as PropertySpec;
   });
-  return { n, lower, upper, specs, generated, idColumn, maxId, relEntries, relBytes, ...t0 };
+  return { n, lower, upper, specs, generated, idColumn, maxId, relNames, relEntries, relBytes, ...t0 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,6 +276,26 @@ function countPart(e: Entries): { keys: number; entries: number; maxCount: numbe
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The spatial levels, from the bounds of the whole file: each level's grid, how many annotations it
+ * takes (and where its positions end), and its Morton encoder and axes (null and [] without a spatial index).
+ */
+function planLevels(t: Scan, coords: CoordSpace, options: ResolvedOptions) {
+  const grids = defineGrids(t.lower, t.upper, coords.scales, options.numSpatialLevels);
+  const quotas = options.writeBySpatialChunk ? levelQuotas(t.n, grids, options.targetChunkLimit) : [];
+  const levelEnd: number[] = [];
+  quotas.reduce((sum, q) => (levelEnd.push(sum + q), sum + q), 0);
+  const morton = quotas.map((q, level) => {
+    if (q === 0) return null;
+    if (!MortonEncoder.fits(grids[level].gridShape)) {
+      throw new ExportError(`Spatial level ${level} has a grid of ${grids[level].gridShape.join('x')} cells, too fine to key; use fewer spatial levels or a larger chunk limit`);
+    }
+    return new MortonEncoder(grids[level].gridShape);
+  });
+  const axes = grids.map((g) => levelAxes(t.lower, g));
+  return { grids, quotas, levelEnd, morton, axes };
+}
+
 export async function writeStreamed(
   batches: BatchSource,
   coords: CoordSpace,
@@ -286,7 +308,7 @@ export async function writeStreamed(
   const n = t.n;
   throwIfAborted(s.signal);
   if (n >= 2 ** 31) throw new ExportError(`Exports larger than memory handle up to 2^31 - 1 annotations; this table has ${n}`);
-  const relNames = options.writeByRelationship ? normalizeRelationshipRequests(options.relationships) : [];
+  const relNames = options.writeByRelationship ? t.relNames : [];
   const spill = path.join(s.scratchDir, '.spill');
   const all: SpillBuckets[] = [];
   const buckets = (name: string, count: number) => {
@@ -295,24 +317,11 @@ export async function writeStreamed(
     return b;
   };
   try {
-    // The spatial levels: grids from the bounds of the whole file, and each annotation's level from
-    // its position in the seeded shuffle (the inverse permutation, 4 bytes per annotation).
-    const writeSpatial = options.writeBySpatialChunk;
     const limit = options.targetChunkLimit;
-    const grids = defineGrids(t.lower, t.upper, coords.scales, options.numSpatialLevels);
-    const quotas = writeSpatial ? levelQuotas(n, grids, limit) : [];
-    const levelEnd: number[] = [];
-    quotas.reduce((sum, q) => (levelEnd.push(sum + q), sum + q), 0);
-    const morton = quotas.map((q, level) => {
-      if (q === 0) return null;
-      if (!MortonEncoder.fits(grids[level].gridShape)) {
-        throw new ExportError(`Spatial level ${level} has a grid of ${grids[level].gridShape.join('x')} cells, too fine to key; use fewer spatial levels or a larger chunk limit`);
-      }
-      return new MortonEncoder(grids[level].gridShape);
-    });
-    const axes = grids.map((g) => levelAxes(t.lower, g));
+    const { grids, quotas, levelEnd, morton, axes } = planLevels(t, coords, options);
     let position: Uint32Array | null = null;
-    if (writeSpatial && options.shuffleBeforeAssigningSpatialLevels) {
+    if (options.writeBySpatialChunk && options.shuffleBeforeAssigningSpatialLevels) {
+      // Each annotation's level from its position in the seeded shuffle (the inverse permutation, 4 bytes per annotation).
       position = invertInPlace(randomPermutation(n, new Rng(s.seed)));
     }
 

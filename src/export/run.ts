@@ -148,8 +148,10 @@ export async function writePrecomputedAnnotations(
   if (streamed) {
     const output = await openOutput(outputDir, bucket, options, warn, onUploaded);
     try {
-      // Read twice (one pass to plan, one to write), one row group or record batch at a time.
-      const batches = () => readBatches(streamed.path, { signal: options.signal, relationships: normalizeRelationshipRequests(options.relationships) });
+      // Read twice (one pass to plan, one to write), one row group or record batch at a time; the
+      // relationship names are checked when the first pass starts.
+      let relationships: string[] | undefined;
+      const batches = () => readBatches(streamed.path, { signal: options.signal, relationships: (relationships ??= normalizeRelationshipRequests(options.relationships)) });
       return await writeBatches(batches, streamed.rows, coords, type, options, run, output);
     } finally {
       output.dispose();
