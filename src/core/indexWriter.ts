@@ -1,8 +1,8 @@
-// Writing a dataset's shards and finishing it, for both writers: the in-memory one (write.ts) hands over every shard of
-// an index planned at once, the streamed one (stream.ts) one shard at a time as it reads each back from
-// its temporary file. Either way the shard workers gather and encode it, it is written as soon as it
-// is done, and at most `maxShardsInFlight` shards are held at once; progress counts entries written.
-// Both then write `info` and commit the same way (writeInfo, commitDataset).
+// Writing a dataset's shards and finishing it, for both writers: the in-memory one (write.ts) hands
+// over every shard of an index planned at once, the streamed one (stream.ts) one shard at a time as it
+// reads each back from its temporary file. Either way the shard workers gather and encode it, it is
+// written as soon as it is done, and at most `maxShardsInFlight` shards are held at once; progress
+// counts entries written. Both then write `info` and commit the same way (writeInfo, commitDataset).
 import type { IndexSummary, Phase } from './types';
 import { shardFileName, type ShardingSpec } from './sharding';
 import type { ShardEncoder, SourceHandle } from './pool';
