@@ -368,6 +368,12 @@ export async function run(argv: string[]): Promise<number> {
 
     }
   }
+  // Ctrl+C from here on cancels the export (exit 130, nothing written), also while the first rows are
+  // read for the guess below: the export then sees its signal already aborted.
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   // The same default as the form: `id` as the id column when it is unique and integral in the first rows.
   let idGuessed = false;
   if (!idGiven && mapping.annotationType !== 'polyline' && mapping.input !== undefined) {
@@ -378,10 +384,6 @@ export async function run(argv: string[]): Promise<number> {
       idGuessed = true;
     }
   }
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const bar = !quiet && process.stderr.isTTY ? new ProgressBar(process.stderr) : null;
   try {
     const options = mappingToWriteOptions(mapping);
