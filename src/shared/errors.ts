@@ -6,6 +6,7 @@
 export interface UserErrorContext {
   file?: string;
   column?: string;
+  /** 1-based row of the table the problem is in (the first, when there are several). */
   row?: number;
   value?: unknown;
   expected?: string;
@@ -15,22 +16,13 @@ export interface UserErrorContext {
  * The base of every error whose message is meant for the user (the CLI prints the message alone,
  * exit status 1): bad input, a bad mapping or option, an unreadable dataset. Anything else is a bug.
  */
+export interface UserError extends UserErrorContext {}
 export class UserError extends Error {
-  file?: string;
-  column?: string;
-  /** 1-based row of the table the problem is in (the first, when there are several). */
-  row?: number;
-  value?: unknown;
-  expected?: string;
-
   constructor(message: string, context: UserErrorContext = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'UserError';
-    this.file = context.file;
-    this.column = context.column;
-    this.row = context.row;
-    this.value = context.value;
-    this.expected = context.expected;
+    const { file, column, row, value, expected } = context;
+    Object.assign(this, { file, column, row, value, expected });
   }
 }
 
