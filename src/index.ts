@@ -1,5 +1,5 @@
 export * from './core/types';
-export { writePrecomputedAnnotations } from './core/write';
+export { writePrecomputedAnnotations } from './export/run';
 export {
   readPrecomputedAnnotations,
   streamPrecomputedAnnotations,
@@ -13,3 +13,4 @@ export {
 } from './roundtrip/read';
 export { openSource, localSource, httpSource, type ReadSource } from './roundtrip/source';
 export { GEOMETRY_ROLES, conventionalColumns, recogniseGeometry, resolveGeometry, roleLabel, type ResolvedGeometry } from './shared/geometry';
+export { UserError, AbortError } from './shared/errors';

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { tableFromArrays } from 'apache-arrow';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { writePrecomputedAnnotations } from '../src/core/write';
+import { writePrecomputedAnnotations } from '../src/export/run';
 import { startPreviewServer, type PreviewServer } from '../src/server/preview';
 import { neuroglancerLink, type AnnotationInfoLike } from '../src/server/state';
 import { limit, within } from './helpers/bounded';

@@ -267,7 +267,7 @@ describe('bucket output', { concurrency: 3 }, () => {
 });
 
 test('library: progress reports bytes uploaded; objects of 16 MiB and more go up in parts', async () => {
-  const { writePrecomputedAnnotations } = await import('../src/core/write');
+  const { writePrecomputedAnnotations } = await import('../src/export/run');
   const saved = { ...process.env };
   Object.assign(process.env, s3.env());
   try {

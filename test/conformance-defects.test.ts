@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Int32, Int8, Table, Uint8, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
-import { writePrecomputedAnnotations } from '../src/core/write';
+import { writePrecomputedAnnotations } from '../src/export/run';
 import { ExportError } from '../src/core/errors';
 import { readDatasetWithNeuroglancer, ngColor } from './helpers/ngread';
 import {

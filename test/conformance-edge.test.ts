@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { Dictionary, Float32, Float64, Int32, Table, Uint8, Utf8, makeVector, tableFromArrays, vectorFromArray } from 'apache-arrow';
-import { writePrecomputedAnnotations } from '../src/core/write';
+import { writePrecomputedAnnotations } from '../src/export/run';
 import { ExportError } from '../src/core/errors';
 import { ngColor } from './helpers/ngread';
 import { checkById, checkByRelationship, checkSpatial, f32, randomIds, rng, tempRoot, u64List, writeAndRead, type Expected } from './helpers/conformance';

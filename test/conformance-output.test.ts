@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Table, makeVector, tableToIPC } from 'apache-arrow';
-import { writePrecomputedAnnotations } from '../src/core/write';
+import { writePrecomputedAnnotations } from '../src/export/run';
 import { AbortError, ExportError } from '../src/core/errors';
 import { TableHandle, type Phase, type WriteOptions } from '../src/core/types';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';

@@ -13,7 +13,7 @@ import { normalizeCoordSpace } from '../src/core/coords';
 import { prepare, recordStart } from '../src/core/prepare';
 import { PROPERTY_TYPES, type PropertyType } from '../src/core/types';
 import { propertyLayout } from '../src/core/properties';
-import { writePrecomputedAnnotations } from '../src/core/write';
+import { writePrecomputedAnnotations } from '../src/export/run';
 import { ngPrimitives, readDatasetWithNeuroglancer } from './helpers/ngread';
 import { col, compact, hex, table, tempDir, testRandom } from './helpers/coretables';
 

@@ -8,7 +8,7 @@ import { formatPyFloat, pyFloat, pyJson } from '../src/core/pyjson';
 import { normalizeCoordSpace } from '../src/core/coords';
 import { buildInfo } from '../src/core/info';
 import { makeShardingSpec } from '../src/core/sharding';
-import { writePrecomputedAnnotations } from '../src/core/write';
+import { writePrecomputedAnnotations } from '../src/export/run';
 import type { CoordSpaceInput } from '../src/core/types';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
 import { col, table, tempDir, testRandom, throwsExport } from './helpers/coretables';

@@ -10,7 +10,7 @@ import { parseRelationshipCell, readRelationship } from '../src/core/relationshi
 import { resolveIds } from '../src/core/ids';
 import { prepare } from '../src/core/prepare';
 import { normalizeCoordSpace } from '../src/core/coords';
-import { writePrecomputedAnnotations } from '../src/core/write';
+import { writePrecomputedAnnotations } from '../src/export/run';
 import type { PropertySpec, WriteOptions } from '../src/core/types';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
 import { col, table, tempDir, testRandom, throwsExport } from './helpers/coretables';

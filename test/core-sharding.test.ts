@@ -14,7 +14,7 @@ import {
   shardFileName,
   type ShardingSpec,
 } from '../src/core/sharding';
-import { writePrecomputedAnnotations } from '../src/core/write';
+import { writePrecomputedAnnotations } from '../src/export/run';
 import { ngPrimitives, readDatasetWithNeuroglancer } from './helpers/ngread';
 import { col, hex, table, tempDir, testRandom } from './helpers/coretables';
 

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import { buildSpatialIndex, defineGrids, levelQuotas, type SpatialLevelEntries } from '../src/core/spatial';
 import { prepare, type Prepared } from '../src/core/prepare';
 import { normalizeCoordSpace } from '../src/core/coords';
-import { writePrecomputedAnnotations } from '../src/core/write';
+import { writePrecomputedAnnotations } from '../src/export/run';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
 import { col, table, tempDir, testRandom } from './helpers/coretables';
 

@@ -8,15 +8,15 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { tableFromArrays, tableToIPC, Table } from 'apache-arrow';
-import { writePrecomputedAnnotations } from '../src/core/write';
+import { writePrecomputedAnnotations } from '../src/export/run';
 import { AbortError, ExportError } from '../src/core/errors';
 import type { Progress, WriteOptions, WriteSummary } from '../src/core/types';
 import { tempDir, writeParquet } from './io-fixtures';
 import { within } from './helpers/bounded';
 import { readTree } from './helpers/common';
 import { readDatasetWithNeuroglancer } from './helpers/ngread';
-import { Endpoint, type HostToWorker, type WorkerToHost } from '../src/extension/protocol';
-import type { Mapping } from '../src/mapping';
+import { Endpoint, type HostToWorker, type WorkerToHost } from '../src/shared/protocol';
+import type { Mapping } from '../src/shared/mapping';
 import { DIST } from './helpers/reliability';
 
 const tmp = tempDir('ng-stream-');

@@ -6,10 +6,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { guessFormState, guessGeometry } from '../src/extension/guess';
-import { Endpoint, ReplyError, type Envelope } from '../src/extension/protocol';
+import { guessFormState, guessGeometry } from '../src/shared/guess';
+import { Endpoint, ReplyError, type Envelope } from '../src/shared/protocol';
 import { checkMapping } from '../src/extension/validate';
-import type { TablePreview } from '../src/extension/protocol';
+import type { TablePreview } from '../src/shared/protocol';
 
 const table = (header: string, types: string[], ...rows: string[]): TablePreview => ({
   columns: header.split(',').map((name, i) => ({ name, type: types[i] ?? 'Float64' })),

@@ -571,7 +571,7 @@ describe("inspect on the writer's output", () => {
 
   for (const opts of [{ writeById: false }, { writeByRelationship: false }, { writeBySpatialChunk: false }]) {
     test(`indexes left out on purpose (${JSON.stringify(opts)}): consistent`, { skip }, async () => {
-      const { writePrecomputedAnnotations } = await import('../src/core/write');
+      const { writePrecomputedAnnotations } = await import('../src/export/run');
       const n = 200;
       const col = () => Float32Array.from({ length: n }, (_, i) => (i * 37) % 101);
       const table = tableFromArrays({ x: col(), y: col(), z: col(), seg: BigUint64Array.from({ length: n }, (_, i) => BigInt(i % 7)) });
@@ -586,7 +586,7 @@ describe("inspect on the writer's output", () => {
   for (const type of ['point', 'line', 'axis_aligned_bounding_box', 'ellipsoid', 'polyline'] as const) {
     for (const sharded of [true, false]) {
       test(`${type}, ${sharded ? 'sharded' : 'unsharded'}: consistent`, { skip }, async () => {
-        const { writePrecomputedAnnotations } = await import('../src/core/write');
+        const { writePrecomputedAnnotations } = await import('../src/export/run');
         // Unsharded output is one file per key: keep it small so the suite stays fast.
         const n = sharded ? 3000 : 400;
         let s = 12345;

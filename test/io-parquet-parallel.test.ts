@@ -105,7 +105,7 @@ describe('the built CLI on a Parquet file large enough for the reader threads', 
   it('writes exactly what the library writes from the single-threaded reader', async () => {
     const { CLI, ensureBuilt, runOk } = await import('./helpers/cli');
     const { readTree } = await import('./helpers/common');
-    const { writePrecomputedAnnotations } = await import('../src/core/write');
+    const { writePrecomputedAnnotations } = await import('../src/export/run');
     ensureBuilt();
     const p = at('large.parquet');
     // ~13 MB uncompressed: over the 8 MB threshold, several row groups.

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Table } from 'apache-arrow';
-import { writePrecomputedAnnotations } from '../src/core/write';
+import { writePrecomputedAnnotations } from '../src/export/run';
 import type { WriteOptions } from '../src/core/types';
 import { assertSameTree, pointTable, readTree, tempRoot } from './helpers/reliability';
 

@@ -10,13 +10,13 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { Field, List, Table, Uint64, makeData, makeVector } from 'apache-arrow';
-import { writePrecomputedAnnotations } from '../src/core/write';
+import { writePrecomputedAnnotations } from '../src/export/run';
 import { AbortError, ExportError } from '../src/core/errors';
 import { removeThreadTemporaries } from '../src/core/storage';
 import type { Phase, WriteOptions, WriteSummary } from '../src/core/types';
 import { InputError, readTable } from '../src/io/index';
-import { Endpoint, type HostToWorker, type WorkerToHost } from '../src/extension/protocol';
-import type { Mapping } from '../src/mapping';
+import { Endpoint, type HostToWorker, type WorkerToHost } from '../src/shared/protocol';
+import type { Mapping } from '../src/shared/mapping';
 import { limit, runSyncWithin } from './helpers/bounded';
 import { ensureBuilt } from './helpers/cli';
 import {

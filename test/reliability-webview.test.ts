@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Endpoint, parseEnvelope, type Envelope } from '../src/extension/protocol';
+import { Endpoint, parseEnvelope, type Envelope } from '../src/shared/protocol';
 import { checkMapping, parseFormState } from '../src/extension/validate';
 import { formHtml, viewerHtml } from '../src/extension/html';
 import { rng } from './helpers/reliability';

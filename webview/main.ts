@@ -2,8 +2,8 @@
 // save or copy it; the host owns the disk. State survives reloads through getState/setState.
 import '@vscode-elements/elements/dist/bundled.js';
 import './form.css';
-import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec } from '../src/core/types';
-import type { Mapping } from '../src/mapping';
+import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec } from '../src/shared/types';
+import type { Mapping } from '../src/shared/mapping';
 import { emptyInPreview, geometryColumns, geometryFor, guessGeometry, guessIdColumn, propertyCandidates, PROPERTY_ID } from '../src/shared/guess';
 import { GEOMETRY_ROLES, conventionalColumns, roleLabel } from '../src/shared/geometry';
 import {
@@ -16,7 +16,7 @@ import {
   type Inspection,
   type Problem,
   type WebviewSends,
-} from '../src/extension/protocol';
+} from '../src/shared/protocol';
 
 interface VsCodeApi {
   postMessage(m: unknown): void;

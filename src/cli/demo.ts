@@ -1,7 +1,7 @@
 // `ng-annotations demo`: exports the bundled synapse sample so a new user sees the whole path work.
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { writePrecomputedAnnotations } from '../core/write';
+import { writePrecomputedAnnotations } from '../export/run';
 import { describeSummary } from './export';
 import { UsageError, formatHelp, parseCommand, type CommandSpec } from './usage';
 

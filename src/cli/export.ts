@@ -2,12 +2,13 @@
 // become writer options; errors become one line and an exit status.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writePrecomputedAnnotations } from '../core/write';
+import { writePrecomputedAnnotations } from '../export/run';
 import { ExportError } from '../core/errors';
 import { normalizeCoordSpace } from '../core/coords';
 import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type PropertyType, type WriteSummary } from '../core/types';
 import { ALL_ROLES, GEOMETRY_ROLES, dimsFromColumns, roleLabel, type GeometryColumns } from '../shared/geometry';
-import { parseByteSize, parseMapping, resolveMappingPaths, mappingCoordSpace, mappingToWriteOptions, type Mapping } from '../mapping';
+import { MAPPING_FIELDS, parseByteSize, parseMapping, mappingCoordSpace, mappingToWriteOptions, type FlagSpec, type Mapping } from '../shared/mapping';
+import { resolveMappingPaths } from '../export/mappingPaths';
 import { UsageError, formatHelp, nearest, parseCommand, type CommandSpec } from './usage';
 import { ProgressBar } from './progress';
 import { previewTable } from '../io/preview';
@@ -129,6 +130,33 @@ function parseDims(s: string): { names: string[]; units?: string[]; scales?: num
   return { names, units, scales };
 }
 
+/** A mapping field's value from its flag (undefined when the flag is not given). Throws UsageError. */
+function flagValue(f: FlagSpec, flag: (name: string) => boolean, opt: (name: string) => string | undefined): unknown {
+  const s = opt(f.name);
+  switch (f.kind) {
+    case 'on':
+      return flag(f.name) ? true : undefined;
+    case 'off':
+      return flag(f.name) ? false : undefined;
+    case 'int':
+      return wholeNumber(f.name, s, f.min, f.max);
+    case 'level':
+      return s === undefined ? undefined : s === 'raw' ? 'raw' : wholeNumber(f.name, s, 0, 9);
+    case 'choice':
+      return oneOf(f.name, s, f.values);
+    case 'bytes': {
+      if (s === undefined) return undefined;
+      const bytes = parseByteSize(s);
+      if (bytes === null) throw new UsageError(`--${f.name} expects a size such as 4G, 512M or a number of bytes, got ${JSON.stringify(s)}`);
+      return bytes;
+    }
+    case 'text':
+      return s;
+    case 'path':
+      return s === undefined ? undefined : path.resolve(s);
+  }
+}
+
 /** Builds the mapping from --config (if any) overlaid with the flags. Throws UsageError. */
 export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boolean; quiet: boolean; idGiven: boolean; uploadConcurrency?: number } | 'help' {
   const { values, positionals } = parseCommand(EXPORT_SPEC, argv);
@@ -226,31 +254,11 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
     if (!d) throw new UsageError(`--delimiter expects one of , ; tab |, got ${JSON.stringify(opt('delimiter'))}`);
     m.delimiter = d;
   }
-  if (flag('decimal-comma')) m.decimalComma = true;
-  if (opt('points') !== undefined) m.points = path.resolve(opt('points')!);
-  if (flag('unsharded')) m.sharded = false;
-  if (flag('no-by-id')) m.byId = false;
-  if (flag('no-by-relationship')) m.byRelationship = false;
-  if (flag('no-spatial')) m.spatial = false;
-  const levels = wholeNumber('spatial-levels', opt('spatial-levels'), 1, 64);
-  if (levels !== undefined) m.spatialLevels = levels;
-  const limit = wholeNumber('chunk-limit', opt('chunk-limit'), 0, 2 ** 31);
-  if (limit !== undefined) m.chunkLimit = limit;
-  if (flag('no-shuffle')) m.shuffle = false;
-  const seed = wholeNumber('seed', opt('seed'), 0, Number.MAX_SAFE_INTEGER);
-  if (seed !== undefined) m.seed = seed;
-  const threads = wholeNumber('threads', opt('threads'), 1, 256);
-  if (threads !== undefined) m.threads = threads;
-  if (opt('gzip-level') !== undefined) m.gzipLevel = opt('gzip-level') === 'raw' ? 'raw' : wholeNumber('gzip-level', opt('gzip-level'), 0, 9);
-  const encoding = oneOf('data-encoding', opt('data-encoding'), ['gzip', 'raw', 'auto']);
-  if (encoding !== undefined) m.dataEncoding = encoding;
-  if (opt('memory-limit') !== undefined) {
-    const bytes = parseByteSize(opt('memory-limit')!);
-    if (bytes === null) throw new UsageError(`--memory-limit expects a size such as 4G, 512M or a number of bytes, got ${JSON.stringify(opt('memory-limit'))}`);
-    m.memoryLimit = bytes;
+  // The flags that map one to one to a mapping field (shared/mapping.ts's table), in its order.
+  for (const [key, f] of Object.entries(MAPPING_FIELDS) as Array<[string, { flag?: FlagSpec }]>) {
+    const value = f.flag && flagValue(f.flag, flag, opt);
+    if (value !== undefined) m[key] = value;
   }
-  if (opt('description') !== undefined) m.description = opt('description');
-  if (flag('overwrite')) m.overwrite = true;
   if (m.annotationType === undefined) throw new UsageError(`--type is required (${TYPES})`);
   if (m.input === undefined) {
     if (m.points === undefined) throw new UsageError('a table file is required');
@@ -360,6 +368,12 @@ export async function run(argv: string[]): Promise<number> {
 
     }
   }
+  // Ctrl+C from here on cancels the export (exit 130, nothing written), also while the first rows are
+  // read for the guess below: the export then sees its signal already aborted.
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   // The same default as the form: `id` as the id column when it is unique and integral in the first rows.
   let idGuessed = false;
   if (!idGiven && mapping.annotationType !== 'polyline' && mapping.input !== undefined) {
@@ -370,10 +384,6 @@ export async function run(argv: string[]): Promise<number> {
       idGuessed = true;
     }
   }
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const bar = !quiet && process.stderr.isTTY ? new ProgressBar(process.stderr) : null;
   try {
     const options = mappingToWriteOptions(mapping);

@@ -1,6 +1,5 @@
 // The `ng-annotations` command: export, serve, inspect, demo.
-import { ExportError, AbortError } from '../core/errors';
-import { MappingError } from '../mapping';
+import { AbortError, UserError } from '../shared/errors';
 import { UsageError, nearest, usageErrorText } from './usage';
 import { version } from '../../package.json';
 
@@ -52,12 +51,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(usageErrorText(cmd, e.message));
       return 2;
     }
-    // The readers abort with a DOMException named AbortError, the writer with its own AbortError class.
+    // Readers and writers throw AbortError; the name also catches a third-party library's DOMException.
     if (e instanceof AbortError || (e as Error)?.name === 'AbortError') {
       process.stderr.write('ng-annotations: cancelled; nothing was written\n');
       return 130;
     }
-    const known = e instanceof ExportError || e instanceof MappingError || (e as Error)?.name === 'InputError';
+    const known = e instanceof UserError;
     const message = (e as Error)?.message ?? String(e);
     process.stderr.write(`error: ${message.split('\n')[0]}\n`);
     if (!known && process.env.NG_ANNOTATIONS_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);

@@ -1,8 +1,10 @@
 // Command-line options declared once: each command's table drives the parser, the --help text (with
 // defaults) and the "did you mean" of an unknown option. Adding an option is one row in a table.
 
+import { UserError } from '../shared/errors';
+
 /** A mistake in how the command was called: exit status 2, one line and "see --help". */
-export class UsageError extends Error {
+export class UsageError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';

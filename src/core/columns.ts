@@ -2,6 +2,7 @@
 // 64-bit integers stay BigInt; nothing that may be an id passes through a JS number.
 import { DataType, type Schema, type Table, type Vector, type Data } from 'apache-arrow';
 import { ExportError, describeRows } from './errors';
+import { shortenValue } from '../shared/errors';
 import { sharedU64 } from './alloc';
 
 export type ColumnKind = 'int' | 'int64' | 'float' | 'bool' | 'string' | 'dictionary' | 'list' | 'other';
@@ -59,7 +60,7 @@ export class ColumnStore implements TableLike {
 
 /** Column names for a message: the first `max` quoted, then how many more (a wide table would otherwise make a message of megabytes). */
 export function quoteNames(names: readonly string[], max = 20): string {
-  const shown = names.slice(0, max).map((n) => JSON.stringify(n.length > 80 ? `${n.slice(0, 77)}...` : n));
+  const shown = names.slice(0, max).map((n) => JSON.stringify(shortenValue(n)));
   return names.length > max ? `${shown.join(', ')} and ${names.length - max} more` : shown.join(', ');
 }
 

@@ -1,41 +1,17 @@
 // Errors that carry what a user needs to fix their input: which column, which rows, which value.
+// ExportError is the core's UserError; its `details.rows` are 0-based (as in code), its `row` 1-based.
+import { AbortError, UserError, shortenLongRuns, throwIfAborted } from '../shared/errors';
 
-/**
- * Shortens any run of 200+ characters without a space, tab or newline (a quoted cell or value), and the whole message to
- * about 4000 characters, so one bad multi-megabyte cell cannot make a multi-megabyte message; the
- * full value stays in `details.value`.
- */
-export function shortenLongRuns(message: string): string {
-  // A loop, not a regex: a 10 MB run overflows the regex engine's stack.
-  let out = '';
-  let start = 0;
-  for (let i = 0; i <= message.length; i++) {
-    if (i < message.length && message.charCodeAt(i) > 0x20) continue; // runs end at spaces, tabs, newlines
-    const run = i - start;
-    if (run >= 200) out += `${message.slice(start, start + 80)}…[${run} characters]`;
-    else out += message.slice(start, i);
-    if (i < message.length) out += message[i];
-    start = i + 1;
-    if (out.length > 4000) break;
-  }
-  if (out.length > 4000 || start < message.length) out = `${out.slice(0, 3900)}… [message shortened from ${message.length} characters]`;
-  return out;
-}
+export { AbortError, UserError, shortenLongRuns, throwIfAborted };
 
-export class ExportError extends Error {
+export class ExportError extends UserError {
   constructor(
     message: string,
     readonly details: { column?: string; rows?: number[]; value?: unknown; expected?: string } = {},
   ) {
-    super(shortenLongRuns(message));
+    const row = details.rows?.[0];
+    super(shortenLongRuns(message), { column: details.column, row: row === undefined ? undefined : row + rowBase + 1, value: details.value, expected: details.expected });
     this.name = 'ExportError';
-  }
-}
-
-export class AbortError extends Error {
-  constructor(message = 'The export was cancelled') {
-    super(message);
-    this.name = 'AbortError';
   }
 }
 
@@ -65,8 +41,4 @@ export function describeRows(rows: ArrayLike<number>, total?: number): string {
   const count = total ?? rows.length;
   const more = count > shown.length ? ` and ${count - shown.length} more` : '';
   return `${count === 1 ? 'row' : 'rows'} ${shown.join(', ')}${more}`;
-}
-
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortError();
 }

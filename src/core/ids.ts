@@ -1,55 +1,16 @@
 // Annotation ids: an explicit id column, else `annotation_id`, else the pandas index recorded in the
 // file's metadata, else row numbers. Always exact uint64 (BigUint64Array), unique.
-import type { Schema } from 'apache-arrow';
 import { ExportError, describeRows } from './errors';
 import { getColumn, uint64Column, type TableLike } from './columns';
 import { argsortU64, words } from './radix';
 import { sharedU64 } from './alloc';
+import { pandasIndex } from '../shared/pandas';
 
 export interface ResolvedIds {
   ids: BigUint64Array;
   /** The column the ids came from, if any (it is then not an unused column). */
   column?: string;
   source: 'idColumn' | 'annotation_id' | 'pandas index' | 'pandas range index' | 'row numbers';
-}
-
-export interface PandasIndexInfo {
-  /** Column holding the index (a named index, or `__index_level_0__`). */
-  column?: string;
-  /** A RangeIndex stored only as a descriptor: id of row i = start + i*step. */
-  range?: { start: bigint; step: bigint };
-}
-
-interface PandasMetadata {
-  index_columns?: Array<string | { kind?: string; name?: string | null; start?: number; stop?: number; step?: number }>;
-}
-
-/**
- * The single-level pandas index of `table`, or null when there is none, it is a MultiIndex, or
- * the metadata does not parse. A named index column must exist in the table.
- */
-export function pandasIndex(table: TableLike | Schema): PandasIndexInfo | null {
-  const schema = 'schema' in table ? table.schema : table;
-  const raw = schema.metadata.get('pandas');
-  if (!raw) return null;
-  let meta: PandasMetadata;
-  try {
-    meta = JSON.parse(raw) as PandasMetadata;
-  } catch {
-    return null;
-  }
-  const idx = meta.index_columns;
-  if (!Array.isArray(idx) || idx.length !== 1) return null;
-  const only = idx[0];
-  if (typeof only === 'string') {
-    return schema.fields.some((f) => f.name === only) ? { column: only } : null;
-  }
-  if (only && typeof only === 'object' && only.kind === 'range') {
-    const start = Number.isSafeInteger(only.start) ? BigInt(only.start!) : 0n;
-    const step = Number.isSafeInteger(only.step) ? BigInt(only.step!) : 1n;
-    return { range: { start, step } };
-  }
-  return null;
 }
 
 export function resolveIds(table: TableLike | null, n: number, idColumn: string | null | undefined): ResolvedIds {

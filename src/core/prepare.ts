@@ -4,7 +4,8 @@
 import type { AnnotationType, CoordSpace, PropertySpec } from './types';
 import { ExportError, describeRows } from './errors';
 import { ColumnStore, contiguousValues, getColumn, numericColumn, requireFinite, uint64Column, type TableLike } from './columns';
-import { pandasIndex, resolveIds, requireUniqueIds, type ResolvedIds } from './ids';
+import { resolveIds, requireUniqueIds, type ResolvedIds } from './ids';
+import { pandasIndex } from '../shared/pandas';
 import { encodePropertyBlock, normalizePropertyRequests, planColumns, planProperties, propertyLayout, writeProperties } from './properties';
 import { normalizeRelationshipRequests, readRelationship, selectRelationshipRows, type RelationshipColumn } from './relationships';
 import type { WriteOptions } from './types';

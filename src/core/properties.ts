@@ -273,54 +273,50 @@ function requireNoNulls(v: Vector, column: string, what: string): void {
   });
 }
 
-/** Builds the plan for one property: its final spec and its encoded values. */
-function planProperty(table: TableLike, id: string, user: UserSpec | undefined, warn: (m: string) => void): PropertyPlan {
-  const column = table.getChild(id);
-  const n = table.numRows;
+/** A property from color channel columns `<id>_r`, `_g`, `_b` (and `_a`), or null when there are none. */
+function channelsPlan(table: TableLike, id: string, user: UserSpec | undefined): PropertyPlan | null {
   const userType = user?.type;
-  if (userType !== undefined && !PROPERTY_TYPES.includes(userType)) {
-    throw new ExportError(`Property ${JSON.stringify(id)}: unknown type ${JSON.stringify(userType)} (expected one of ${PROPERTY_TYPES.join(', ')})`);
+  const has = (s: string) => table.getChild(`${id}_${s}`) !== null;
+  if (!(has('r') && has('g') && has('b'))) return null;
+  const alpha = has('a');
+  const type: PropertyType = alpha ? 'rgba' : 'rgb';
+  if (userType !== undefined && userType !== 'rgb' && userType !== 'rgba') {
+    throw new ExportError(`Property ${JSON.stringify(id)} comes from color channel columns ${id}_r/_g/_b; its type must be rgb or rgba, not ${userType}`);
   }
-  if (!column) {
-    const has = (s: string) => table.getChild(`${id}_${s}`) !== null;
-    if (has('r') && has('g') && has('b')) {
-      const alpha = has('a');
-      const type: PropertyType = alpha ? 'rgba' : 'rgb';
-      if (userType !== undefined && userType !== 'rgb' && userType !== 'rgba') {
-        throw new ExportError(`Property ${JSON.stringify(id)} comes from color channel columns ${id}_r/_g/_b; its type must be rgb or rgba, not ${userType}`);
-      }
-      // An explicit rgba without an alpha column is opaque (channels start at 255).
-      const finalType = userType ?? type;
-      const channels = alpha ? ['r', 'g', 'b', 'a'] : ['r', 'g', 'b'];
-      return {
-        spec: { ...{ id, type }, ...user, id, type: finalType } as PropertySpec,
-        colors: channelColors(table, id, channels),
-        columns: channels.map((c) => `${id}_${c}`),
-      };
-    }
-    const available = table.schema.fields.map((f) => JSON.stringify(f.name)).join(', ');
-    throw new ExportError(`Property ${JSON.stringify(id)} not found: no column ${JSON.stringify(id)} and no color channels ${id}_r, ${id}_g, ${id}_b (columns: ${available})`, {
-      column: id,
-    });
-  }
+  // An explicit rgba without an alpha column is opaque (channels start at 255).
+  const finalType = userType ?? type;
+  const channels = alpha ? ['r', 'g', 'b', 'a'] : ['r', 'g', 'b'];
+  return {
+    spec: { ...{ id, type }, ...user, id, type: finalType } as PropertySpec,
+    colors: channelColors(table, id, channels),
+    columns: channels.map((c) => `${id}_${c}`),
+  };
+}
 
+/** What one column's values say about its property: a spec, and its values as numbers or colors. */
+interface Inferred {
+  inferred: PropertySpec;
+  numbers?: Float64Array;
+  colors?: Uint8Array;
+  /** Enum labels when the values are strings to look up. */
+  labelsForStrings?: string[];
+  /** A string column's codes. */
+  text?: { codes: Int32Array; labels: string[] };
+}
+
+/** Infers a property's spec from its column's type and values (`userType` only decides between readings). */
+function inferProperty(column: Vector, id: string, n: number, userType: PropertyType | undefined): Inferred {
   const kind = columnKind(column.type);
-  let inferred: PropertySpec;
-  let numbers: Float64Array | undefined;
-  let colors: Uint8Array | undefined;
-  let labelsForStrings: string[] | undefined; // enum labels when values are strings to look up
-  let text: { codes: Int32Array; labels: string[] } | undefined; // a string column's codes
-
   if (kind === 'int' || kind === 'float') {
-    numbers = numericColumn(column, id, `property ${id}`);
+    const numbers = numericColumn(column, id, `property ${id}`);
     if (kind === 'int') {
       const t = column.type as { bitWidth: number; isSigned: boolean };
-      inferred = { id, type: `${t.isSigned ? 'int' : 'uint'}${t.bitWidth}` as PropertyType };
-    } else {
-      inferred = { id, type: 'float32' };
+      return { numbers, inferred: { id, type: `${t.isSigned ? 'int' : 'uint'}${t.bitWidth}` as PropertyType } };
     }
-  } else if (kind === 'int64') {
-    numbers = int64Values(column);
+    return { numbers, inferred: { id, type: 'float32' } };
+  }
+  if (kind === 'int64') {
+    const numbers = int64Values(column);
     const t = narrowIntegerType(numbers.filter((x) => !Number.isNaN(x)));
     if (t === null && userType === undefined) {
       throw new ExportError(
@@ -328,13 +324,15 @@ function planProperty(table: TableLike, id: string, user: UserSpec | undefined, 
         { column: id },
       );
     }
-    inferred = { id, type: t ?? (userType as PropertyType) };
-  } else if (kind === 'bool') {
+    return { numbers, inferred: { id, type: t ?? (userType as PropertyType) } };
+  }
+  if (kind === 'bool') {
     requireNoNulls(column, id, `property ${id}`);
-    numbers = new Float64Array(n);
+    const numbers = new Float64Array(n);
     for (let i = 0; i < n; i++) numbers[i] = column.get(i) ? 1 : 0;
-    inferred = { id, type: 'uint8', enum_values: [0, 1], enum_labels: ['false', 'true'] };
-  } else if (kind === 'dictionary') {
+    return { numbers, inferred: { id, type: 'uint8', enum_values: [0, 1], enum_labels: ['false', 'true'] } };
+  }
+  if (kind === 'dictionary') {
     requireNoNulls(column, id, `enum property ${id}`);
     let codes: Int32Array;
     let labels: string[];
@@ -347,33 +345,53 @@ function planProperty(table: TableLike, id: string, user: UserSpec | undefined, 
       const index = new Map(labels.map((l, i) => [l, i]));
       codes = Int32Array.from(strings, (s) => index.get(s!)!);
     }
-    numbers = Float64Array.from(codes);
-    inferred = { id, type: smallestEnumType(labels.length), enum_values: labels.map((_, i) => i), enum_labels: labels };
-    labelsForStrings = labels; // user labels may list the categories in another order
-  } else if (kind === 'string') {
+    // labelsForStrings: user labels may list the categories in another order
+    return { numbers: Float64Array.from(codes), inferred: { id, type: smallestEnumType(labels.length), enum_values: labels.map((_, i) => i), enum_labels: labels }, labelsForStrings: labels };
+  }
+  if (kind === 'string') {
     // Codes into the distinct values: every test below runs once per distinct value, not per row.
-    text = stringCodes(column);
+    const text = stringCodes(column);
     const distinct = text.labels;
     const allHex = distinct.length > 0 && distinct.every((s) => HEX6.test(s.trim()) || HEX8.test(s.trim()));
     // An explicit colour type parses every cell, so a malformed one is named with its row.
     if ((allHex && userType === undefined) || userType === 'rgb' || userType === 'rgba') {
       const anyAlpha = distinct.some((s) => HEX8.test(s.trim()));
-      colors = parseHexColors(text, id);
-      inferred = { id, type: anyAlpha ? 'rgba' : 'rgb' };
-    } else {
-      requireNoNulls(column, id, `enum property ${id}`);
-      const labels = [...distinct].sort();
-      inferred = { id, type: smallestEnumType(labels.length), enum_values: labels.map((_, i) => i), enum_labels: labels };
-      labelsForStrings = labels;
-      const index = new Map(labels.map((l, i) => [l, i]));
-      numbers = lookUp(text, (label) => index.get(label)!);
+      return { text, colors: parseHexColors(text, id), inferred: { id, type: anyAlpha ? 'rgba' : 'rgb' } };
     }
-  } else {
-    throw new ExportError(`Property ${JSON.stringify(id)}: column type ${typeName(column.type)} is not supported (expected numbers, booleans, strings, categories or #rrggbb colors)`, {
+    requireNoNulls(column, id, `enum property ${id}`);
+    const labels = [...distinct].sort();
+    const index = new Map(labels.map((l, i) => [l, i]));
+    return {
+      text,
+      inferred: { id, type: smallestEnumType(labels.length), enum_values: labels.map((_, i) => i), enum_labels: labels },
+      labelsForStrings: labels,
+      numbers: lookUp(text, (label) => index.get(label)!),
+    };
+  }
+  throw new ExportError(`Property ${JSON.stringify(id)}: column type ${typeName(column.type)} is not supported (expected numbers, booleans, strings, categories or #rrggbb colors)`, {
+    column: id,
+  });
+}
+
+/** Builds the plan for one property: its final spec and its encoded values. */
+function planProperty(table: TableLike, id: string, user: UserSpec | undefined, warn: (m: string) => void): PropertyPlan {
+  const column = table.getChild(id);
+  const n = table.numRows;
+  const userType = user?.type;
+  if (userType !== undefined && !PROPERTY_TYPES.includes(userType)) {
+    throw new ExportError(`Property ${JSON.stringify(id)}: unknown type ${JSON.stringify(userType)} (expected one of ${PROPERTY_TYPES.join(', ')})`);
+  }
+  if (!column) {
+    const channels = channelsPlan(table, id, user);
+    if (channels) return channels;
+    const available = table.schema.fields.map((f) => JSON.stringify(f.name)).join(', ');
+    throw new ExportError(`Property ${JSON.stringify(id)} not found: no column ${JSON.stringify(id)} and no color channels ${id}_r, ${id}_g, ${id}_b (columns: ${available})`, {
       column: id,
     });
   }
 
+  const { inferred, colors, labelsForStrings, text, numbers: inferredNumbers } = inferProperty(column, id, n, userType);
+  let numbers = inferredNumbers;
   const spec: PropertySpec = { ...inferred, ...(user ?? {}), id } as PropertySpec;
   if (spec.enum_labels !== undefined) spec.enum_labels = spec.enum_labels.map(String);
   // User labels without values number the user's labels 0..n-1; inferred values belong to inferred labels.

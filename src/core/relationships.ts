@@ -1,10 +1,14 @@
 // Relationships: per annotation, a list of related segment ids (uint64). Columns may hold one id per
-// row (null = none), lists of ids, or text cells like `100`, `[10, 11]`, `10;11` or empty.
+// row (null = none), lists of ids, or text cells like `100`, `[10, 11]`, `10;11` or empty (the one
+// grammar of shared/relationshipCell.ts, which the readers use too).
 // Stored as CSR: offsets[i]..offsets[i+1] index into `ids`.
 import type { Vector } from 'apache-arrow';
 import { ExportError, describeRows } from './errors';
 import { columnKind, getColumn, typeName, uint64Column, type TableLike } from './columns';
 import { sharedF64, sharedU64 } from './alloc';
+import { RELATIONSHIP_CELL_HELP, parseRelationshipCell } from '../shared/relationshipCell';
+
+export { parseRelationshipCell };
 
 export interface RelationshipColumn {
   name: string;
@@ -35,30 +39,6 @@ export function normalizeRelationshipRequests(relationships: string[] | string |
 }
 
 const U64_MAX = (1n << 64n) - 1n;
-
-/**
- * Parses one text cell: '' / null → none, `100`, `[10, 11]`, `10;11`, `10,11`, `[]`. Returns null when the
- * cell is malformed.
- */
-export function parseRelationshipCell(cell: string | null): bigint[] | null {
-  if (cell === null) return [];
-  let s = cell.trim();
-  if (s === '') return [];
-  if (s.startsWith('[')) {
-    if (!s.endsWith(']')) return null;
-    s = s.slice(1, -1).trim();
-    if (s === '') return [];
-  }
-  const parts = s.split(/\s*[;,]\s*|\s+/);
-  const out: bigint[] = [];
-  for (const p of parts) {
-    if (!/^\+?\d+$/.test(p)) return null;
-    const b = BigInt(p);
-    if (b > U64_MAX) return null;
-    out.push(b);
-  }
-  return out;
-}
 
 function listColumn(v: Vector, name: string): RelationshipColumn {
   const n = v.length;
@@ -122,7 +102,7 @@ function textColumn(v: Vector, name: string): RelationshipColumn {
   }
   if (badCount) {
     throw new ExportError(
-      `Relationship column ${JSON.stringify(name)} has ${badCount} cell(s) that are not segment ids like 100, [10, 11] or 10;11 (${describeRows(bad, badCount)}; first: ${JSON.stringify(badValue)})`,
+      `Relationship column ${JSON.stringify(name)} has ${badCount} cell(s) that are not ${RELATIONSHIP_CELL_HELP} (${describeRows(bad, badCount)}; first: ${JSON.stringify(badValue)})`,
       { column: name, rows: bad, value: badValue, expected: 'uint64 ids' },
     );
   }

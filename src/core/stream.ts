@@ -11,44 +11,41 @@
 // one row group, one part or shard (tens of MB), and 4 bytes per annotation for the seeded shuffle
 // of the spatial index. The output is byte for byte the one the in-memory writer makes with the
 // same seed.
-import { Table } from 'apache-arrow';
+import { Table, type RecordBatch } from 'apache-arrow';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AnnotationType, CoordSpace, IndexSummary, Phase, PropertySpec, WriteOptions, WriteSummary } from './types';
+import type { AnnotationType, CoordSpace, IndexSummary, Phase, PropertySpec, WriteSummary } from './types';
+import type { ResolvedOptions } from './options';
 import { ExportError, throwIfAborted, withRowBase, describeRows } from './errors';
 import { ColumnStore, columnKind, stringCodes } from './columns';
 import { prepare, type Prepared } from './prepare';
-import { generatedIds, pandasIndex, resolveIds } from './ids';
+import { generatedIds, resolveIds } from './ids';
+import { pandasIndex } from '../shared/pandas';
 import { normalizePropertyRequests, textColumnSpec, widerIntegerType, smallestEnumType } from './properties';
 import { normalizeRelationshipRequests } from './relationships';
 import { CellVisitor, defineGrids, levelAxes, levelQuotas, pointCode } from './spatial';
 import { MortonEncoder } from './morton';
 import { Rng, randomPermutation } from './rng';
-import { assignShards, chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, shardFileName, type ShardingSpec } from './sharding';
+import { assignShards, chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, type ShardingSpec } from './sharding';
 import { valueSource, type ValueSpec } from './values';
 import { sharedBytes, sharedF64, sharedU64 } from './alloc';
 import { argsortU64, maxWords, sortByU64, words } from './radix';
 import { SpillBuckets } from './spill';
-import type { ShardEncoder } from './pool';
-import { JobsInFlight, type Storage } from './storage';
-import { buildInfo } from './info';
-import { readBatches } from '../io/index';
+import { ShardWriter, indexSummary, writeInfo, writtenSoFar, type ShardContext } from './indexWriter';
+
+/** The input's record batches, in order; called once per pass (export/run.ts reads them from a file). */
+export type BatchSource = () => AsyncIterable<RecordBatch>;
 
 /** Target bytes of one temporary part: read back whole, sorted and counted in memory. */
 const PART_BYTES = 48 << 20;
 const MAX_PARTS = 4096;
 
-export interface StreamSettings {
-  storage: Storage;
+export interface StreamSettings extends ShardContext {
   /** A local folder for the temporary files (inside the output's temporary folder, or os.tmpdir() for a bucket). */
   scratchDir: string;
-  encoder: ShardEncoder;
-  gzipLevel: number | 'raw';
   dataEncoding: 'auto' | 'gzip' | 'raw';
-  maxShardsInFlight: number;
   seed: number;
   signal?: AbortSignal;
-  progress: (phase: Phase, done: number, total: number, detail?: string) => void;
   warn: (m: string) => void;
 }
 
@@ -67,6 +64,8 @@ interface Scan {
   maxId: bigint;
   geometry?: Prepared['geometry'];
   idSource?: Prepared['idSource'];
+  /** The relationships requested, checked. */
+  relNames: string[];
   /** Per relationship: total list entries (before removing repeats). */
   relEntries: number[];
   /** Bytes of the relationship lists in by_id values (4 + 8 per id, per row and relationship). */
@@ -86,10 +85,10 @@ function mergeSpecs(a: PropertySpec, b: PropertySpec): PropertySpec {
   throw new ExportError(`Property ${JSON.stringify(a.id)} is ${a.type} in one part of the file and ${b.type} in another; give it an explicit type`, { column: a.id });
 }
 
-async function scan(file: string, coords: CoordSpace, type: AnnotationType, options: WriteOptions, s: StreamSettings, totalRows: number | null): Promise<Scan> {
+async function scan(batches: BatchSource, coords: CoordSpace, type: AnnotationType, options: ResolvedOptions, s: StreamSettings, totalRows: number | null): Promise<Scan> {
   const requests = normalizePropertyRequests(options.properties);
   const relNames = normalizeRelationshipRequests(options.relationships);
-  const withRels = options.writeByRelationship ?? true;
+  const withRels = options.writeByRelationship;
   const merged = new Map<string, PropertySpec>();
   /** Text columns whose type comes from all their distinct values (colors or enum labels). */
   const textLabels = new Map<string, Set<string>>();
@@ -104,7 +103,7 @@ async function scan(file: string, coords: CoordSpace, type: AnnotationType, opti
   let generated: Scan['generated'] = null;
   let idColumn: string | undefined;
   let t0: { geometry: Prepared['geometry']; idSource: Prepared['idSource'] } | undefined;
-  for await (const batch of readBatches(file, { signal: s.signal, relationships: relNames })) {
+  for await (const batch of batches()) {
     throwIfAborted(s.signal);
     if (batch.numRows === 0) continue;
     const whole = new Table(batch);
@@ -169,7 +168,7 @@ async function scan(file: string, coords: CoordSpace, type: AnnotationType, opti
     const { id: _id, ...fields } = inferred;
     return { ...(user ?? {}), ...fields, id } as PropertySpec;
   });
-  return { n, lower, upper, specs, generated, idColumn, maxId, relEntries, relBytes, ...t0 };
+  return { n, lower, upper, specs, generated, idColumn, maxId, relNames, relEntries, relBytes, ...t0 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,19 +276,39 @@ function countPart(e: Entries): { keys: number; entries: number; maxCount: numbe
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The spatial levels, from the bounds of the whole file: each level's grid, how many annotations it
+ * takes (and where its positions end), and its Morton encoder and axes (null and [] without a spatial index).
+ */
+function planLevels(t: Scan, coords: CoordSpace, options: ResolvedOptions) {
+  const grids = defineGrids(t.lower, t.upper, coords.scales, options.numSpatialLevels);
+  const quotas = options.writeBySpatialChunk ? levelQuotas(t.n, grids, options.targetChunkLimit) : [];
+  const levelEnd: number[] = [];
+  quotas.reduce((sum, q) => (levelEnd.push(sum + q), sum + q), 0);
+  const morton = quotas.map((q, level) => {
+    if (q === 0) return null;
+    if (!MortonEncoder.fits(grids[level].gridShape)) {
+      throw new ExportError(`Spatial level ${level} has a grid of ${grids[level].gridShape.join('x')} cells, too fine to key; use fewer spatial levels or a larger chunk limit`);
+    }
+    return new MortonEncoder(grids[level].gridShape);
+  });
+  const axes = grids.map((g) => levelAxes(t.lower, g));
+  return { grids, quotas, levelEnd, morton, axes };
+}
+
 export async function writeStreamed(
-  file: string,
+  batches: BatchSource,
   coords: CoordSpace,
   type: AnnotationType,
-  options: WriteOptions,
+  options: ResolvedOptions,
   s: StreamSettings,
   totalRows: number | null,
 ): Promise<Omit<WriteSummary, 'elapsedMs' | 'warnings' | 'outputDir'>> {
-  const t = await scan(file, coords, type, options, s, totalRows);
+  const t = await scan(batches, coords, type, options, s, totalRows);
   const n = t.n;
   throwIfAborted(s.signal);
   if (n >= 2 ** 31) throw new ExportError(`Exports larger than memory handle up to 2^31 - 1 annotations; this table has ${n}`);
-  const relNames = (options.writeByRelationship ?? true) ? normalizeRelationshipRequests(options.relationships) : [];
+  const relNames = options.writeByRelationship ? t.relNames : [];
   const spill = path.join(s.scratchDir, '.spill');
   const all: SpillBuckets[] = [];
   const buckets = (name: string, count: number) => {
@@ -298,24 +317,11 @@ export async function writeStreamed(
     return b;
   };
   try {
-    // The spatial levels: grids from the bounds of the whole file, and each annotation's level from
-    // its position in the seeded shuffle (the inverse permutation, 4 bytes per annotation).
-    const writeSpatial = options.writeBySpatialChunk ?? true;
-    const limit = options.targetChunkLimit ?? 10_000;
-    const grids = defineGrids(t.lower, t.upper, coords.scales, options.numSpatialLevels ?? 7);
-    const quotas = writeSpatial ? levelQuotas(n, grids, limit) : [];
-    const levelEnd: number[] = [];
-    quotas.reduce((sum, q) => (levelEnd.push(sum + q), sum + q), 0);
-    const morton = quotas.map((q, level) => {
-      if (q === 0) return null;
-      if (!MortonEncoder.fits(grids[level].gridShape)) {
-        throw new ExportError(`Spatial level ${level} has a grid of ${grids[level].gridShape.join('x')} cells, too fine to key; use fewer spatial levels or a larger chunk limit`);
-      }
-      return new MortonEncoder(grids[level].gridShape);
-    });
-    const axes = grids.map((g) => levelAxes(t.lower, g));
+    const limit = options.targetChunkLimit;
+    const { grids, quotas, levelEnd, morton, axes } = planLevels(t, coords, options);
     let position: Uint32Array | null = null;
-    if (writeSpatial && (options.shuffleBeforeAssigningSpatialLevels ?? true)) {
+    if (options.writeBySpatialChunk && options.shuffleBeforeAssigningSpatialLevels) {
+      // Each annotation's level from its position in the seeded shuffle (the inverse permutation, 4 bytes per annotation).
       position = invertInPlace(randomPermutation(n, new Rng(s.seed)));
     }
 
@@ -328,11 +334,11 @@ export async function writeStreamed(
     const rels: MultiIndex[] = [];
     const levels: Array<MultiIndex | null> = [];
     let base = 0;
-    for await (const batch of readBatches(file, { signal: s.signal, relationships: normalizeRelationshipRequests(options.relationships) })) {
+    for await (const batch of batches()) {
       throwIfAborted(s.signal);
       if (batch.numRows === 0) continue;
       const p: Prepared = withRowBase(base, () => prepare(new ColumnStore(new Table(batch)), null, coords, type, pass2, () => undefined));
-      if (!(options.writeByRelationship ?? true)) p.relationships = [];
+      if (!options.writeByRelationship) p.relationships = [];
       if (t.generated) p.ids = generatedIds(t.generated, base, p.n);
       if (specs === null) {
         specs = p.propertySpecs;
@@ -371,8 +377,8 @@ export async function writeStreamed(
       ids: t.idSource,
       mode: 'stream',
     };
-    const byIdResult = await writeById(s, byId!, byIdSpec!, n, n * recordSize + t.relBytes, options.writeById ?? true);
-    if (options.writeById ?? true) summary.byId = byIdResult.summary;
+    const byIdResult = await writeById(s, byId!, byIdSpec!, n, n * recordSize + t.relBytes, options.writeById);
+    if (options.writeById) summary.byId = byIdResult.summary;
     const relInfos: Array<{ key: string; sharding?: ShardingSpec; id: string }> = [];
     for (let k = 0; k < rels.length; k++) {
       const r = await writeMulti(s, rels[k], recordSize, buckets);
@@ -390,19 +396,17 @@ export async function writeStreamed(
       summary.spatial.push({ ...r.summary, level, gridShape: grids[level].gridShape, limit: lim });
     }
     for (const b of all) b.dispose();
-    s.progress('finishing', 0, 1);
-    const info = buildInfo({
+    await writeInfo(s.storage, s.signal, s.progress, {
       coords,
       lower: t.lower,
       upper: t.upper,
       type,
       properties: specs!,
-      byId: { key: 'by_id', sharding: (options.writeById ?? true) ? byIdResult.sharding : undefined },
+      byId: { key: 'by_id', sharding: options.writeById ? byIdResult.sharding : undefined },
       relationships: relInfos,
       spatial: spatialInfos,
-      description: options.description ?? '',
+      description: options.description,
     });
-    await s.storage.write('info', info);
     summary.bytesWritten = s.storage.bytesWritten;
     summary.filesWritten = s.storage.filesWritten;
     return summary;
@@ -517,43 +521,6 @@ interface Written {
   maxCount: number;
 }
 
-/** Encodes shards as they are built, at most `maxShardsInFlight` at once. */
-class ShardWriter {
-  private readonly jobs: JobsInFlight;
-  done = 0;
-  constructor(
-    private readonly s: StreamSettings,
-    private readonly key: string,
-    private readonly phase: Phase,
-    private readonly total: number,
-    private readonly detail?: string,
-  ) {
-    this.jobs = new JobsInFlight(s.maxShardsInFlight);
-  }
-
-  async add(spec: ShardingSpec, shard: number, keys: BigUint64Array, values: ValueSpec): Promise<void> {
-    const level = this.s.gzipLevel === 'raw' ? 0 : this.s.gzipLevel;
-    const source = this.s.encoder.addSource(values);
-    const plan = planShards(keys, spec, identity(keys.length));
-    if (plan.shards.length !== 1 || plan.shards[0] !== shard) throw new Error(`internal: shard ${shard} holds keys of shard ${plan.shards[0]}`);
-    const count = keys.length;
-    await this.jobs.add(
-      this.s.encoder
-        .encode(spec, level, source, keys, plan.order, plan.minishard)
-        .then(async (bytes) => {
-          await this.s.storage.write(`${this.key}/${shardFileName(shard, spec.shard_bits)}`, bytes);
-          this.done += count;
-          this.s.progress(this.phase, this.done, this.total, this.detail);
-        })
-        .finally(() => this.s.encoder.dropSource(source)),
-    );
-  }
-
-  finish(): Promise<void> {
-    return this.jobs.finish();
-  }
-}
-
 function identity(n: number): Uint32Array {
   const o = new Uint32Array(n);
   for (let i = 0; i < n; i++) o[i] = i;
@@ -582,7 +549,10 @@ async function encodeShardFiles(
       if (!built) continue;
       // From the first shard's values (the in-memory writer samples the whole index).
       spec ??= { ...spec0, data_encoding: chooseDataEncoding(s.gzipLevel, s.dataEncoding, valueSource(built.values), built.keys.length) };
-      await out.add(spec, b, built.keys, built.values);
+      const source = s.encoder.addSource(built.values);
+      const plan = planShards(built.keys, spec, identity(built.keys.length));
+      if (plan.shards.length !== 1 || plan.shards[0] !== b) throw new Error(`internal: shard ${b} holds keys of shard ${plan.shards[0]}`);
+      await out.add(spec, b, source, built.keys, plan.order, plan.minishard, () => s.encoder.dropSource(source));
     }
     await out.finish();
   } catch (e) {
@@ -651,15 +621,14 @@ function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; va
 
 /** by_id, one shard file at a time; also where duplicate ids are found (they share a shard). */
 async function writeById(s: StreamSettings, shards: SpillBuckets, spec0: ShardingSpec, n: number, rawBytes: number, write: boolean): Promise<Written> {
-  const startBytes = s.storage.bytesWritten;
-  const startFiles = s.storage.filesWritten;
+  const start = writtenSoFar(s.storage);
   s.progress('by_id', 0, n);
   const spec = await encodeShardFiles(s, new ShardWriter(s, 'by_id', 'by_id', n), shards, spec0, (data) => byIdShard(data, write));
   s.progress('by_id', n, n);
   return {
     sharding: spec,
     maxCount: 1,
-    summary: { key: 'by_id', keys: n, entries: n, bytes: s.storage.bytesWritten - startBytes, rawBytes, dataEncoding: spec.data_encoding, files: s.storage.filesWritten - startFiles },
+    summary: indexSummary(s.storage, start, { key: 'by_id', keys: n, entries: n, rawBytes, sharding: spec }),
   };
 }
 
@@ -701,8 +670,7 @@ function multiShard(data: Uint8Array, E: number, spatial: boolean, recordSize: n
 
 /** A by_rel or spatial index: count its parts, regroup them by shard, then encode shard by shard. */
 async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number, buckets: (name: string, count: number) => SpillBuckets): Promise<Written> {
-  const startBytes = s.storage.bytesWritten;
-  const startFiles = s.storage.filesWritten;
+  const start = writtenSoFar(s.storage);
   const E = 20 + recordSize;
   let keys = 0;
   let entries = 0;
@@ -748,6 +716,6 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
   return {
     sharding,
     maxCount,
-    summary: { key: ix.key, keys, entries, bytes: s.storage.bytesWritten - startBytes, rawBytes, dataEncoding: sharding.data_encoding, files: s.storage.filesWritten - startFiles },
+    summary: indexSummary(s.storage, start, { key: ix.key, keys, entries, rawBytes, sharding }),
   };
 }

@@ -1,16 +1,15 @@
-// writePrecomputedAnnotations: validate everything, then write by_id, by_rel_*, the spatial levels and
-// finally `info`, into a temporary folder that is renamed into place only when complete.
+// The in-memory writer: validate every row of Arrow tables, then write by_id, by_rel_*, the spatial
+// levels and finally `info` into a Storage that becomes visible only when complete. Also the way into
+// the streamed writer (stream.ts) for record batches. The core reads no files and picks no storage:
+// export/run.ts turns a path or URL into tables or batches and opens the output.
 import type { Table } from 'apache-arrow';
-import { randomInt } from 'node:crypto';
-import { availableParallelism, totalmem } from 'node:os';
 import {
   ANNOTATION_TYPES,
-  TableHandle,
   type AnnotationType,
+  type CoordSpace,
   type CoordSpaceInput,
   type IndexSummary,
   type Phase,
-  type TableInput,
   type WriteOptions,
   type WriteSummary,
 } from './types';
@@ -20,140 +19,39 @@ import { prepare, type Prepared } from './prepare';
 import { ColumnStore } from './columns';
 import { buildSpatialIndex, type SpatialLevelEntries } from './spatial';
 import { mortonDecode } from './morton';
-import { chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, shardFileName, valueBytes, type ShardingSpec, type ValueSource } from './sharding';
+import { chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, valueBytes, type ShardingSpec } from './sharding';
 import { shared, valueSource, type ValueSpec } from './values';
 import { ShardEncoder } from './pool';
-import { JobsInFlight, LocalDirectoryStorage, checkOutputDir, runLimited, type Storage } from './storage';
+import { runLimited, type Storage } from './storage';
 import { argsortU64, maxU64, sortByU64, words } from './radix';
-import { buildInfo } from './info';
-// The one place the core reaches for the readers: a path given as the table.
-import { readTable, inputSize, type InputSize } from '../io/index';
-import { writeStreamed } from './stream';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { DEFAULT_UPLOAD_CONCURRENCY, isBucketTarget, loadBuckets, parseBucketUrl } from '../storage/index';
+import { writeStreamed, type BatchSource } from './stream';
+import { ShardWriter, commitDataset, indexSummary, writeInfo, writtenSoFar, type ShardContext } from './indexWriter';
+import { resolveOptions, type ResolvedOptions } from './options';
 
-/** Peak bytes per row of an export in memory, as measured (10.35 GB for 1e8 points with two properties and a relationship), rounded up. */
-const MEMORY_PER_ROW = 110;
-/** Peak bytes per file byte when the row count is not in the file's metadata (Arrow IPC). */
-const MEMORY_PER_FILE_BYTE = 3;
-
-/**
- * The file to export through temporary files when its in-memory export would need more than
- * `memoryLimit`; null to export in memory.
- */
-async function streamInput(table: TableInput, type: AnnotationType, options: WriteOptions, warn: (m: string) => void): Promise<{ path: string; rows: number | null } | null> {
-  const limit = options.memoryLimit ?? 0.6 * totalmem();
-  if (!Number.isFinite(limit) || limit < 0) throw new ExportError(`memoryLimit must be a number of bytes >= 0, got ${options.memoryLimit}`);
-  if (typeof table !== 'string') return null;
-  let size: InputSize;
-  try {
-    size = await inputSize(table);
-  } catch {
-    return null; // the reader names the problem
-  }
-  const need = size.rows !== null ? size.rows * MEMORY_PER_ROW : size.fileBytes * MEMORY_PER_FILE_BYTE;
-  if (need <= limit) return null;
-  const why =
-    size.format === 'csv' || size.format === 'tsv'
-      ? 'CSV and TSV files are typed over the whole file, so they are read in memory'
-      : type === 'polyline'
-        ? 'polylines are exported in memory'
-        : !(options.writeSharded ?? true)
-          ? 'unsharded output is written in memory'
-          : null;
-  if (why) {
-    warn(`This export may need about ${(need / 1e9).toFixed(1)} GB of memory, more than the limit of ${(limit / 1e9).toFixed(1)} GB, but ${why}. Parquet and Arrow files of point, line, box and ellipsoid annotations, written sharded, are exported through temporary files instead.`);
-    return null;
-  }
-  return { path: table, rows: size.rows };
-}
-
-/** The opened output: where its temporary files go, and how to clean them up. */
-interface Output {
+/** Where an export writes, opened by the caller (export/run.ts) once the input has been checked. */
+export interface Output {
   storage: Storage;
-  scratchDir: string;
-  dispose(): void;
+  /** A local folder for temporary files (for a bucket, made in os.tmpdir() on first use). */
+  readonly scratchDir: string;
+  /** Files written at once by an unsharded export (uploads to a bucket, or local files). */
+  concurrency: number;
 }
 
-/**
- * Opens the output: a local folder (a temporary sibling renamed into place) or a bucket (objects
- * uploaded, `info` last); a bucket export keeps its temporary files in os.tmpdir().
- */
-async function openOutput(outputDir: string, bucket: boolean, options: WriteOptions, warn: (m: string) => void, onUploaded: (bytes: number) => void): Promise<Output> {
-  const overwrite = options.overwrite ?? false;
-  if (!bucket) {
-    const storage = await LocalDirectoryStorage.create(outputDir, { overwrite });
-    return { storage, scratchDir: storage.tempDir, dispose: () => undefined };
-  }
-  const storage = await (await loadBuckets()).openBucket(outputDir, {
-    overwrite,
-    concurrency: options.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
-    onWarning: warn,
-  });
-  storage.onUploaded = onUploaded;
-  let scratch: string | null = null;
-  return {
-    storage,
-    get scratchDir() {
-      scratch ??= fs.mkdtempSync(path.join(os.tmpdir(), 'ng-annotations-'));
-      return scratch;
-    },
-    dispose: () => {
-      if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
-      storage.store.destroy();
-    },
-  };
+/** One export as the caller sees it: where it goes, when it started, how it reports. */
+export interface Run {
+  outputDir: string;
+  /** performance.now() at the start, for elapsedMs. */
+  t0: number;
+  /** Every warning so far (the summary's `warnings`); `warn` adds one. */
+  warnings: string[];
+  warn: (m: string) => void;
+  progress: (phase: Phase, done: number, total: number, detail?: string) => void;
 }
 
-/** gzip level used when none is given; see README "Compression" for the measurements. */
-export const DEFAULT_GZIP_LEVEL = 1;
-const MAX_LEVELS = 64;
-
-async function resolveTable(
-  input: Table | TableHandle | string | null | undefined,
-  what: string,
-  signal?: AbortSignal,
-  relationships?: string[],
-  onBytes?: (done: number, total: number) => void,
-  text: { delimiter?: string; decimalComma?: boolean } = {},
-): Promise<Table | null> {
-  if (input === null || input === undefined) return null;
-  if (input instanceof TableHandle) return input.take();
-  if (typeof input === 'string') {
-    // Relationship columns of text files are parsed strictly, so a bad cell is named by its line.
-    return readTable(input, { signal, relationships, onProgress: onBytes, delimiter: text.delimiter, decimalComma: text.decimalComma });
-  }
-  if (typeof input === 'object' && typeof (input as Table).getChild === 'function' && typeof (input as Table).numRows === 'number') {
-    return input as Table;
-  }
-  throw new ExportError(`Expected an Arrow table, a TableHandle, a file path or null for ${what}`);
-}
-
-function checkOptions(o: WriteOptions): void {
-  const levels = o.numSpatialLevels ?? 7;
-  const limit = o.targetChunkLimit ?? 10_000;
-  const writeSpatial = o.writeBySpatialChunk ?? true;
-  if (!Number.isInteger(levels) || levels < 0) throw new ExportError(`numSpatialLevels must be a whole number, got ${levels}`);
-  if (!Number.isInteger(limit) || limit < 0) throw new ExportError(`targetChunkLimit must be a whole number >= 0, got ${limit}`);
-  if (writeSpatial && levels === 0) {
-    throw new ExportError('To write the spatial index, numSpatialLevels must be at least 1');
-  }
-  if (writeSpatial && limit === 0 && levels !== 1) {
-    throw new ExportError('targetChunkLimit 0 disables subsampling and is only valid with numSpatialLevels 1');
-  }
-  if (levels > MAX_LEVELS) throw new ExportError(`numSpatialLevels must be at most ${MAX_LEVELS}, got ${levels}`);
-  if (o.seed !== undefined && (!Number.isSafeInteger(o.seed) || o.seed < 0)) throw new ExportError(`seed must be a non-negative integer, got ${o.seed}`);
-  if (o.maxThreads !== undefined && (!Number.isInteger(o.maxThreads) || o.maxThreads < 1)) throw new ExportError(`maxThreads must be a positive integer, got ${o.maxThreads}`);
-  if (o.uploadConcurrency !== undefined && (!Number.isInteger(o.uploadConcurrency) || o.uploadConcurrency < 1 || o.uploadConcurrency > 1024)) {
-    throw new ExportError(`uploadConcurrency must be a whole number from 1 to 1024, got ${o.uploadConcurrency}`);
-  }
-  if (o.maxShardsPerTransaction !== undefined && (!Number.isInteger(o.maxShardsPerTransaction) || o.maxShardsPerTransaction < 1)) {
-    throw new ExportError(`maxShardsPerTransaction must be a positive integer, got ${o.maxShardsPerTransaction}`);
-  }
-  const g = o.gzipLevel;
-  if (g !== undefined && g !== 'raw' && !(Number.isInteger(g) && g >= 0 && g <= 9)) throw new ExportError(`gzipLevel must be 0 to 9 or 'raw', got ${g}`);
+/** The tables of an in-memory export; writeTables lets go of them once they are columns. */
+export interface Tables {
+  main: Table | null;
+  points: Table | null;
 }
 
 function recordBytes(p: Prepared, i: number): number {
@@ -179,53 +77,35 @@ interface IndexInput {
   entries: number;
 }
 
-interface Context {
-  storage: Storage;
+interface Context extends ShardContext {
   sharded: boolean;
-  gzipLevel: number | 'raw';
   dataEncoding: 'auto' | 'gzip' | 'raw';
-  encoder: ShardEncoder;
-  maxShardsInFlight: number;
   concurrency: number;
   signal?: AbortSignal;
-  progress: (phase: Phase, done: number, total: number, detail?: string) => void;
 }
 
 async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: ShardingSpec; summary: IndexSummary }> {
-  const startBytes = ctx.storage.bytesWritten;
-  const startFiles = ctx.storage.filesWritten;
+  const start = writtenSoFar(ctx.storage);
   const n = idx.keys.length;
   let sharding: ShardingSpec | undefined;
   ctx.progress(idx.phase, 0, n, idx.detail);
   if (n > 0 && ctx.sharded) {
     const params = chooseShardingParams(n, idx.totalBytes, maxU64(idx.keys));
-    const level = ctx.gzipLevel === 'raw' ? 0 : ctx.gzipLevel;
     const source = ctx.encoder.addSource(idx.values);
     sharding = makeShardingSpec(params, chooseDataEncoding(ctx.gzipLevel, ctx.dataEncoding, source.local, n), minishardIndexEncoding(ctx.gzipLevel));
     const spec = sharding;
     const plan = planShards(idx.keys, spec, idx.sortedOrder);
-    let done = 0;
-    // Workers gather and encode shard s while this thread lays out earlier ones; at most
-    // `maxShardsInFlight` shards are held in memory at once.
-    const jobs = new JobsInFlight(ctx.maxShardsInFlight);
+    // Workers gather and encode shard s while this thread lays out earlier ones.
+    const writer = new ShardWriter(ctx, idx.key, idx.phase, n, idx.detail);
     try {
       for (let s = 0; s < plan.shards.length; s++) {
         throwIfAborted(ctx.signal);
-        const members = plan.order.subarray(plan.shardStart[s], plan.shardStart[s + 1]);
-        const name = `${idx.key}/${shardFileName(plan.shards[s], spec.shard_bits)}`;
-        const count = members.length;
-        await jobs.add(
-          ctx.encoder.encode(spec, level, source, idx.keys, members, plan.minishard).then(async (bytes) => {
-            await ctx.storage.write(name, bytes);
-            done += count;
-            ctx.progress(idx.phase, done, n, idx.detail);
-          }),
-        );
+        await writer.add(spec, plan.shards[s], source, idx.keys, plan.order.subarray(plan.shardStart[s], plan.shardStart[s + 1]), plan.minishard);
       }
-      await jobs.finish();
+      await writer.finish();
     } catch (e) {
       // Let every shard still in flight finish or fail before the caller removes the folder.
-      await jobs.finish().catch(() => undefined);
+      await writer.finish().catch(() => undefined);
       throw e;
     } finally {
       ctx.encoder.dropSource(source);
@@ -240,18 +120,7 @@ async function writeIndex(ctx: Context, idx: IndexInput): Promise<{ sharding?: S
     });
   }
   ctx.progress(idx.phase, n, n, idx.detail);
-  return {
-    sharding,
-    summary: {
-      key: idx.key,
-      keys: n,
-      entries: idx.entries,
-      bytes: ctx.storage.bytesWritten - startBytes,
-      rawBytes: idx.totalBytes,
-      dataEncoding: sharding?.data_encoding,
-      files: ctx.storage.filesWritten - startFiles,
-    },
-  };
+  return { sharding, summary: indexSummary(ctx.storage, start, { key: idx.key, keys: n, entries: idx.entries, rawBytes: idx.totalBytes, sharding }) };
 }
 
 /** Related id → annotations (deduplicated, ascending annotation id) for one relationship. */
@@ -297,156 +166,167 @@ function relationshipIndex(p: Prepared, r: Prepared['relationships'][number]): {
   return { keys, start, members: members.subarray(0, count), pairs: count };
 }
 
-export async function writePrecomputedAnnotations(
-  table: TableInput,
+/** Once, in shared memory: every index's values are gathered from these by the workers. */
+function shareWithWorkers(p: Prepared): void {
+  p.records = shared(p.records);
+  if (p.recordOffsets) p.recordOffsets = shared(p.recordOffsets);
+  p.ids = shared(p.ids);
+  for (const r of p.relationships) {
+    r.offsets = shared(r.offsets);
+    r.ids = shared(r.ids);
+  }
+}
+
+/** by_id: each annotation's record and relationship lists, by its id. */
+function byIdInput(p: Prepared): IndexInput {
+  let total = 0;
+  for (let i = 0; i < p.n; i++) {
+    total += recordBytes(p, i);
+    for (const r of p.relationships) total += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
+  }
+  return {
+    key: 'by_id',
+    phase: 'by_id',
+    keys: p.ids,
+    sortedOrder: p.idOrder,
+    totalBytes: total,
+    values: { kind: 'byId', ...recordsOf(p), rels: p.relationships.map((r) => ({ offsets: r.offsets, ids: r.ids })) },
+    fileName: (i) => p.ids[i].toString(),
+    entries: p.n,
+  };
+}
+
+/** by_rel_<name>: per related id, the (id, record) of each annotation that lists it. */
+function byRelationshipInput(p: Prepared, r: Prepared['relationships'][number]): IndexInput {
+  const ri = relationshipIndex(p, r);
+  let total = 8 * ri.keys.length;
+  for (let t = 0; t < ri.members.length; t++) total += recordBytes(p, ri.members[t]) + 8;
+  return {
+    key: `by_rel_${r.name}`,
+    phase: 'by_relationship',
+    detail: r.name,
+    keys: ri.keys,
+    totalBytes: total,
+    values: { kind: 'multi', ...recordsOf(p), ids: p.ids, start: ri.start, members: ri.members },
+    fileName: (k) => ri.keys[k].toString(),
+    entries: ri.pairs,
+  };
+}
+
+/** by_spatial_level_<n>: per non-empty cell (by its Morton code), the (id, record) of its annotations. */
+function spatialInput(p: Prepared, lv: SpatialLevelEntries): IndexInput {
+  let total = 8 * lv.codes.length;
+  for (let t = 0; t < lv.annotations.length; t++) total += recordBytes(p, lv.annotations[t]) + 8;
+  return {
+    key: `by_spatial_level_${lv.level}`,
+    phase: 'spatial',
+    detail: `level ${lv.level}`,
+    keys: BigUint64Array.from(lv.codes, (c) => BigInt(c)),
+    totalBytes: total,
+    values: { kind: 'multi', ...recordsOf(p), ids: p.ids, start: lv.chunkStart, members: lv.annotations },
+    fileName: (k) => mortonDecode(lv.gridShape, lv.codes[k]).join('_'),
+    entries: lv.annotations.length,
+  };
+}
+
+/** Checks the options (and fills in their defaults), the annotation type and the coordinate space, before anything is read. */
+export function checkRequest(
   coordSpace: CoordSpaceInput,
   annotationType: AnnotationType | string,
-  options: WriteOptions = {},
-): Promise<WriteSummary> {
-  const t0 = performance.now();
-  const warnings: string[] = [];
-  const warn = (m: string) => {
-    warnings.push(m);
-    options.onWarning?.(m);
-  };
-  // Bucket output: every report also says how many bytes are up.
-  let uploaded: number | undefined;
-  let last: { phase: Phase; done: number; total: number; detail?: string } = { phase: 'reading', done: 0, total: 1 };
-  const progress = (phase: Phase, done: number, total: number, detail?: string) => {
-    last = { phase, done, total, detail };
-    options.onProgress?.(uploaded === undefined ? { phase, done, total, detail } : { phase, done, total, detail, uploadedBytes: uploaded });
-  };
-  const onUploaded = (bytes: number) => {
-    uploaded = bytes;
-    options.onProgress?.({ ...last, uploadedBytes: bytes });
-  };
-  checkOptions(options);
+  given: WriteOptions,
+): { type: AnnotationType; coords: CoordSpace; options: ResolvedOptions } {
+  const options = resolveOptions(given);
   const type = String(annotationType).toLowerCase() as AnnotationType;
   if (!ANNOTATION_TYPES.includes(type)) {
     throw new ExportError(`Annotation type ${JSON.stringify(annotationType)} is not supported; expected one of ${ANNOTATION_TYPES.join(', ')}`);
   }
-  const coords = normalizeCoordSpace(coordSpace);
-  const target = options.outputDir ?? 'annotations';
-  // Anything URL-like is a bucket URL or an error, never a local path (`s3://b/p` is no folder `s3:`).
-  const bucket = isBucketTarget(target);
-  const outputDir = bucket ? parseBucketUrl(target).url : path.resolve(target);
-  const overwrite = options.overwrite ?? false;
-  if (type !== 'polyline' && options.polylinePoints !== undefined && options.polylinePoints !== null) {
-    throw new ExportError('polylinePoints may only be given for polyline annotations');
-  }
-  if (bucket) await (await loadBuckets()).checkBucket(outputDir, overwrite);
-  else checkOutputDir(outputDir, overwrite);
+  return { type, coords: normalizeCoordSpace(coordSpace), options };
+}
 
-  const streamed = await streamInput(table, type, options, warn);
-  if (streamed) {
-    const output = await openOutput(outputDir, bucket, options, warn, onUploaded);
-    const storage = output.storage;
-    const maxThreads = options.maxThreads ?? availableParallelism();
-    const encoder = new ShardEncoder(maxThreads);
-    try {
-      const summary = await writeStreamed(
-        streamed.path,
-        coords,
-        type,
-        options,
-        {
-          storage,
-          get scratchDir() {
-            return output.scratchDir;
-          },
-          encoder,
-          gzipLevel: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
-          dataEncoding: options.dataEncoding ?? 'auto',
-          maxShardsInFlight: options.maxShardsPerTransaction ?? maxThreads,
-          seed: options.seed ?? randomInt(0, 2 ** 47),
-          signal: options.signal,
-          progress,
-          warn,
-        },
-        streamed.rows,
-      );
-      throwIfAborted(options.signal);
-      await encoder.close();
-      await storage.commit();
-      progress('finishing', 1, 1);
-      return { ...summary, outputDir, elapsedMs: performance.now() - t0, warnings };
-    } catch (e) {
-      await encoder.close();
-      await storage.abort();
-      if (options.signal?.aborted || (e as Error)?.name === 'AbortError') throw new AbortError();
-      throw e;
-    } finally {
-      output.dispose();
-    }
-  }
-
-  progress('reading', 0, 1);
-  const relationshipColumns = typeof options.relationships === 'string' ? [options.relationships] : options.relationships;
-  const readingBytes = (done: number, total: number) => progress('reading', done, total);
-  let mainTable: Table | null;
-  let pointsTable: Table | null = null;
+/**
+ * Exports record batches through temporary files (stream.ts): `batches` is called once per pass.
+ * Commits `output.storage` on success, aborts it on failure; the caller disposes of the output.
+ */
+export async function writeBatches(
+  batches: BatchSource,
+  rows: number | null,
+  coords: CoordSpace,
+  type: AnnotationType,
+  options: ResolvedOptions,
+  run: Run,
+  output: Output,
+): Promise<WriteSummary> {
+  const { progress, warn } = run;
+  const storage = output.storage;
+  const encoder = new ShardEncoder(options.maxThreads);
   try {
-    mainTable = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns, readingBytes, options);
-    if (type === 'polyline') {
-      if (options.polylinePoints === undefined || options.polylinePoints === null) {
-        // The vertices alone, passed as the first argument.
-        pointsTable = mainTable;
-        mainTable = null;
-      } else {
-        pointsTable = await resolveTable(options.polylinePoints, 'the polyline vertices', options.signal, undefined, readingBytes, options);
-      }
-    }
+    const summary = await writeStreamed(
+      batches,
+      coords,
+      type,
+      options,
+      {
+        storage,
+        get scratchDir() {
+          return output.scratchDir;
+        },
+        encoder,
+        gzipLevel: options.gzipLevel,
+        dataEncoding: options.dataEncoding,
+        maxShardsInFlight: options.maxShardsPerTransaction,
+        seed: options.seed,
+        signal: options.signal,
+        progress,
+        warn,
+      },
+      rows,
+    );
+    await commitDataset(storage, encoder, options.signal, progress);
+    return { ...summary, outputDir: run.outputDir, elapsedMs: performance.now() - run.t0, warnings: run.warnings };
   } catch (e) {
-    // The readers abort with a DOMException; callers see one AbortError whatever the phase.
+    await encoder.close();
+    await storage.abort();
     if (options.signal?.aborted || (e as Error)?.name === 'AbortError') throw new AbortError();
     throw e;
   }
-  if (type !== 'polyline' && !mainTable) {
-    throw new ExportError(`A table is needed for ${type} annotations (null is only allowed for polylines)`);
-  }
-  progress('reading', 1, 1);
-  throwIfAborted(options.signal);
+}
 
+/**
+ * Exports Arrow tables in memory. `open` opens the output once every row has been checked; on success
+ * the storage is committed, on failure aborted (the caller disposes of the output).
+ */
+export async function writeTables(tables: Tables, coords: CoordSpace, type: AnnotationType, options: ResolvedOptions, run: Run, open: () => Promise<Output>): Promise<WriteSummary> {
+  const { progress, warn } = run;
   progress('validating', 0, 1);
   // Column by column, and our references to the tables dropped, so prepare can let each column's
   // memory go once it is encoded (a TableHandle's or a file's data; a caller's own Table stays).
-  const mainColumns = mainTable && new ColumnStore(mainTable);
-  const pointColumns = pointsTable && new ColumnStore(pointsTable);
-  mainTable = null;
-  pointsTable = null;
+  const mainColumns = tables.main && new ColumnStore(tables.main);
+  const pointColumns = tables.points && new ColumnStore(tables.points);
+  tables.main = null;
+  tables.points = null;
   const p = prepare(mainColumns, pointColumns, coords, type, options, warn);
   progress('validating', 1, 1);
   throwIfAborted(options.signal);
 
-  const output = await openOutput(outputDir, bucket, options, warn, onUploaded);
+  const output = await open();
   const storage = output.storage;
-  const maxThreads = options.maxThreads ?? availableParallelism();
-  const sharded = options.writeSharded ?? true;
+  const sharded = options.writeSharded;
   const ctx: Context = {
     storage,
     sharded,
-    gzipLevel: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
-    dataEncoding: options.dataEncoding ?? 'auto',
+    gzipLevel: options.gzipLevel,
+    dataEncoding: options.dataEncoding,
     // Worker threads only pay for themselves on larger exports.
-    encoder: new ShardEncoder(sharded && p.records.length > 4_000_000 ? maxThreads : 1),
-    maxShardsInFlight: options.maxShardsPerTransaction ?? maxThreads,
-    concurrency: bucket ? (options.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY) : 32,
+    encoder: new ShardEncoder(sharded && p.records.length > 4_000_000 ? options.maxThreads : 1),
+    maxShardsInFlight: options.maxShardsPerTransaction,
+    concurrency: output.concurrency,
     signal: options.signal,
     progress,
   };
   // Without relationship indexes the info lists no relationships, and neuroglancer then reads by_id
   // values as bare records: they must not carry relationship lists either.
-  if (!(options.writeByRelationship ?? true)) p.relationships = [];
-  if (ctx.encoder.threads > 1) {
-    // Once, in shared memory: every index's values are gathered from these by the workers.
-    p.records = shared(p.records);
-    if (p.recordOffsets) p.recordOffsets = shared(p.recordOffsets);
-    p.ids = shared(p.ids);
-    for (const r of p.relationships) {
-      r.offsets = shared(r.offsets);
-      r.ids = shared(r.ids);
-    }
-  }
+  if (!options.writeByRelationship) p.relationships = [];
+  if (ctx.encoder.threads > 1) shareWithWorkers(p);
 
   let byIdInfo: { key: string; sharding?: ShardingSpec } = { key: 'by_id' };
   let byId: IndexSummary | null = null;
@@ -459,74 +339,32 @@ export async function writePrecomputedAnnotations(
   // step are computed while the workers still encode the last shards of the previous one.
   type Written = Awaited<ReturnType<typeof writeIndex>>;
   const steps: Array<() => Array<{ input: IndexInput; done: (res: Written) => void }>> = [];
-  if (options.writeById ?? true) {
-    steps.push(() => {
-      let total = 0;
-      for (let i = 0; i < p.n; i++) {
-        total += recordBytes(p, i);
-        for (const r of p.relationships) total += 4 + 8 * (r.offsets[i + 1] - r.offsets[i]);
-      }
-      const input: IndexInput = {
-        key: 'by_id',
-        phase: 'by_id',
-        keys: p.ids,
-        sortedOrder: p.idOrder,
-        totalBytes: total,
-        values: { kind: 'byId', ...recordsOf(p), rels: p.relationships.map((r) => ({ offsets: r.offsets, ids: r.ids })) },
-        fileName: (i) => p.ids[i].toString(),
-        entries: p.n,
-      };
-      return [{ input, done: (res) => ((byIdInfo = { key: 'by_id', sharding: res.sharding }), (byId = res.summary)) }];
-    });
+  if (options.writeById) {
+    steps.push(() => [{ input: byIdInput(p), done: (res) => ((byIdInfo = { key: 'by_id', sharding: res.sharding }), (byId = res.summary)) }]);
   }
-  if (options.writeByRelationship ?? true) {
+  if (options.writeByRelationship) {
     for (const r of p.relationships) {
       steps.push(() => {
-        const ri = relationshipIndex(p, r);
-        let total = 8 * ri.keys.length;
-        for (let t = 0; t < ri.members.length; t++) total += recordBytes(p, ri.members[t]) + 8;
-        const key = `by_rel_${r.name}`;
-        const input: IndexInput = {
-          key,
-          phase: 'by_relationship',
-          detail: r.name,
-          keys: ri.keys,
-          totalBytes: total,
-          values: { kind: 'multi', ...recordsOf(p), ids: p.ids, start: ri.start, members: ri.members },
-          fileName: (k) => ri.keys[k].toString(),
-          entries: ri.pairs,
-        };
-        return [{ input, done: (res) => (relInfos.push({ key, sharding: res.sharding, id: r.name }), relSummaries.push(res.summary)) }];
+        const input = byRelationshipInput(p, r);
+        return [{ input, done: (res) => (relInfos.push({ key: input.key, sharding: res.sharding, id: r.name }), relSummaries.push(res.summary)) }];
       });
     }
   }
-  if (options.writeBySpatialChunk ?? true) {
+  if (options.writeBySpatialChunk) {
     steps.push(() => {
       const levels: SpatialLevelEntries[] = buildSpatialIndex(p, {
-        numSpatialLevels: options.numSpatialLevels ?? 7,
-        targetChunkLimit: options.targetChunkLimit ?? 10_000,
-        shuffle: options.shuffleBeforeAssigningSpatialLevels ?? true,
-        seed: options.seed ?? randomInt(0, 2 ** 47),
+        numSpatialLevels: options.numSpatialLevels,
+        targetChunkLimit: options.targetChunkLimit,
+        shuffle: options.shuffleBeforeAssigningSpatialLevels,
+        seed: options.seed,
         scales: coords.scales,
         signal: options.signal,
         onProgress: (done, total) => progress('spatial_assign', done, total),
       });
       return levels.map((lv) => {
-        const key = `by_spatial_level_${lv.level}`;
-        let total = 8 * lv.codes.length;
-        for (let t = 0; t < lv.annotations.length; t++) total += recordBytes(p, lv.annotations[t]) + 8;
-        const input: IndexInput = {
-          key,
-          phase: 'spatial',
-          detail: `level ${lv.level}`,
-          keys: BigUint64Array.from(lv.codes, (c) => BigInt(c)),
-          totalBytes: total,
-          values: { kind: 'multi', ...recordsOf(p), ids: p.ids, start: lv.chunkStart, members: lv.annotations },
-          fileName: (k) => mortonDecode(lv.gridShape, lv.codes[k]).join('_'),
-          entries: lv.annotations.length,
-        };
+        const input = spatialInput(p, lv);
         const done = (res: Written) => {
-          spatialInfos.push({ key, sharding: res.sharding, chunk_size: lv.chunkSize, grid_shape: lv.gridShape, limit: lv.maxCount });
+          spatialInfos.push({ key: input.key, sharding: res.sharding, chunk_size: lv.chunkSize, grid_shape: lv.gridShape, limit: lv.maxCount });
           spatialSummaries.push({ ...res.summary, level: lv.level, gridShape: lv.gridShape, limit: lv.maxCount });
         };
         return { input, done };
@@ -549,9 +387,7 @@ export async function writePrecomputedAnnotations(
     }
     if (writing) await writing;
 
-    progress('finishing', 0, 1);
-    throwIfAborted(options.signal);
-    const info = buildInfo({
+    await writeInfo(storage, options.signal, progress, {
       coords,
       lower: p.lower,
       upper: p.upper,
@@ -560,15 +396,11 @@ export async function writePrecomputedAnnotations(
       byId: byIdInfo,
       relationships: relInfos,
       spatial: spatialInfos,
-      description: options.description ?? '',
+      description: options.description,
     });
-    await storage.write('info', info);
-    throwIfAborted(options.signal);
-    await ctx.encoder.close();
-    await storage.commit();
-    progress('finishing', 1, 1);
+    await commitDataset(storage, ctx.encoder, options.signal, progress);
     return {
-      outputDir,
+      outputDir: run.outputDir,
       annotationType: type,
       rank: p.rank,
       annotations: p.n,
@@ -577,8 +409,8 @@ export async function writePrecomputedAnnotations(
       spatial: spatialSummaries,
       bytesWritten: storage.bytesWritten,
       filesWritten: storage.filesWritten,
-      elapsedMs: performance.now() - t0,
-      warnings,
+      elapsedMs: performance.now() - run.t0,
+      warnings: run.warnings,
       geometry: p.geometry,
       ids: p.idSource,
       mode: 'memory',
@@ -589,7 +421,5 @@ export async function writePrecomputedAnnotations(
     await storage.abort();
     if (options.signal?.aborted && !(e instanceof AbortError)) throw new AbortError();
     throw e;
-  } finally {
-    output.dispose();
   }
 }

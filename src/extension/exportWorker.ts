@@ -2,10 +2,10 @@
 // export never blocks the extension host. It calls the core writer and reports progress back.
 import { parentPort } from 'node:worker_threads';
 import { planProperties } from '../core/properties';
-import { writePrecomputedAnnotations } from '../core/write';
+import { writePrecomputedAnnotations } from '../export/run';
 import { previewTable, readTable } from '../io/index';
-import { mappingCoordSpace, mappingToWriteOptions } from '../mapping';
-import { Endpoint, type HostToWorker, type InspectedProperty, type WorkerToHost } from './protocol';
+import { mappingCoordSpace, mappingToWriteOptions } from '../shared/mapping';
+import { Endpoint, type HostToWorker, type InspectedProperty, type WorkerToHost } from '../shared/protocol';
 
 const MAX_LABELS = 50;
 

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { WriteSummary } from '../core/types';
-import type { Mapping } from '../mapping';
+import type { Mapping } from '../shared/mapping';
 import { ExportPanel, fileExists, parseFormState, VIEW_TYPE, type PanelContext } from './panel';
 import { exportInWorker } from './runExport';
 import { readSettings, type Settings } from './settings';

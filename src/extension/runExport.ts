@@ -5,9 +5,9 @@ import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import { readSettings } from './settings';
 import type { Phase, Progress, WriteSummary } from '../core/types';
-import type { Mapping } from '../mapping';
+import type { Mapping } from '../shared/mapping';
 import { removeThreadTemporaries } from '../core/storage';
-import { Endpoint, type HostToWorker, type WorkerToHost } from './protocol';
+import { Endpoint, type HostToWorker, type WorkerToHost } from '../shared/protocol';
 
 const PHASES: Phase[] = ['reading', 'validating', 'by_id', 'by_relationship', 'spatial_assign', 'spatial', 'finishing'];
 const PHASE_LABEL: Record<Phase, string> = {

@@ -1,6 +1,6 @@
 // The extension's settings (`ngAnnotations.*`), read fresh each time so changes apply at once.
 import * as vscode from 'vscode';
-import { parseByteSize, type Mapping } from '../mapping';
+import { parseByteSize, type Mapping } from '../shared/mapping';
 
 export interface Settings {
   /** Empty or "bundled": the viewer shipped in dist/viewer (if present), else the public demo. */

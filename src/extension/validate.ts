@@ -2,9 +2,9 @@
 // starts, and returns problems keyed by field so the form can show each next to its input.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MappingError, parseMapping, type Mapping } from '../mapping';
-import { geometryColumns, PROPERTY_ID } from './guess';
-import type { ColumnInfo, FormState, Problem } from './protocol';
+import { MappingError, parseMapping, type Mapping } from '../shared/mapping';
+import { geometryColumns, PROPERTY_ID } from '../shared/guess';
+import type { ColumnInfo, FormState, Problem } from '../shared/protocol';
 import { looksLikeUrl, parseBucketUrl } from '../storage/url';
 
 export interface Checked {

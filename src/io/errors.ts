@@ -1,6 +1,9 @@
 // The one error type every reader throws for bad input. The CLI prints `message` alone, so the
 // message names everything a user needs to find the problem: file, column, row (and line), value.
 import { basename } from 'node:path';
+import { UserError, abortError, shortenValue, throwIfAborted } from '../shared/errors';
+
+export { abortError, throwIfAborted };
 
 export interface InputErrorDetails {
   file: string;
@@ -13,23 +16,15 @@ export interface InputErrorDetails {
   expected?: string;
 }
 
-export class InputError extends Error {
-  readonly file: string;
-  readonly column?: string;
-  readonly row?: number;
+export class InputError extends UserError {
+  declare file: string;
+  declare value?: string;
   readonly line?: number;
-  readonly value?: string;
-  readonly expected?: string;
 
   constructor(problem: string, details: InputErrorDetails, options?: { cause?: unknown }) {
-    super(formatMessage(problem, details), options);
+    super(formatMessage(problem, details), details, options);
     this.name = 'InputError';
-    this.file = details.file;
-    this.column = details.column;
-    this.row = details.row;
     this.line = details.line;
-    this.value = details.value;
-    this.expected = details.expected;
   }
 }
 
@@ -39,23 +34,13 @@ function formatMessage(problem: string, d: InputErrorDetails): string {
   if (d.row !== undefined) where.push(d.line !== undefined ? `row ${d.row} (line ${d.line})` : `row ${d.row}`);
   else if (d.line !== undefined) where.push(`line ${d.line}`);
   let msg = `${where.join(', ')}: ${problem}`;
-  if (d.value !== undefined) msg += `: ${JSON.stringify(shorten(d.value))}`;
+  if (d.value !== undefined) msg += `: ${JSON.stringify(shortenValue(d.value))}`;
   if (d.expected !== undefined) msg += ` (expected ${d.expected})`;
   return msg;
-}
-
-function shorten(s: string): string {
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 /** Cause text for wrapping errors thrown by third-party decoders, without their stack. */
 export function describeCause(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);
-}
-
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw signal.reason instanceof Error ? signal.reason : new DOMException('The read was aborted', 'AbortError');
-  }
 }

@@ -21,6 +21,9 @@ import {
 import { boolData, listData, numericData, utf8Data } from './arrowData.js';
 import { type Cells, CellColumn, cellsOf } from './cells.js';
 import { InputError } from './errors.js';
+import { RELATIONSHIP_CELL_HELP, relationshipCellForm, relationshipCellIds } from '../shared/relationshipCell';
+
+export { RELATIONSHIP_CELL_HELP };
 
 export interface ColumnContext {
   file: string;
@@ -35,10 +38,6 @@ const INT = /^[+-]?\d+$/;
 const FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const NONFINITE = /^[+-]?(?:nan|inf|infinity)$/i;
 const BOOL = /^(?:true|false)$/i;
-const BRACKET_LIST = /^\[\s*(?:\d+\s*(?:,\s*\d+\s*)*)?\]$/;
-const SEMICOLON_LIST = /^\d+(?:\s*;\s*\d+)+$/;
-
-export const RELATIONSHIP_CELL_HELP = 'an unsigned integer id, a list like [10, 11] or 10;11, or an empty cell';
 
 const UINT64_MAX = (1n << 64n) - 1n;
 const INT64_MIN = -(1n << 63n);
@@ -87,13 +86,9 @@ export function typeTextColumn(cells: Cells, ctx: ColumnContext): Data {
     }
     if (allBool && !BOOL.test(c)) allBool = false;
     if (allRel || ctx.relationship) {
-      const int = isInt || INT.test(c);
-      let ok = int && c[0] !== '-' && (c.length <= 19 || BigInt(c) <= UINT64_MAX);
-      if (!int && (BRACKET_LIST.test(c) || SEMICOLON_LIST.test(c))) {
-        ok = listFitsUint64(c);
-        anyList = true;
-      }
-      if (!ok) {
+      const form = relationshipCellForm(c);
+      if (form === 'list') anyList = true;
+      if (form === null) {
         allRel = false;
         if (firstBadRel < 0) firstBadRel = i;
       }
@@ -138,13 +133,6 @@ function failCell(cells: Cells, i: number, ctx: ColumnContext): never {
     value: cells.get(i),
     expected: RELATIONSHIP_CELL_HELP,
   });
-}
-
-function listFitsUint64(c: string): boolean {
-  for (const part of c.split(/[\s,;[\]]+/)) {
-    if (part.length > 19 && BigInt(part) > UINT64_MAX) return false;
-  }
-  return true;
 }
 
 type SmallInt = Int8 | Uint8 | Int16 | Uint16 | Int32 | Uint32;
@@ -210,7 +198,7 @@ function parseFloatCell(c: string): number {
 function relationshipColumn(cells: Cells): Data {
   const n = cells.length;
   const offsets = new Int32Array(n + 1);
-  const split = (c: string) => (c === '' ? [] : c.split(/[\s,;[\]]+/).filter((s) => s !== ''));
+  const split = relationshipCellIds;
   // Two passes (count, then fill) so no per-row arrays are kept.
   for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + split(cells.get(i).trim()).length;
   const values = new BigUint64Array(offsets[n]);
@@ -220,9 +208,8 @@ function relationshipColumn(cells: Cells): Data {
 }
 
 /**
- * Parses a text column (e.g. one typed as Utf8 because it did not look like relationships) as
- * relationship cells, strictly: the core calls this when the user names such a column as a
- * relationship, so a malformed cell is reported with its row.
+ * Parses a text column's cells as relationship cells, strictly (as the readers do for a column named
+ * as a relationship): a malformed cell is an InputError naming its row.
  */
 export function parseRelationshipCells(
   cells: ArrayLike<string | null | undefined>,

@@ -1,3 +1,3 @@
-// The pandas index recorded in Parquet/Feather schema metadata lives with the id rules in the core;
+// The pandas index recorded in Parquet/Feather schema metadata (shared with the core's id rules),
 // re-exported here for reader users.
-export { pandasIndex, type PandasIndexInfo } from '../core/ids';
+export { pandasIndex, type PandasIndexInfo } from '../shared/pandas';

@@ -30,7 +30,8 @@ import { boolData, listData, numericData, recordBatch, utf8Data } from './arrowD
 import { MAX_COLUMNS, MAX_GROUP_ROWS } from './limits.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
 import { statOrThrow } from './files.js';
-import { checkParquetPages, type FlatColumn, type FlatRequest } from './parquetPages.js';
+import { checkParquetPages } from './parquetPages.js';
+import { flatDecoder, type FlatColumn, type FlatRequest } from './parquetFlat.js';
 import { initZstd, parquetCompressors } from './codecs.js';
 
 export interface ParquetReadOptions {
@@ -131,7 +132,7 @@ export async function readParquetTable(path: string, opts: ParquetReadOptions = 
 
 /** Reads rows [start, end) (within one or more row groups) into one record batch. */
 export async function readRowGroup(pq: OpenParquet, start: number, end: number, path: string, opts: { flat?: boolean } = {}): Promise<RecordBatch> {
-  // Plain numeric columns can be decoded by the page check itself (parquetPages.ts), not by hyparquet.
+  // Plain numeric columns are decoded from the pages the check walked (parquetFlat.ts), not by hyparquet.
   const flat: FlatRequest | undefined =
     opts.flat === false ? undefined : { columns: new Map(pq.schema.fields.filter((f) => flatType(f.type)).map((f) => [f.name, bytesPerValue(f.type)])), decoded: new Map() };
   const chunks = new Map<string, { rowStart: number; data: ArrayLike<unknown> }[]>();
@@ -141,8 +142,8 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
     // InputError naming the column, row group and page.
     try {
       await initZstd();
-      const checked = await checkParquetPages(pq.file, pq.metadata, pq.names, start, end, path, parquetCompressors, flat);
-      // Columns decoded by the check (flat numbers, see parquetPages.ts) are not decoded again.
+      const checked = await checkParquetPages(pq.file, pq.metadata, pq.names, start, end, path, parquetCompressors, flat && flatDecoder(flat));
+      // Columns decoded from the checked pages (flat numbers, parquetFlat.ts) are not decoded again.
       const rest = pq.names.filter((n) => !flat?.decoded.has(n));
       if (rest.length) {
         await parquetRead({

@@ -5,12 +5,12 @@
 // The walk here mirrors hyparquet's own (its page-header parser, the same level and index sections,
 // the same byte accounting), so every run that hyparquet will expand is bounded here first by the
 // number of values its page declares. Pages decompressed for the walk are handed back to hyparquet
-// through its `compressors` hook, so the check costs no second decompression.
+// through its `compressors` hook, so the check costs no second decompression. Each checked chunk can
+// also be handed on (`onChunk`) while its pages are at hand: parquetFlat.ts decodes flat numeric
+// columns from them.
 import type { Compressors, CompressionCodec, FileMetaData, PageHeader, SchemaTree, AsyncBuffer } from 'hyparquet';
 import { parquetSchema } from 'hyparquet';
-import { parquetHeader } from 'hyparquet/src/column.js';
-import { decompressPage } from 'hyparquet/src/datapage.js';
-import { getMaxDefinitionLevel, getMaxRepetitionLevel, getTreePath, isFlatColumn } from 'hyparquet/src/schema.js';
+import { decompressPage, getMaxDefinitionLevel, getMaxRepetitionLevel, getTreePath, isFlatColumn, parquetHeader } from './hyparquetInternals.js';
 import { InputError, describeCause } from './errors.js';
 import { MAX_PAGE_BYTES, mib } from './limits.js';
 
@@ -21,17 +21,37 @@ import { MAX_PAGE_BYTES, mib } from './limits.js';
  */
 export const MAX_PAGE_VALUES = 2 ** 27 - 2 ** 20;
 
-interface Walk {
+export interface Walk {
   view: DataView;
   offset: number;
 }
 
 /** A problem found in one page; becomes an InputError naming file, column, row group and page. */
-class PageProblem extends Error {}
+export class PageProblem extends Error {}
+
+/** One column chunk whose pages have all been checked, for `onChunk`. */
+export interface CheckedChunk {
+  /** The chunk's bytes, from its first page. */
+  view: DataView;
+  schemaPath: SchemaTree[];
+  /** Top-level column name. */
+  name: string;
+  encodings: string[] | undefined;
+  codec: CompressionCodec;
+  compressors: Compressors;
+  /** The pages decompressed by the check (taken out as they are used). */
+  cache: PageCache;
+  /** Rows of the row group, and whether the read is exactly that row group. */
+  rows: number;
+  whole: boolean;
+  /** The page being read, for messages (reset it to 0 before walking the pages again). */
+  page: { n: number };
+}
 
 /**
  * Checks the pages of the chunks that `parquetRead({ rowStart: start, rowEnd: end, columns })` will
  * decode, and returns the compressors to pass to that call (they serve the pages decompressed here).
+ * `onChunk` sees each chunk once checked; what it throws is reported like a problem of the chunk.
  */
 export async function checkParquetPages(
   file: AsyncBuffer,
@@ -41,7 +61,7 @@ export async function checkParquetPages(
   end: number,
   path: string,
   compressors: Compressors,
-  flat?: FlatRequest,
+  onChunk?: (chunk: CheckedChunk) => void,
 ): Promise<Compressors> {
   const cache = new PageCache();
   const tree = parquetSchema(metadata);
@@ -70,15 +90,18 @@ export async function checkParquetPages(
           const first = meta.dictionary_page_offset || meta.data_page_offset;
           const bytes = await file.slice(Number(first), Number(first + meta.total_compressed_size));
           checkChunk(new DataView(bytes), schemaPath, meta.codec, compressors, cache, selectEnd, page);
-          // Checked: a flat fixed-width column of a whole row group can now be decoded from the same pages.
-          const whole = groupStart === start && groupEnd === end;
-          const width = flat && whole ? flatWidth(schemaPath, meta.encodings) : 0;
-          const target = width ? flat!.columns.get(meta.path_in_schema[0]!) : undefined;
-          if (target !== undefined && (target === width || (width === 4 && target < 4))) {
-            page.n = 0;
-            const decoded = decodeFlatChunk(new DataView(bytes), width as 4 | 8, getMaxDefinitionLevel(schemaPath), groupRows, meta.codec, compressors, cache, page);
-            if (decoded) flat!.decoded.set(meta.path_in_schema[0]!, decoded);
-          }
+          onChunk?.({
+            view: new DataView(bytes),
+            schemaPath,
+            name: meta.path_in_schema[0]!,
+            encodings: meta.encodings,
+            codec: meta.codec,
+            compressors,
+            cache,
+            rows: groupRows,
+            whole: groupStart === start && groupEnd === end,
+            page,
+          });
         } catch (e) {
           if (e instanceof InputError) throw e; // a short read, already named
           const why = e instanceof PageProblem ? e.message : `${page.n ? 'the page' : 'the column chunk'} cannot be read (${describeCause(e)})`;
@@ -324,7 +347,7 @@ function bitWidth(value: number): number {
   return 32 - Math.clz32(value);
 }
 
-function isCount(v: unknown): v is number {
+export function isCount(v: unknown): v is number {
   return Number.isInteger(v) && (v as number) >= 0;
 }
 
@@ -334,220 +357,11 @@ function pageValues(n: unknown): number {
   return n;
 }
 
-// ---- flat fixed-width columns, decoded without hyparquet ----
-//
-// hyparquet decodes every page into a JS array and assembles optional columns value by value (about
-// half of a reader thread's time on typical files, with the garbage it makes). Flat INT32, INT64,
-// FLOAT and DOUBLE columns, PLAIN or dictionary encoded, required or optional, are decoded here
-// instead, straight into one buffer per row group, from the pages the check above already walked and
-// decompressed. Anything else (other encodings, nested columns, part of a row group) is left to
-// hyparquet.
-
-/** Columns to decode here, and where the results go (by top-level column name). */
-export interface FlatRequest {
-  /**
-   * Top-level column names the caller can take as FlatColumns, with the bytes per value of the type
-   * it makes of them: the same as the Parquet values', or fewer for 8- and 16-bit integers in INT32.
-   */
-  columns: Map<string, number>;
-  decoded: Map<string, FlatColumn>;
-}
-
-/** A row group's values, little-endian, `width` bytes each (0 where null), and per row 1 if not null. */
-export interface FlatColumn {
-  values: Uint8Array;
-  width: 4 | 8;
-  valid: Uint8Array | null;
-}
-
-const FLAT_ENCODINGS = new Set(['PLAIN', 'PLAIN_DICTIONARY', 'RLE_DICTIONARY', 'RLE']);
-
-/** Bytes per value when the column can be decoded here, else 0. */
-function flatWidth(schemaPath: SchemaTree[], encodings: string[] | undefined): 0 | 4 | 8 {
-  if (schemaPath.length !== 2 || getMaxRepetitionLevel(schemaPath) !== 0 || getMaxDefinitionLevel(schemaPath) > 1) return 0;
-  if (!encodings?.length || !encodings.every((e) => FLAT_ENCODINGS.has(e))) return 0;
-  const el = schemaPath[1]!.element;
-  if (el.logical_type?.type === 'DECIMAL' || el.converted_type === 'DECIMAL') return 0;
-  switch (el.type) {
-    case 'INT32':
-    case 'FLOAT':
-      return 4;
-    case 'INT64':
-    case 'DOUBLE':
-      return 8;
-    default:
-      return 0;
-  }
-}
-
-/** null when a page uses something this decoder leaves to hyparquet. */
-function decodeFlatChunk(
-  view: DataView,
-  width: 4 | 8,
-  maxDef: number,
-  rows: number,
-  codec: CompressionCodec,
-  compressors: Compressors,
-  cache: PageCache,
-  page: { n: number },
-): FlatColumn | null {
-  // Grown page by page rather than sized from the row group's declared row count: a damaged count
-  // must not allocate gigabytes before the pages disagree with it.
-  let values = new Uint8Array(Math.min(rows, 1 << 16) * width);
-  let valid: Uint8Array | null = null;
-  const room = (end: number) => {
-    if (end * width <= values.length) return;
-    const grown = new Uint8Array(Math.min(rows, Math.max(end, (2 * values.length) / width)) * width);
-    grown.set(values);
-    values = grown;
-    if (valid) {
-      const v = new Uint8Array(grown.length / width).fill(1);
-      v.set(valid);
-      valid = v;
-    }
-  };
-  let dict: Uint8Array | null = null;
-  let dictCount = 0;
-  let row = 0;
-  const reader: Walk = { view, offset: 0 };
-  while (row < rows && reader.offset < view.byteLength - 1) {
-    page.n++;
-    const header = parquetHeader(reader);
-    const compressed = new Uint8Array(view.buffer, view.byteOffset + reader.offset, header.compressed_page_size);
-    reader.offset += header.compressed_page_size;
-    if (header.type === 'DICTIONARY_PAGE') {
-      const h = header.dictionary_page_header;
-      if (!h || (h.encoding !== 'PLAIN' && h.encoding !== 'PLAIN_DICTIONARY')) return null;
-      dict = cache.page(compressed, header.uncompressed_page_size, codec, compressors);
-      dictCount = h.num_values;
-      if (!isCount(dictCount) || dictCount * width > dict.length) throw new PageProblem(`a dictionary of ${String(dictCount)} values in ${dict.length} bytes`);
-      continue;
-    }
-    let n: number;
-    let encoding: string;
-    let levels: Uint8Array;
-    let levelsAt: number;
-    let levelsEnd: number;
-    let data: Uint8Array;
-    if (header.type === 'DATA_PAGE') {
-      const h = header.data_page_header!;
-      n = h.num_values;
-      encoding = h.encoding;
-      levels = data = cache.page(compressed, header.uncompressed_page_size, codec, compressors);
-      levelsAt = 4;
-      if (maxDef && data.length < 4) throw new PageProblem('a page too short for its definition levels');
-      levelsEnd = maxDef ? 4 + new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0, true) : 0;
-      data = data.subarray(maxDef ? levelsEnd : 0);
-    } else if (header.type === 'DATA_PAGE_V2') {
-      const h = header.data_page_header_v2!;
-      n = h.num_values;
-      encoding = h.encoding;
-      levels = compressed;
-      levelsAt = h.repetition_levels_byte_length;
-      levelsEnd = levelsAt + h.definition_levels_byte_length;
-      data = compressed.subarray(levelsEnd);
-      if (h.is_compressed !== false) data = cache.page(data, header.uncompressed_page_size - levelsEnd, codec, compressors);
-    } else {
-      return null; // index pages and the like: hyparquet's business
-    }
-    if (row + n > rows) throw new PageProblem(`pages hold more than the row group's ${rows} rows`);
-    room(row + n);
-    let present = n;
-    if (maxDef) {
-      valid ??= new Uint8Array(values.length / width).fill(1);
-      const defs = valid.subarray(row, row + n);
-      expandHybrid(levels, levelsAt, levelsEnd, 1, n, defs);
-      present = 0;
-      for (let i = 0; i < n; i++) {
-        if (defs[i]! > 1) throw new PageProblem(`definition level ${defs[i]} in a column whose levels are 0 or 1`);
-        present += defs[i]!;
-      }
-    }
-    const out = values.subarray(row * width, (row + n) * width);
-    if (encoding === 'PLAIN') {
-      if (present * width > data.length) throw new PageProblem(`${present} values need ${present * width} bytes, the page has ${data.length}`);
-      if (present === n) out.set(data.subarray(0, n * width));
-      else scatter(data, 0, width, valid!.subarray(row, row + n), out, null);
-    } else if (encoding === 'PLAIN_DICTIONARY' || encoding === 'RLE_DICTIONARY') {
-      if (!dict) throw new PageProblem('dictionary-encoded values without a dictionary page');
-      const bits = data[0]!;
-      if (bits > 32) throw new PageProblem(`dictionary indices of ${bits} bits`);
-      const index = new Uint32Array(present);
-      expandHybrid(data, 1, data.length, bits, present, index);
-      for (let i = 0; i < present; i++) if (index[i]! >= dictCount) throw new PageProblem(`dictionary index ${index[i]} of ${dictCount} values`);
-      scatter(dict, 0, width, present === n ? null : valid!.subarray(row, row + n), out, index);
-    } else {
-      return null;
-    }
-    row += n;
-  }
-  if (row !== rows) throw new PageProblem(`pages hold ${row} of the row group's ${rows} rows`);
-  return { values, width, valid: valid && valid.indexOf(0) >= 0 ? valid : null };
-}
-
-/**
- * Places the present values (from `src` in order, or `src[index[k]]`) at the rows where `valid` is
- * 1 (every row when null), `width` bytes each; null rows stay 0.
- */
-function scatter(src: Uint8Array, at: number, width: number, valid: Uint8Array | null, out: Uint8Array, index: Uint32Array | null): void {
-  const n = out.length / width;
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    if (valid && !valid[i]) continue;
-    const from = at + (index ? index[k]! : k) * width;
-    k++;
-    const to = i * width;
-    for (let b = 0; b < width; b++) out[to + b] = src[from + b]!;
-  }
-}
-
-/** Expands `count` values of an RLE/bit-packed hybrid section in bytes [at, end) into `out`. */
-function expandHybrid(bytes: Uint8Array, at: number, end: number, width: number, count: number, out: Uint8Array | Uint32Array): void {
-  if (end > bytes.length) throw new PageProblem(`an RLE section ends at byte ${end} of ${bytes.length}`);
-  let i = at;
-  let seen = 0;
-  const byteWidth = (width + 7) >> 3;
-  while (seen < count) {
-    if (i >= end) throw new PageProblem(`an RLE section ends after ${seen} of ${count} values`);
-    let header = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = bytes[i++]!;
-      header |= (b & 0x7f) << shift;
-      if (!(b & 0x80) || shift > 28) break;
-    }
-    if (header & 1) {
-      const groups = header >>> 1;
-      const take = Math.min(groups * 8, count - seen);
-      if (i + groups * width > end) throw new PageProblem(`a bit-packed run of ${groups * 8} values past its section`);
-      let bit = i * 8;
-      for (let k = 0; k < take; k++, bit += width) {
-        let v = 0;
-        for (let got = 0; got < width; ) {
-          const shift = (bit + got) & 7;
-          const t = Math.min(8 - shift, width - got);
-          v |= ((bytes[(bit + got) >> 3]! >> shift) & ((1 << t) - 1)) << got;
-          got += t;
-        }
-        out[seen + k] = v >>> 0;
-      }
-      i += groups * width;
-      seen += take;
-    } else {
-      const run = header >>> 1;
-      if (run > count - seen) throw new PageProblem(`a run of ${run} values where ${count - seen} are left`);
-      let v = 0;
-      for (let b = 0; b < byteWidth; b++) v |= bytes[i++]! << (b * 8);
-      out.fill(v >>> 0, seen, seen + run);
-      seen += run;
-    }
-  }
-}
-
 /**
  * Decompressed pages, kept from the check until hyparquet asks for the same bytes. Matched by
  * content (hyparquet reads its own copy of the chunk), so a miss only costs a decompression.
  */
-class PageCache {
+export class PageCache {
   private pages = new Map<string, { input: Uint8Array; output: Uint8Array }[]>();
 
   decompress(input: Uint8Array, size: number, codec: CompressionCodec, compressors: Compressors): Uint8Array {

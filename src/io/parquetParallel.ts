@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DataType, RecordBatch, Struct, Table, makeData, type Data, type Field, type Schema } from 'apache-arrow';
 import { openParquet, readParquetBatches, readParquetTable, type ParquetReadOptions } from './parquet.js';
-import { InputError, throwIfAborted, type InputErrorDetails } from './errors.js';
+import { InputError, abortError, throwIfAborted, type InputErrorDetails } from './errors.js';
 import { statOrThrow } from './files.js';
 import { recordBatch } from './arrowData.js';
 
@@ -96,7 +96,7 @@ class ReaderThreads {
   private nextId = 0;
   private turn = 0;
   private readonly onAbort = () =>
-    this.fail(this.signal?.reason instanceof Error ? this.signal.reason : new DOMException('The read was aborted', 'AbortError'));
+    this.fail(abortError(this.signal));
 
   constructor(
     script: string,

@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import Papa from 'papaparse';
 import { Field, Schema, Struct, Table, makeData, type Data } from 'apache-arrow';
-import { InputError, describeCause } from './errors.js';
+import { InputError, abortError, describeCause } from './errors.js';
 import { statOrThrow } from './files.js';
 import { CellColumn } from './cells.js';
 import { typeTextColumn } from './infer.js';
@@ -96,7 +96,7 @@ export async function readTextCells(path: string, opts: TextReadOptions): Promis
   let onAbort = () => {};
   await new Promise<void>((resolve, reject) => {
     onAbort = () => {
-      failure = opts.signal?.reason ?? new DOMException('The read was aborted', 'AbortError');
+      failure = abortError(opts.signal);
       file.destroy();
       stream.destroy();
       reject(failure);

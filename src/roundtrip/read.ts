@@ -12,9 +12,10 @@ import { parseInfo, type AnnotationInfo, type IndexRef, type Problem, type Prope
 import { decodeMulti, decodeSingle, type RecordView } from '../inspect/records';
 import { parseShardFileName, readShardFrom, shardFileName } from '../inspect/sharded';
 import { openSource, type ReadSource } from './source';
+import { UserError, throwIfAborted } from '../shared/errors';
 
 /** A dataset that cannot be read: the message names the dataset and what is wrong. */
-export class DatasetError extends Error {
+export class DatasetError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'DatasetError';
@@ -144,7 +145,7 @@ async function* shardedChunks(src: ReadSource, ref: IndexRef, signal?: AbortSign
   const names = await shardNames(src, ref);
   if (names === null) throw new DatasetError(`${src.name}/${ref.key}: ${2 ** s.shardBits} possible shard files and no way to list them`);
   for (const name of names) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     const key = `${ref.key}/${name}`;
     const size = await src.size(key);
     if (size === null) continue; // an empty shard is simply not written
@@ -171,7 +172,7 @@ async function* unshardedKeyed(src: ReadSource, ref: IndexRef, names: string[], 
   keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   let batch: Chunk[] = [];
   for (const k of keys) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     const key = `${ref.key}/${k}`;
     const data = await src.read(key);
     if (data === null) continue;
@@ -201,7 +202,7 @@ async function* unshardedCells(src: ReadSource, ref: IndexRef, grid: number[], s
     }
   }
   for (const name of names) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     const parts = name.split('_');
     if (parts.length !== grid.length || !parts.every((p, d) => DECIMAL.test(p) && Number(p) < grid[d])) continue;
     const key = `${ref.key}/${name}`;

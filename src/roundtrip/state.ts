@@ -8,12 +8,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Field, List, Table, Uint64, Utf8, makeVector, tableToIPC, vectorFromArray, type Vector } from 'apache-arrow';
-import type { Mapping } from '../mapping';
+import type { Mapping } from '../shared/mapping';
 import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type PropertyType } from '../core/types';
 import { geometryColumns } from '../shared/guess';
 import { smallestEnumType } from '../core/properties';
+import { UserError } from '../shared/errors';
 
-export class StateError extends Error {
+export class StateError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'StateError';

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { DataType, Type, tableToIPC, type Table, type Vector } from 'apache-arrow';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import type { Mapping } from '../mapping';
+import type { Mapping } from '../shared/mapping';
 import type { PropertySpec } from '../core/types';
 import type { PrecomputedTable } from './read';
 

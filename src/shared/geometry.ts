@@ -4,7 +4,8 @@
 // (`vertex`, in the vertices table). Dimension names (and units, scales) are separate: columns
 // `pre_pt_position_x/y/z` can be dimensions `x, y, z`.
 // Pure (no node, no vscode): the webview bundle imports it too.
-import type { AnnotationType } from '../core/types';
+import type { AnnotationType } from './types';
+import { UserError } from './errors';
 
 export type GeometryRole = 'point' | 'a' | 'b' | 'center' | 'radii' | 'vertex';
 /** Columns per role, one per dimension, in dimension order. */
@@ -260,13 +261,13 @@ export interface ResolvedGeometry {
   how: 'given' | 'convention' | 'recognised';
 }
 
-export class GeometryError extends Error {
+export class GeometryError extends UserError {
   constructor(
     message: string,
     readonly role?: GeometryRole,
-    readonly column?: string,
+    column?: string,
   ) {
-    super(message);
+    super(message, { column });
     this.name = 'GeometryError';
   }
 }

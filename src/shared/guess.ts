@@ -2,9 +2,9 @@
 // and the defaults the CLI fills in (the `id` column). One module for the webview, the extension
 // host and the CLI: pure (no vscode, no node), so the webview can re-guess when the user changes
 // the annotation type.
-import type { AnnotationType } from '../core/types';
-import type { Mapping } from '../mapping';
-import type { FormState, TablePreview } from '../extension/protocol';
+import type { AnnotationType } from './types';
+import type { Mapping } from './mapping';
+import type { FormState, TablePreview } from './protocol';
 import { conventionalColumns, flattenGeometry, recogniseGeometry, resolveGeometry, type GeometryColumns } from './geometry';
 
 /** Property ids neuroglancer accepts (the writer rejects others). */

@@ -29,8 +29,8 @@ export function isBucketTarget(target: string): boolean {
   return looksLikeUrl(target);
 }
 
-/** Default number of uploads in flight. */
-export const DEFAULT_UPLOAD_CONCURRENCY = 16;
+/** Default number of uploads in flight (the options' default, core/options.ts). */
+export { DEFAULT_UPLOAD_CONCURRENCY } from '../core/options';
 
 /**
  * How neuroglancer names the dataset at a bucket URL (with a trailing '/'): `s3://bucket/prefix/`,

@@ -14,10 +14,8 @@ export interface BucketUrl {
   url: string;
 }
 
-/** Does `s` look like a URL rather than a path? (`C:\…` and `./s3` do not.) */
-export function looksLikeUrl(s: string): boolean {
-  return /^[a-zA-Z][a-zA-Z0-9+.-]+:\/\//.test(s) || /^(s3|gs):/i.test(s);
-}
+export { looksLikeUrl } from '../shared/url';
+import { looksLikeUrl } from '../shared/url';
 
 const BUCKET_NAME: Record<BucketScheme, RegExp> = {
   // S3 (and most S3-compatible stores): 3..63 of lower-case letters, digits, '.', '-'.

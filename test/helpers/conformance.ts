@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Field, List, Table, Uint64, vectorFromArray, type Vector } from 'apache-arrow';
-import { writePrecomputedAnnotations } from '../../src/core/write';
+import { writePrecomputedAnnotations } from '../../src/export/run';
 import type { AnnotationType, CoordSpaceInput, TableInput, WriteOptions, WriteSummary } from '../../src/core/types';
 import { readDatasetWithNeuroglancer, type NgAnnotation, type NgDataset } from './ngread';
 export { rng, readTree } from './common';

@@ -9,7 +9,7 @@ import * as util from 'node:util';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
 import type { NgAnnotationsApi } from '../../../src/extension/extension';
-import type { Mapping } from '../../../src/mapping';
+import type { Mapping } from '../../../src/shared/mapping';
 
 const EXTENSION_ID = 'ng-annotations.ng-annotations';
 

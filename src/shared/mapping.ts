@@ -1,11 +1,9 @@
 // The mapping JSON: what the VS Code form saves and `ng-annotations export --config` replays.
 // It is untrusted input (a file, or a message from the webview), so `parseMapping` checks every field
 // and names the one that is wrong.
-import * as path from 'node:path';
-import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type WriteOptions } from './core/types';
-import { shortenLongRuns } from './core/errors';
-import { ALL_ROLES, GEOMETRY_ROLES, type GeometryColumns, type GeometryRole } from './shared/geometry';
-import { looksLikeUrl } from './storage/url';
+import { ANNOTATION_TYPES, PROPERTY_TYPES, type AnnotationType, type PropertySpec, type WriteOptions } from './types';
+import { UserError, shortenLongRuns } from './errors';
+import { ALL_ROLES, GEOMETRY_ROLES, type GeometryColumns, type GeometryRole } from './geometry';
 
 export interface Mapping {
   /** Schema version; 1 for now. */
@@ -52,7 +50,7 @@ export interface Mapping {
   overwrite?: boolean;
 }
 
-export class MappingError extends Error {
+export class MappingError extends UserError {
   constructor(
     readonly field: string,
     message: string,
@@ -62,38 +60,6 @@ export class MappingError extends Error {
     this.name = 'MappingError';
   }
 }
-
-const KEYS = new Set([
-  'version',
-  'input',
-  'annotationType',
-  'coords',
-  'units',
-  'scales',
-  'idColumn',
-  'geometry',
-  'delimiter',
-  'decimalComma',
-  'properties',
-  'relationships',
-  'points',
-  'output',
-  'sharded',
-  'byId',
-  'byRelationship',
-  'spatial',
-  'spatialLevels',
-  'chunkLimit',
-  'shuffle',
-  'seed',
-  'threads',
-  'gzipLevel',
-  'dataEncoding',
-  'memoryLimit',
-  'description',
-  'overwrite',
-  '$schema',
-]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -148,6 +114,113 @@ function strList(obj: Record<string, unknown>, key: string): string[] | undefine
   }
   return v as string[];
 }
+
+/** How a field is given on the command line: read by `ng-annotations export`, written by mappingToCommandLine. */
+export type FlagSpec =
+  | { name: string; kind: 'on' | 'off' } // a flag setting the field true / false
+  | { name: string; kind: 'int'; min: number; max: number }
+  | { name: string; kind: 'level' } // 0 to 9, or raw
+  | { name: string; kind: 'choice'; values: readonly string[] }
+  | { name: string; kind: 'bytes' } // a size such as 4G
+  | { name: string; kind: 'text' | 'path' };
+
+interface Field<K extends keyof Mapping> {
+  /** Checks the untrusted value (absent: parseMapping checks it first, with the fields it depends on). */
+  check?: (obj: Record<string, unknown>, key: string) => Mapping[K] | undefined;
+  /** The writer option it becomes. */
+  option?: keyof WriteOptions;
+  /** Its flag, when the flag maps to the field one to one. */
+  flag?: FlagSpec;
+  /** Its part of the command line, when it is not just `flag`. */
+  commandLine?: (m: Mapping) => string[];
+}
+
+const boolField = (option: keyof WriteOptions, flag?: FlagSpec): Field<never> => ({ check: bool as Field<never>['check'], option, flag });
+const intField = (option: keyof WriteOptions, name: string, min: number, max: number): Field<never> => ({
+  check: ((obj, key) => int(obj, key, min, max)) as Field<never>['check'],
+  option,
+  flag: { name, kind: 'int', min, max },
+});
+
+/**
+ * Every field of the mapping, once, in the order parseMapping returns them: how it is checked, the
+ * writer option it becomes and its command-line flag. Typed to list exactly the fields of `Mapping`.
+ */
+export const MAPPING_FIELDS: { [K in keyof Mapping]-?: Field<K> } = {
+  version: {},
+  input: { check: str, commandLine: (m) => (m.input ? [m.input] : []) },
+  annotationType: { commandLine: (m) => ['--type', m.annotationType] },
+  coords: {
+    // The geometry's roles with --dims, else --coords (dimension names that also name the columns).
+    commandLine: (m) => {
+      if (!m.geometry) return ['--coords', m.coords.join(',')];
+      const a: string[] = [];
+      for (const r of GEOMETRY_ROLES[m.annotationType]) if (m.geometry[r]) a.push(`--${r}`, m.geometry[r]!.join(','));
+      return [...a, '--dims', m.coords.join(',')];
+    },
+  },
+  units: { commandLine: (m) => (m.units ? ['--units', m.units.join(',')] : []) },
+  scales: { commandLine: (m) => (m.scales ? ['--scales', m.scales.join(',')] : []) },
+  geometry: { option: 'geometry', commandLine: () => [] }, // with coords
+  idColumn: {
+    check: (obj, key) => (obj[key] === null ? null : str(obj, key, 1024)),
+    option: 'idColumn',
+    commandLine: (m) => (m.idColumn ? ['--id-column', m.idColumn] : m.idColumn === null ? ['--no-id-column'] : []),
+  },
+  delimiter: { option: 'delimiter', commandLine: (m) => (m.delimiter ? ['--delimiter', m.delimiter === '\t' ? 'tab' : m.delimiter] : []) },
+  decimalComma: boolField('decimalComma', { name: 'decimal-comma', kind: 'on' }),
+  properties: {
+    option: 'properties',
+    commandLine: (m) => {
+      const a: string[] = [];
+      const names: string[] = [];
+      for (const p of m.properties ?? []) {
+        if (typeof p === 'string') names.push(p);
+        else {
+          names.push(p.id);
+          if (p.type && !p.enum_labels) a.push('--property-type', `${p.id}=${p.type}`);
+        }
+      }
+      return names.length ? [...a, '--properties', names.join(',')] : a;
+    },
+  },
+  relationships: { check: strList, option: 'relationships', commandLine: (m) => (m.relationships?.length ? ['--relationships', m.relationships.join(',')] : []) },
+  points: { check: str, option: 'polylinePoints', flag: { name: 'points', kind: 'path' } },
+  output: { check: str, option: 'outputDir', commandLine: (m) => (m.output ? ['--out', m.output] : []) },
+  sharded: boolField('writeSharded', { name: 'unsharded', kind: 'off' }),
+  byId: boolField('writeById', { name: 'no-by-id', kind: 'off' }),
+  byRelationship: boolField('writeByRelationship', { name: 'no-by-relationship', kind: 'off' }),
+  spatial: boolField('writeBySpatialChunk', { name: 'no-spatial', kind: 'off' }),
+  spatialLevels: intField('numSpatialLevels', 'spatial-levels', 1, 64),
+  chunkLimit: intField('targetChunkLimit', 'chunk-limit', 0, 2 ** 31),
+  shuffle: boolField('shuffleBeforeAssigningSpatialLevels', { name: 'no-shuffle', kind: 'off' }),
+  seed: { option: 'seed', flag: { name: 'seed', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER } },
+  threads: intField('maxThreads', 'threads', 1, 256),
+  gzipLevel: { option: 'gzipLevel', flag: { name: 'gzip-level', kind: 'level' } },
+  dataEncoding: { option: 'dataEncoding', flag: { name: 'data-encoding', kind: 'choice', values: ['gzip', 'raw', 'auto'] } },
+  memoryLimit: { check: byteSize, option: 'memoryLimit', flag: { name: 'memory-limit', kind: 'bytes' } },
+  description: { check: (obj, key) => str(obj, key, 100000), option: 'description', flag: { name: 'description', kind: 'text' } },
+  overwrite: boolField('overwrite', { name: 'overwrite', kind: 'on' }),
+};
+
+const FIELD_KEYS = Object.keys(MAPPING_FIELDS) as Array<keyof Mapping>;
+const KEYS = new Set<string>([...FIELD_KEYS, '$schema']);
+
+/** A field's value as command-line arguments, by its flag. */
+function flagArgs(flag: FlagSpec, v: unknown): string[] {
+  switch (flag.kind) {
+    case 'on':
+      return v ? [`--${flag.name}`] : [];
+    case 'off':
+      return v === false ? [`--${flag.name}`] : [];
+    case 'text':
+    case 'path':
+      return v ? [`--${flag.name}`, String(v)] : [];
+    default:
+      return v !== undefined ? [`--${flag.name}`, String(v)] : [];
+  }
+}
+
 
 /** Checks an untrusted value and returns a well-typed mapping, or throws MappingError naming the field. */
 export function parseMapping(value: unknown): Mapping {
@@ -233,49 +306,12 @@ export function parseMapping(value: unknown): Mapping {
   if (seedRaw !== undefined && seedRaw !== null && (typeof seedRaw !== 'number' || !Number.isSafeInteger(seedRaw) || seedRaw < 0)) {
     throw new MappingError('seed', `expected a non-negative integer, got ${JSON.stringify(seedRaw)}`);
   }
-  const m: Mapping = {
-    version: 1,
-    input: str(value, 'input'),
-    annotationType,
-    coords,
-    units,
-    scales,
-    geometry,
-    idColumn: value.idColumn === null ? null : str(value, 'idColumn', 1024),
-    delimiter,
-    decimalComma: bool(value, 'decimalComma'),
-    properties,
-    relationships: strList(value, 'relationships'),
-    points: str(value, 'points'),
-    output: str(value, 'output'),
-    sharded: bool(value, 'sharded'),
-    byId: bool(value, 'byId'),
-    byRelationship: bool(value, 'byRelationship'),
-    spatial: bool(value, 'spatial'),
-    spatialLevels: int(value, 'spatialLevels', 1, 64),
-    chunkLimit: int(value, 'chunkLimit', 0, 2 ** 31),
-    shuffle: bool(value, 'shuffle'),
-    seed: seedRaw as number | undefined,
-    threads: int(value, 'threads', 1, 256),
-    gzipLevel,
-    dataEncoding: dataEncoding as Mapping['dataEncoding'],
-    memoryLimit: byteSize(value, 'memoryLimit'),
-    description: str(value, 'description', 100000),
-    overwrite: bool(value, 'overwrite'),
-  };
-  for (const k of Object.keys(m) as Array<keyof Mapping>) if (m[k] === undefined) delete m[k];
-  return m;
-}
-
-/** Resolves a mapping's relative paths against `baseDir` (the mapping file's folder). */
-export function resolveMappingPaths(m: Mapping, baseDir: string): Mapping {
-  // URLs (s3://, gs://, https://) are not paths.
-  const r = (p: string | undefined) => (p === undefined ? undefined : looksLikeUrl(p) ? p : path.resolve(baseDir, p));
-  const out: Mapping = { ...m };
-  if (m.input !== undefined) out.input = r(m.input);
-  if (m.points !== undefined) out.points = r(m.points);
-  if (m.output !== undefined) out.output = r(m.output);
-  return out;
+  // Checked above (they depend on each other); every other field by its own check, in table order.
+  const checked: Partial<Record<keyof Mapping, unknown>> = { version: 1, annotationType, coords, units, scales, geometry, delimiter, properties, seed: seedRaw, gzipLevel, dataEncoding };
+  const m: Record<string, unknown> = {};
+  for (const k of FIELD_KEYS) m[k] = k in checked ? checked[k] : MAPPING_FIELDS[k].check!(value, k);
+  for (const k of FIELD_KEYS) if (m[k] === undefined) delete m[k];
+  return m as unknown as Mapping;
 }
 
 /** The coordinate space, in the writer's `{names, units, scales}` form. */
@@ -285,32 +321,12 @@ export function mappingCoordSpace(m: Mapping): { names: string[]; units?: string
 
 /** Writer options for a mapping (paths as they are in the mapping). */
 export function mappingToWriteOptions(m: Mapping): WriteOptions {
-  const o: WriteOptions = {
-    geometry: m.geometry,
-    delimiter: m.delimiter,
-    decimalComma: m.decimalComma,
-    properties: m.properties,
-    relationships: m.relationships,
-    outputDir: m.output,
-    writeSharded: m.sharded,
-    polylinePoints: m.points,
-    writeById: m.byId,
-    writeByRelationship: m.byRelationship,
-    writeBySpatialChunk: m.spatial,
-    numSpatialLevels: m.spatialLevels,
-    targetChunkLimit: m.chunkLimit,
-    shuffleBeforeAssigningSpatialLevels: m.shuffle,
-    seed: m.seed,
-    maxThreads: m.threads,
-    gzipLevel: m.gzipLevel,
-    dataEncoding: m.dataEncoding,
-    memoryLimit: m.memoryLimit,
-    description: m.description,
-    idColumn: m.idColumn,
-    overwrite: m.overwrite,
-  };
-  for (const k of Object.keys(o) as Array<keyof WriteOptions>) if (o[k] === undefined) delete o[k];
-  return o;
+  const o: Record<string, unknown> = {};
+  for (const k of FIELD_KEYS) {
+    const option = MAPPING_FIELDS[k].option;
+    if (option && m[k] !== undefined) o[option] = m[k];
+  }
+  return o as WriteOptions;
 }
 
 function shellQuote(s: string): string {
@@ -319,44 +335,12 @@ function shellQuote(s: string): string {
 
 /** The equivalent `ng-annotations export …` command line (what the form's "Copy CLI command" gives). */
 export function mappingToCommandLine(m: Mapping): string {
+  // The table file, type and output first, then the dimensions and ids; the rest in table order.
+  const head: Array<keyof Mapping> = ['input', 'annotationType', 'output', 'coords', 'units', 'scales', 'idColumn'];
   const a: string[] = ['ng-annotations', 'export'];
-  if (m.input) a.push(m.input);
-  a.push('--type', m.annotationType);
-  if (m.output) a.push('--out', m.output);
-  if (m.geometry) {
-    for (const r of GEOMETRY_ROLES[m.annotationType]) if (m.geometry[r]) a.push(`--${r}`, m.geometry[r]!.join(','));
-    a.push('--dims', m.coords.join(','));
-  } else a.push('--coords', m.coords.join(','));
-  if (m.units) a.push('--units', m.units.join(','));
-  if (m.scales) a.push('--scales', m.scales.join(','));
-  if (m.idColumn) a.push('--id-column', m.idColumn);
-  if (m.idColumn === null) a.push('--no-id-column');
-  if (m.delimiter) a.push('--delimiter', m.delimiter === '\t' ? 'tab' : m.delimiter);
-  if (m.decimalComma) a.push('--decimal-comma');
-  const names: string[] = [];
-  for (const p of m.properties ?? []) {
-    if (typeof p === 'string') names.push(p);
-    else {
-      names.push(p.id);
-      if (p.type && !p.enum_labels) a.push('--property-type', `${p.id}=${p.type}`);
-    }
+  for (const k of [...head, ...FIELD_KEYS.filter((k) => !head.includes(k))]) {
+    const f: Field<keyof Mapping> = MAPPING_FIELDS[k];
+    a.push(...(f.commandLine ? f.commandLine(m) : f.flag ? flagArgs(f.flag, m[k]) : []));
   }
-  if (names.length) a.push('--properties', names.join(','));
-  if (m.relationships?.length) a.push('--relationships', m.relationships.join(','));
-  if (m.points) a.push('--points', m.points);
-  if (m.sharded === false) a.push('--unsharded');
-  if (m.byId === false) a.push('--no-by-id');
-  if (m.byRelationship === false) a.push('--no-by-relationship');
-  if (m.spatial === false) a.push('--no-spatial');
-  if (m.spatialLevels !== undefined) a.push('--spatial-levels', String(m.spatialLevels));
-  if (m.chunkLimit !== undefined) a.push('--chunk-limit', String(m.chunkLimit));
-  if (m.shuffle === false) a.push('--no-shuffle');
-  if (m.seed !== undefined) a.push('--seed', String(m.seed));
-  if (m.threads !== undefined) a.push('--threads', String(m.threads));
-  if (m.gzipLevel !== undefined) a.push('--gzip-level', String(m.gzipLevel));
-  if (m.dataEncoding !== undefined) a.push('--data-encoding', m.dataEncoding);
-  if (m.memoryLimit !== undefined) a.push('--memory-limit', String(m.memoryLimit));
-  if (m.description) a.push('--description', m.description);
-  if (m.overwrite) a.push('--overwrite');
   return a.map(shellQuote).join(' ');
 }

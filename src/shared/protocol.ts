@@ -3,7 +3,7 @@
 // forget). One `Endpoint` class drives all three links. Nothing here imports vscode or node, so the
 // webview bundle can share it. Messages arriving at the host from the webview are untrusted: the
 // envelope is checked by `parseEnvelope` and every body by the handler (mappings by `parseMapping`).
-import type { Progress, PropertySpec, WriteSummary } from '../core/types';
+import type { Progress, PropertySpec, WriteSummary } from './types';
 
 /** A problem the form shows next to a field (`field` is a mapping key such as `coords` or `properties[2]`). */
 export interface Problem {
@@ -36,7 +36,7 @@ export interface FormInit {
 
 /** Everything the form edits; `mapping` is sent to the host as untrusted JSON. */
 export interface FormState {
-  mapping: import('../mapping').Mapping;
+  mapping: import('./mapping').Mapping;
   /** Columns the form offers as properties (checked or not), in table order. */
   propertyColumns: string[];
 }
@@ -97,7 +97,7 @@ export interface HostSends {
 export interface HostToWorker {
   requests: {
     /** Paths are absolute. */
-    export: { req: { input: string | null; mapping: import('../mapping').Mapping }; res: WriteSummary };
+    export: { req: { input: string | null; mapping: import('./mapping').Mapping }; res: WriteSummary };
     /** The first rows as display strings, and the column types. */
     preview: { req: { input: string; rows: number }; res: TablePreview };
     /** Reads `input` (only the columns needed) and infers each property as the writer would. */
