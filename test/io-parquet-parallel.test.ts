@@ -6,9 +6,10 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Table } from 'apache-arrow';
 import { InputError } from '../src/io/index';
-import { readParquetBatches, readParquetTable } from '../src/io/parquet';
+import { openParquet, readParquetBatches, readParquetTable } from '../src/io/parquet';
 import { readParquetBatchesParallel, readParquetTableParallel } from '../src/io/parquetParallel';
 import { tempDir, writeParquet } from './io-fixtures';
+import { within } from './helpers/bounded';
 
 const tmp = tempDir('ng-io-par-');
 after(tmp.cleanup);
@@ -88,6 +89,39 @@ describe('parquet reader on worker threads', () => {
     await assert.rejects(async () => {
       for await (const _ of readParquetBatchesParallel(p, parallel));
     }, check);
+  });
+
+  it('one corrupt row group, first or last, fails both readers instead of leaving them waiting', async () => {
+    // The reply for the damaged row group is the only error. It must reject that row group's own read:
+    // the streaming reader waits on exactly that read when it is the first, and the whole-file reader
+    // when it is the last one in flight (both waited forever before the fix, as a race in the test above).
+    const good = at('good-one.parquet');
+    await writeParquet(good, `SELECT i AS a, i * 2.5 AS b FROM range(20000) t(i)`, { codec: 'snappy', rowGroupSize: 2048 });
+    const pq = await openParquet(good);
+    await pq.handle.close();
+    const groups = pq.metadata.row_groups;
+    assert.ok(groups.length >= 4, `row groups: ${groups.length}`);
+    for (const g of [0, groups.length - 1]) {
+      const meta = groups[g].columns[0].meta_data!;
+      const from = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+      const length = Number(meta.total_compressed_size);
+      const mangled = Buffer.from(readFileSync(good));
+      mangled.fill(0xff, from + (length >> 2), from + length - (length >> 2));
+      const p = at(`one-bad-${g}.parquet`);
+      writeFileSync(p, mangled);
+      const check = (e: Error) => {
+        assert.ok(e instanceof InputError, String(e));
+        assert.equal(e.file, p);
+        return true;
+      };
+      await assert.rejects(within(20_000, `the whole-file reader on ${p}`, readParquetTableParallel(p, parallel)), check);
+      await assert.rejects(
+        within(20_000, `the streaming reader on ${p}`, (async () => {
+          for await (const _ of readParquetBatchesParallel(p, parallel));
+        })()),
+        check,
+      );
+    }
   });
 
   it('stops when aborted', async () => {

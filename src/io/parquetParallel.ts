@@ -111,11 +111,15 @@ class ReaderThreads {
       w.on('message', (m: RowGroupReply) => {
         const p = this.pending.get(m.id);
         if (!p) return;
-        this.pending.delete(m.id);
         if ('error' in m) {
+          // fail() rejects every read in flight, this one included: it stays in `pending` until then
+          // (taken out first, nothing rejected it, and a caller waiting on it waited forever).
           const e = m.error;
           this.fail(e.input && e.details ? Object.assign(new InputError('', e.details), { message: e.message }) : new Error(e.message));
-        } else p.resolve(m.columns);
+          return;
+        }
+        this.pending.delete(m.id);
+        p.resolve(m.columns);
       });
       w.on('error', (e) => this.fail(e));
       w.on('exit', (code) => {
