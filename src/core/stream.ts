@@ -11,7 +11,7 @@
 // one row group, one part or shard (tens of MB), and 4 bytes per annotation for the seeded shuffle
 // of the spatial index. The output is byte for byte the one the in-memory writer makes with the
 // same seed.
-import { Table } from 'apache-arrow';
+import { Table, type Schema } from 'apache-arrow';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AnnotationType, CoordSpace, IndexSummary, Phase, PropertySpec, WriteOptions, WriteSummary } from './types';
@@ -33,6 +33,7 @@ import type { ShardEncoder } from './pool';
 import { JobsInFlight, type Storage } from './storage';
 import { buildInfo } from './info';
 import { readBatches } from '../io/index';
+import { columnsUsed } from './inputColumns';
 
 /** Target bytes of one temporary part: read back whole, sorted and counted in memory. */
 const PART_BYTES = 48 << 20;
@@ -104,7 +105,9 @@ async function scan(file: string, coords: CoordSpace, type: AnnotationType, opti
   let generated: Scan['generated'] = null;
   let idColumn: string | undefined;
   let t0: { geometry: Prepared['geometry']; idSource: Prepared['idSource'] } | undefined;
-  for await (const batch of readBatches(file, { signal: s.signal, relationships: relNames })) {
+  // A Parquet file at a URL fetches only the columns this export uses (both passes).
+  const used = (schema: Schema) => columnsUsed(schema, type, coords, options);
+  for await (const batch of readBatches(file, { signal: s.signal, relationships: relNames, columnsUsed: used })) {
     throwIfAborted(s.signal);
     if (batch.numRows === 0) continue;
     const whole = new Table(batch);
@@ -328,7 +331,7 @@ export async function writeStreamed(
     const rels: MultiIndex[] = [];
     const levels: Array<MultiIndex | null> = [];
     let base = 0;
-    for await (const batch of readBatches(file, { signal: s.signal, relationships: normalizeRelationshipRequests(options.relationships) })) {
+    for await (const batch of readBatches(file, { signal: s.signal, relationships: normalizeRelationshipRequests(options.relationships), columnsUsed: (schema) => columnsUsed(schema, type, coords, options) })) {
       throwIfAborted(s.signal);
       if (batch.numRows === 0) continue;
       const p: Prepared = withRowBase(base, () => prepare(new ColumnStore(new Table(batch)), null, coords, type, pass2, () => undefined));

@@ -29,6 +29,7 @@ import { buildInfo } from './info';
 // The one place the core reaches for the readers: a path given as the table.
 import { readTable, inputSize, type InputSize } from '../io/index';
 import { writeStreamed } from './stream';
+import { columnsUsed } from './inputColumns';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -118,12 +119,13 @@ async function resolveTable(
   relationships?: string[],
   onBytes?: (done: number, total: number) => void,
   text: { delimiter?: string; decimalComma?: boolean } = {},
+  columnsUsed?: (schema: import('apache-arrow').Schema) => string[] | null,
 ): Promise<Table | null> {
   if (input === null || input === undefined) return null;
   if (input instanceof TableHandle) return input.take();
   if (typeof input === 'string') {
     // Relationship columns of text files are parsed strictly, so a bad cell is named by its line.
-    return readTable(input, { signal, relationships, onProgress: onBytes, delimiter: text.delimiter, decimalComma: text.decimalComma });
+    return readTable(input, { signal, relationships, onProgress: onBytes, delimiter: text.delimiter, decimalComma: text.decimalComma, columnsUsed });
   }
   if (typeof input === 'object' && typeof (input as Table).getChild === 'function' && typeof (input as Table).numRows === 'number') {
     return input as Table;
@@ -386,7 +388,8 @@ export async function writePrecomputedAnnotations(
   let mainTable: Table | null;
   let pointsTable: Table | null = null;
   try {
-    mainTable = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns, readingBytes, options);
+    // A Parquet file at a URL fetches only the columns this export uses.
+    mainTable = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns, readingBytes, options, (s) => columnsUsed(s, type, coords, options));
     if (type === 'polyline') {
       if (options.polylinePoints === undefined || options.polylinePoints === null) {
         // The vertices alone, passed as the first argument.
