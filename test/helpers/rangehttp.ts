@@ -25,27 +25,41 @@ export async function startRangeServer(root: string): Promise<RangeServer> {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    const data = fs.readFileSync(file);
-    let body = data;
+    const size = fs.statSync(file).size;
+    // Only the requested bytes are read from disk (a large file is asked for in many small ranges).
+    const read = (start: number, end: number) => {
+      const b = Buffer.alloc(end - start);
+      const fd = fs.openSync(file, 'r');
+      try {
+        fs.readSync(fd, b, 0, b.length, start);
+      } finally {
+        fs.closeSync(fd);
+      }
+      return b;
+    };
+    let body: Buffer | null = null;
+    let length = size;
     let status = 200;
     const headers: http.OutgoingHttpHeaders = { 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
     const m = range && /^bytes=(\d+)-(\d*)$/.exec(range);
     if (m) {
       const start = Number(m[1]);
-      const end = m[2] === '' ? data.length - 1 : Math.min(Number(m[2]), data.length - 1);
-      if (start >= data.length || end < start) {
-        res.writeHead(416, { 'content-range': `bytes */${data.length}` }).end();
+      const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+      if (start >= size || end < start) {
+        res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
         return;
       }
-      body = data.subarray(start, end + 1);
+      length = end - start + 1;
+      if (req.method !== 'HEAD') body = read(start, end + 1);
       status = 206;
-      headers['content-range'] = `bytes ${start}-${end}/${data.length}`;
+      headers['content-range'] = `bytes ${start}-${end}/${size}`;
     }
-    headers['content-length'] = body.length;
+    headers['content-length'] = length;
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return res.end();
-    state.bytesSent += body.length;
-    res.end(body);
+    state.bytesSent += length;
+    if (body) res.end(body);
+    else fs.createReadStream(file).pipe(res);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
