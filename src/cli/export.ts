@@ -378,7 +378,13 @@ export async function run(argv: string[]): Promise<number> {
   let idGuessed = false;
   if (!idGiven && mapping.annotationType !== 'polyline' && mapping.input !== undefined) {
     const text = sniffed !== undefined ? { ...csvOptions(mapping), delimiter: sniffed } : csvOptions(mapping);
-    const preview = await previewTable(mapping.input, GUESS_ROWS, isRemote(mapping.input) ? fmt : undefined, text).catch(() => null);
+    // A bad file is left for the writer to name; a URL that cannot be read stops here (a guess
+    // silently skipped would change the ids).
+    const remote = isRemote(mapping.input);
+    const preview = await previewTable(mapping.input, GUESS_ROWS, remote ? fmt : undefined, text).catch((e: unknown) => {
+      if (remote && e instanceof ExportError) throw e;
+      return null;
+    });
     const id = preview ? guessIdColumn(preview) : undefined;
     if (id !== undefined) {
       mapping.idColumn = id;

@@ -35,23 +35,38 @@ export function remotePath(url: string): string {
 
 const NETWORK = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET'];
 
-/** fetch, with a failed connection as one line naming the host and the reason. */
-async function request(url: string, init: RequestInit, fetchImpl: typeof fetch): Promise<Response> {
-  try {
-    return await fetchImpl(url, init);
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const code = cause?.code ?? (e as { code?: string }).code;
-    const host = (() => {
-      try {
-        return new URL(url).host;
-      } catch {
-        return url;
-      }
-    })();
-    if (code && NETWORK.includes(code)) throw new ExportError(`Cannot read ${url}: cannot reach ${host} (${code}); check the URL and the network`);
-    throw new ExportError(`Cannot read ${url}: ${cause?.message ?? (e as Error).message}`);
+/** Attempts of one request when the connection fails (a kept-alive socket the server just closed, a reset). */
+const ATTEMPTS = 3;
+
+/**
+ * `fn` (a request and the reading of its body), again after a failed connection or a body cut
+ * short, then failing as one line naming the host and the reason; http errors are not retried.
+ */
+async function retrying<T>(url: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof ExportError) throw e;
+      const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code;
+      if (attempt >= ATTEMPTS || !code || !NETWORK.includes(code)) throw requestFailure(url, e);
+      await new Promise((r) => setTimeout(r, 100 * 3 ** (attempt - 1)));
+    }
   }
+}
+
+function requestFailure(url: string, e: unknown): ExportError {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  const code = cause?.code ?? (e as { code?: string }).code;
+  const host = (() => {
+    try {
+      return new URL(url).host;
+    } catch {
+      return url;
+    }
+  })();
+  if (code && NETWORK.includes(code)) return new ExportError(`Cannot read ${url}: cannot reach ${host} (${code}) after retrying; check the URL and the network`);
+  return new ExportError(`Cannot read ${url}: ${cause?.message ?? (e as Error).message}`);
 }
 
 function httpFailure(url: string, r: Response): ExportError {
@@ -69,37 +84,41 @@ export function httpObject(url: string, opts: { missing?: number[]; fetchImpl?: 
   const fetchImpl = opts.fetchImpl ?? fetch;
   return {
     url,
-    async size() {
-      const r = await request(url, { method: 'HEAD' }, fetchImpl);
-      if (missing.includes(r.status)) return null;
-      if (!r.ok) throw httpFailure(url, r);
-      const n = Number(r.headers.get('content-length'));
-      if (r.headers.get('content-length') === null || !Number.isSafeInteger(n) || n < 0) throw new ExportError(`Cannot read ${url}: no Content-Length in the answer to HEAD`);
-      return n;
-    },
-    async get() {
-      const r = await request(url, {}, fetchImpl);
-      if (missing.includes(r.status)) {
-        await r.body?.cancel();
-        return null;
-      }
-      if (!r.ok) throw httpFailure(url, r);
-      return new Uint8Array(await r.arrayBuffer());
-    },
+    size: () =>
+      retrying(url, async () => {
+        const r = await fetchImpl(url, { method: 'HEAD' });
+        if (missing.includes(r.status)) return null;
+        if (!r.ok) throw httpFailure(url, r);
+        const n = Number(r.headers.get('content-length'));
+        if (r.headers.get('content-length') === null || !Number.isSafeInteger(n) || n < 0) throw new ExportError(`Cannot read ${url}: no Content-Length in the answer to HEAD`);
+        return n;
+      }),
+    get: () =>
+      retrying(url, async () => {
+        const r = await fetchImpl(url);
+        if (missing.includes(r.status)) {
+          await r.body?.cancel();
+          return null;
+        }
+        if (!r.ok) throw httpFailure(url, r);
+        return new Uint8Array(await r.arrayBuffer());
+      }),
     async read(start, length) {
       if (length === 0) return new Uint8Array(0);
-      const r = await request(url, { headers: { range: `bytes=${start}-${start + length - 1}` } }, fetchImpl);
-      if (!r.ok) throw httpFailure(url, r);
-      const body = new Uint8Array(await r.arrayBuffer());
-      // A server that ignores Range answers 200 with the whole object.
-      const part = r.status === 206 ? body : body.subarray(start, start + length);
-      if (part.length !== length) throw new ExportError(`Cannot read ${url}: asked for ${length} bytes at ${start}, got ${part.length} (did it change while being read?)`);
-      return part;
+      const body = await retrying(url, async () => {
+        const r = await fetchImpl(url, { headers: { range: `bytes=${start}-${start + length - 1}` } });
+        if (!r.ok) throw httpFailure(url, r);
+        // A server that ignores Range answers 200 with the whole object.
+        const all = new Uint8Array(await r.arrayBuffer());
+        return r.status === 206 ? all : all.subarray(start, start + length);
+      });
+      if (body.length !== length) throw new ExportError(`Cannot read ${url}: asked for ${length} bytes at ${start}, got ${body.length} (did it change while being read?)`);
+      return body;
     },
     stream() {
       // One GET for the whole object: works whether or not the server supports Range.
       const out = Object.assign(new Readable({ read() {} }), { bytesRead: 0 });
-      request(url, {}, fetchImpl).then(
+      retrying(url, () => fetchImpl(url)).then(
         async (r) => {
           if (!r.ok || !r.body) return out.destroy(httpFailure(url, r));
           const body = Readable.fromWeb(r.body as import('node:stream/web').ReadableStream<Uint8Array>);
