@@ -119,13 +119,13 @@ async function resolveTable(
   relationships?: string[],
   onBytes?: (done: number, total: number) => void,
   text: { delimiter?: string; decimalComma?: boolean } = {},
-  columnsUsed?: (schema: import('apache-arrow').Schema) => string[] | null,
+  usedColumns?: (schema: import('apache-arrow').Schema) => string[] | null,
 ): Promise<Table | null> {
   if (input === null || input === undefined) return null;
   if (input instanceof TableHandle) return input.take();
   if (typeof input === 'string') {
     // Relationship columns of text files are parsed strictly, so a bad cell is named by its line.
-    return readTable(input, { signal, relationships, onProgress: onBytes, delimiter: text.delimiter, decimalComma: text.decimalComma, columnsUsed });
+    return readTable(input, { signal, relationships, onProgress: onBytes, delimiter: text.delimiter, decimalComma: text.decimalComma, columnsUsed: usedColumns });
   }
   if (typeof input === 'object' && typeof (input as Table).getChild === 'function' && typeof (input as Table).numRows === 'number') {
     return input as Table;
