@@ -12,7 +12,9 @@ import { resolveMappingPaths } from '../export/mappingPaths';
 import { UsageError, formatHelp, nearest, parseCommand, type CommandSpec } from './usage';
 import { ProgressBar } from './progress';
 import { previewTable } from '../io/preview';
-import { detectFormat, showDelimiter, textDelimiter, type InputFormat } from '../io/index';
+import { formatOf, isRemote, showDelimiter, textDelimiter, type InputFormat } from '../io/index';
+import { inputDelimiter } from '../io/dialect';
+import { remotePath } from '../io/remote';
 import { GUESS_ROWS, guessIdColumn } from '../shared/guess';
 import { looksLikeUrl } from '../storage/url';
 
@@ -153,7 +155,8 @@ function flagValue(f: FlagSpec, flag: (name: string) => boolean, opt: (name: str
     case 'text':
       return s;
     case 'path':
-      return s === undefined ? undefined : path.resolve(s);
+      // A URL (https://, s3://, gs://) is read remotely; anything else URL-like is refused, never a path.
+      return s === undefined ? undefined : looksLikeUrl(s) ? remoteInput(s) : path.resolve(s);
   }
 }
 
@@ -187,7 +190,8 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
     }
   }
   const m: Record<string, unknown> = { ...base, version: 1 };
-  if (positionals[0] !== undefined) m.input = path.resolve(positionals[0]);
+  // A URL (https://, s3://, gs://) is read remotely; anything else URL-like is refused, never a path.
+  if (positionals[0] !== undefined) m.input = looksLikeUrl(positionals[0]) ? remoteInput(positionals[0]) : path.resolve(positionals[0]);
   const type = oneOf('type', opt('type'), ANNOTATION_TYPES);
   if (type !== undefined) {
     if (type !== base.annotationType) delete m.geometry;
@@ -292,11 +296,19 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
   }
   if (mapping.output === undefined) {
     const src = mapping.input!;
-    const stem = path.basename(src).replace(/\.[^.]+$/, '');
-    mapping.output = path.join(path.dirname(src), `${stem}.precomputed`);
+    // Beside a local input; for a URL, in the current folder.
+    const remote = isRemote(src);
+    const stem = path.basename(remote ? remotePath(src) : src).replace(/\.[^.]+$/, '');
+    mapping.output = remote ? path.resolve(`${stem}.precomputed`) : path.join(path.dirname(src), `${stem}.precomputed`);
   }
   const uploadConcurrency = wholeNumber('upload-concurrency', opt('upload-concurrency'), 1, 1024);
   return { mapping, json: flag('json'), quiet: flag('quiet'), idGiven: mapping.idColumn !== undefined, uploadConcurrency };
+}
+
+/** An input URL as given, if it is one the readers take; else one line saying what is expected. */
+function remoteInput(url: string): string {
+  if (isRemote(url)) return url;
+  throw new ExportError(`${JSON.stringify(url)} is not a supported input URL; give a local file, https://host/path/table.parquet, s3://bucket/key or gs://bucket/key`);
 }
 
 function formatBytes(n: number): string {
@@ -355,17 +367,20 @@ export async function run(argv: string[]): Promise<number> {
   const { mapping, json, quiet, idGiven, uploadConcurrency } = parsed;
   // A text file's delimiter: given, else sniffed here once (and said in the summary).
   let dialect: string | undefined;
+  let fmt: InputFormat | undefined;
+  let sniffed: string | undefined;
   if (mapping.input !== undefined) {
-    let fmt: InputFormat | null = null;
+    const remote = isRemote(mapping.input);
     try {
-      fmt = detectFormat(mapping.input);
+      fmt = formatOf(mapping.input);
     } catch {
       // the writer names the problem
     }
     if (fmt === 'csv' || fmt === 'tsv') {
-      const d = textDelimiter(mapping.input, fmt, mapping.delimiter);
-      dialect = `${showDelimiter(d)}-separated${mapping.delimiter === undefined ? ' (sniffed; --delimiter to choose)' : ''}${mapping.decimalComma ? ', decimal comma' : ''}`;
-
+      // A URL's first 64 KiB are fetched for this; if that fails, the writer names the problem.
+      const d = remote ? await inputDelimiter(mapping.input, fmt, mapping.delimiter).catch(() => undefined) : textDelimiter(mapping.input, fmt, mapping.delimiter);
+      if (remote) sniffed = d;
+      if (d !== undefined) dialect = `${showDelimiter(d)}-separated${mapping.delimiter === undefined ? ' (sniffed; --delimiter to choose)' : ''}${mapping.decimalComma ? ', decimal comma' : ''}`;
     }
   }
   // Ctrl+C from here on cancels the export (exit 130, nothing written), also while the first rows are
@@ -377,7 +392,14 @@ export async function run(argv: string[]): Promise<number> {
   // The same default as the form: `id` as the id column when it is unique and integral in the first rows.
   let idGuessed = false;
   if (!idGiven && mapping.annotationType !== 'polyline' && mapping.input !== undefined) {
-    const preview = await previewTable(mapping.input, GUESS_ROWS, undefined, csvOptions(mapping)).catch(() => null);
+    const text = sniffed !== undefined ? { ...csvOptions(mapping), delimiter: sniffed } : csvOptions(mapping);
+    // A bad file is left for the writer to name; a URL that cannot be read stops here (a guess
+    // silently skipped would change the ids).
+    const remote = isRemote(mapping.input);
+    const preview = await previewTable(mapping.input, GUESS_ROWS, remote ? fmt : undefined, text).catch((e: unknown) => {
+      if (remote && e instanceof ExportError) throw e;
+      return null;
+    });
     const id = preview ? guessIdColumn(preview) : undefined;
     if (id !== undefined) {
       mapping.idColumn = id;

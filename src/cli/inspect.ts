@@ -1,12 +1,15 @@
 // `ng-annotations inspect <dir>`: summary of a precomputed annotation dataset and a consistency check.
 // Exit 0 if consistent (warnings allowed), 1 if broken, 2 on usage errors.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { openBucketStore } from '../io/remote';
 import { formatHelp, parseCommand, usageErrorText, type CommandSpec } from './usage';
 import { inspectDataset, type IndexSummary, type InspectReport } from '../inspect/check';
 
 export const INSPECT_SPEC: CommandSpec = {
   name: 'inspect',
-  synopsis: 'inspect <dir> [--json]',
+  synopsis: 'inspect <dir|s3://bucket/prefix|gs://bucket/prefix> [--json]',
   summary: 'Summarises a precomputed annotation dataset and checks it (exit 0 consistent, 1 broken, 2 usage).',
   docs: 'docs/cli.md#inspect',
   options: [
@@ -41,9 +44,9 @@ export async function run(argv: string[], io: Io = STD): Promise<number> {
   }
   // A progress line on a terminal only; pipes and tests get clean output.
   const tty = io === STD && process.stderr.isTTY;
-  const report = await inspectDataset(path.resolve(positionals[0]), {
-    onProgress: tty ? ({ index, values }) => process.stderr.write(`\r\x1b[Kreading ${index}/ … ${values} values`) : undefined,
-  });
+  const onProgress = tty ? ({ index, values }: { index: string; values: number }) => process.stderr.write(`\r\x1b[Kreading ${index}/ … ${values} values`) : undefined;
+  const target = positionals[0];
+  const report = /^(s3|gs):/i.test(target) ? await inspectBucket(target, onProgress) : await inspectDataset(path.resolve(target), { onProgress });
   if (tty) process.stderr.write('\r\x1b[K');
   if (values.json) {
     io.out(JSON.stringify(report, null, 2) + '\n');
@@ -51,6 +54,38 @@ export async function run(argv: string[], io: Io = STD): Promise<number> {
     io.out(formatReport(report));
   }
   return report.ok ? 0 : 1;
+}
+
+/**
+ * A dataset in a bucket: its objects are downloaded into a temporary folder (inspect reads every
+ * byte of a dataset to check it anyway), checked there, and the folder removed; the report names
+ * the bucket URL.
+ */
+async function inspectBucket(url: string, onProgress?: (p: { index: string; values: number }) => void): Promise<InspectReport> {
+  const { store, bucket } = await openBucketStore(url);
+  const tmp = await mkdtemp(path.join(tmpdir(), 'ng-annotations-inspect-'));
+  try {
+    const base = bucket.prefix ? `${bucket.prefix}/` : '';
+    const keys = await store.list(base);
+    let next = 0;
+    const lane = async () => {
+      while (next < keys.length) {
+        const key = keys[next++];
+        const file = path.resolve(tmp, ...key.slice(base.length).split('/'));
+        if (!file.startsWith(tmp + path.sep)) continue; // a key with '..' segments stays out
+        const bytes = await store.get(key);
+        if (bytes === null) continue; // deleted meanwhile
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(file, bytes);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, lane));
+    const report = await inspectDataset(tmp, { onProgress });
+    return JSON.parse(JSON.stringify(report).split(tmp).join(bucket.url)) as InspectReport;
+  } finally {
+    store.destroy();
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 const bytes = (n: number) =>

@@ -14,7 +14,7 @@ import { EXPORT_SPEC, run as runExport } from './export';
 
 export const TO_TABLE_SPEC: CommandSpec = {
   name: 'to-table',
-  synopsis: 'to-table <dataset-dir|http(s)-url> --out <table.parquet|.csv|.tsv|.arrow> [options]',
+  synopsis: 'to-table <dataset-dir|http(s)-url|s3://…|gs://…> --out <table.parquet|.csv|.tsv|.arrow> [options]',
   summary: 'Reads a precomputed annotation dataset back into a table, and writes <table>.mapping.json beside it (and <table>.vertices.<ext> for polylines).',
   docs: 'docs/round-trips.md',
   options: [
@@ -46,7 +46,7 @@ export async function runToTable(argv: string[]): Promise<number> {
     process.stdout.write(formatHelp(TO_TABLE_SPEC) + '\n');
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`expected one dataset (a folder or an http(s) URL), got ${positionals.length}`);
+  if (positionals.length !== 1) throw new UsageError(`expected one dataset (a folder, an http(s) URL or s3:// / gs:// URL), got ${positionals.length}`);
   if (v.out === undefined) throw new UsageError('--out <table file> is required');
   if (tableFormatOf(v.out) === undefined) throw new UsageError(`--out ${v.out}: use a .parquet, .csv, .tsv or .arrow file name`);
   if (v.from !== undefined && v.from !== 'by_id' && v.from !== 'spatial') throw new UsageError(`--from expects by_id or spatial, got ${JSON.stringify(v.from)}`);

@@ -5,10 +5,11 @@ import * as path from 'node:path';
 import { formatHelp, parseCommand, usageErrorText, type CommandSpec } from './usage';
 import { startPreviewServer } from '../server/preview';
 import { DEFAULT_NEUROGLANCER_URL, neuroglancerLink, type AnnotationInfoLike } from '../server/state';
+import { neuroglancerSource, parseBucketUrl, readBucketObject } from '../storage/index';
 
 export const SERVE_SPEC: CommandSpec = {
   name: 'serve',
-  synopsis: 'serve <dir> [options]',
+  synopsis: 'serve <dir|s3://bucket/prefix|gs://bucket/prefix> [options]',
   summary: 'Serves a dataset on 127.0.0.1 and prints a neuroglancer link that shows it.',
   docs: 'docs/cli.md#serve',
   options: [
@@ -59,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!wantBundled && !/^https?:\/\/[^\s]+$/i.test(choice)) {
     return usage(`the viewer must be "bundled" or an http(s) URL, got ${JSON.stringify(choice)}`);
   }
+  if (/^(s3|gs):/i.test(positionals[0])) return linkBucket(positionals[0], wantBundled ? null : choice);
   const viewerDir = bundledViewerDir();
   if (wantBundled && viewerDir === undefined) {
     process.stderr.write('ng-annotations serve: this build has no bundled viewer (dist/viewer); use --viewer URL\n');
@@ -102,6 +104,32 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * `serve s3://…` / `gs://…`: a bucket dataset needs no local server, neuroglancer reads it directly.
+ * Prints its source and a link (the bundled viewer is refused: it is only reachable through a
+ * local server), and exits.
+ */
+async function linkBucket(url: string, viewer: string | null): Promise<number> {
+  if (viewer === null) {
+    process.stderr.write(`ng-annotations serve: ${url} is read by neuroglancer directly, without a local server; the bundled viewer needs one, so use --viewer URL (or open the source below in any neuroglancer)\n`);
+    return 1;
+  }
+  const source = neuroglancerSource(url);
+  const text = await readBucketObject(url, 'info');
+  const info = text === null ? `${parseBucketUrl(url).url}/info not found: not a precomputed annotation dataset` : checkInfo(Buffer.from(text).toString('utf8'), `${parseBucketUrl(url).url}/info`);
+  if (typeof info === 'string') {
+    process.stderr.write(`ng-annotations serve: ${info}\n`);
+    return 1;
+  }
+  const layerName = path.basename(parseBucketUrl(url).prefix) || parseBucketUrl(url).bucket;
+  process.stdout.write(
+    `${url} needs no local server: neuroglancer reads the bucket directly (its CORS must allow GET from the viewer's origin).\n` +
+      `Source URL: precomputed://${source}\n` +
+      `Neuroglancer: ${neuroglancerLink({ baseUrl: viewer, sourceUrl: source, info, layerName })}\n`,
+  );
+  return 0;
+}
+
 /** The dataset's info, or a one-line reason why `dir` is not an annotation dataset. */
 async function readAnnotationInfo(dir: string): Promise<AnnotationInfoLike | string> {
   const file = path.join(dir, 'info');
@@ -114,6 +142,11 @@ async function readAnnotationInfo(dir: string): Promise<AnnotationInfoLike | str
       ? `${file} not found: not a precomputed annotation dataset`
       : `cannot read ${file}: ${(e as Error).message}`;
   }
+  return checkInfo(text, file);
+}
+
+/** The parsed info text of `file`, or a one-line reason why it is not an annotation dataset's. */
+function checkInfo(text: string, file: string): AnnotationInfoLike | string {
   let info: unknown;
   try {
     info = JSON.parse(text);

@@ -2,7 +2,7 @@
 // or streamed through temporary files (by its estimated memory need), opens the output (a local
 // folder, or a bucket from its URL) and hands tables or record batches to the core writers. The CLI,
 // the extension's worker and the library all export through writePrecomputedAnnotations here.
-import type { Table } from 'apache-arrow';
+import type { Schema, Table } from 'apache-arrow';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +14,7 @@ import { checkRequest, writeBatches, writeTables, type Output, type Run, type Ta
 import { readBatches, readTable, inputSize, type InputSize } from '../io/index';
 import { isBucketTarget, loadBuckets, parseBucketUrl } from '../storage/index';
 import type { ResolvedOptions } from '../core/options';
+import { columnsUsed } from './inputColumns';
 
 /** Peak bytes per row of an export in memory, as measured (10.35 GB for 1e8 points with two properties and a relationship), rounded up. */
 const MEMORY_PER_ROW = 110;
@@ -94,12 +95,13 @@ async function resolveTable(
   relationships?: string[],
   onBytes?: (done: number, total: number) => void,
   text: { delimiter?: string; decimalComma?: boolean } = {},
+  usedColumns?: (schema: Schema) => string[] | null,
 ): Promise<Table | null> {
   if (input === null || input === undefined) return null;
   if (input instanceof TableHandle) return input.take();
   if (typeof input === 'string') {
     // Relationship columns of text files are parsed strictly, so a bad cell is named by its line.
-    return readTable(input, { signal, relationships, onProgress: onBytes, delimiter: text.delimiter, decimalComma: text.decimalComma });
+    return readTable(input, { signal, relationships, onProgress: onBytes, delimiter: text.delimiter, decimalComma: text.decimalComma, columnsUsed: usedColumns });
   }
   if (typeof input === 'object' && typeof (input as Table).getChild === 'function' && typeof (input as Table).numRows === 'number') {
     return input as Table;
@@ -151,7 +153,13 @@ export async function writePrecomputedAnnotations(
       // Read twice (one pass to plan, one to write), one row group or record batch at a time; the
       // relationship names are checked when the first pass starts.
       let relationships: string[] | undefined;
-      const batches = () => readBatches(streamed.path, { signal: options.signal, relationships: (relationships ??= normalizeRelationshipRequests(options.relationships)) });
+      // A Parquet file at a URL fetches only the columns this export uses (in both passes).
+      const batches = () =>
+        readBatches(streamed.path, {
+          signal: options.signal,
+          relationships: (relationships ??= normalizeRelationshipRequests(options.relationships)),
+          columnsUsed: (schema) => columnsUsed(schema, type, coords, options),
+        });
       return await writeBatches(batches, streamed.rows, coords, type, options, run, output);
     } finally {
       output.dispose();
@@ -164,7 +172,8 @@ export async function writePrecomputedAnnotations(
   // Held only here, so the core can let each column's memory go once it is encoded.
   const tables: Tables = { main: null, points: null };
   try {
-    tables.main = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns, readingBytes, options);
+    // A Parquet file at a URL fetches only the columns this export uses.
+    tables.main = await resolveTable(table, 'the annotations table', options.signal, relationshipColumns, readingBytes, options, (schema) => columnsUsed(schema, type, coords, options));
     if (type === 'polyline') {
       if (options.polylinePoints === undefined || options.polylinePoints === null) {
         // The vertices alone, passed as the first argument.

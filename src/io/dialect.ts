@@ -4,6 +4,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { InputError } from './errors.js';
 import { refineTextFormat } from './format.js';
+import { openInput } from './files.js';
 
 export type Delimiter = ',' | ';' | '\t' | '|';
 export const DELIMITERS: readonly Delimiter[] = [',', ';', '\t', '|'];
@@ -106,4 +107,25 @@ export function textDelimiter(path: string, format: 'csv' | 'tsv', given?: strin
   }
   if (refineTextFormat(path, format) === 'tsv') return '\t';
   return sniffFileDelimiter(path, ',');
+}
+
+/**
+ * textDelimiter for any input, a URL too: a remote file's first 64 KiB are fetched (one ranged
+ * request) and judged as a local file's are.
+ */
+export async function inputDelimiter(path: string, format: 'csv' | 'tsv', given?: string): Promise<Delimiter> {
+  if (given !== undefined || format === 'tsv') return textDelimiter(path, format, given);
+  const { size, handle } = await openInput(path);
+  let sample: string;
+  try {
+    const buf = Buffer.alloc(Math.min(size, 64 * 1024));
+    await handle.read(buf, 0, buf.length, 0);
+    sample = buf.toString('utf8');
+  } finally {
+    await handle.close();
+  }
+  const nl = sample.search(/\r?\n/);
+  const firstLine = nl < 0 ? sample : sample.slice(0, nl);
+  if (firstLine.includes('\t') && !firstLine.includes(',')) return '\t';
+  return sniffDelimiter(sample, ',', size < 64 * 1024);
 }

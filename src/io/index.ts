@@ -1,12 +1,15 @@
 // Readers: CSV/TSV, Parquet and Arrow IPC/Feather files → Apache Arrow tables for the core.
-import type { RecordBatch, Table } from 'apache-arrow';
+import { Field, Null, Schema, Struct, Table, makeData, type RecordBatch } from 'apache-arrow';
 import { detectFormat, refineTextFormat, type InputFormat } from './format.js';
 import { readIpcBatches, readIpcTable } from './ipc.js';
-import { openParquet } from './parquet.js';
+import { openParquet, readParquetBatches, readParquetTable } from './parquet.js';
 import { stat } from 'node:fs/promises';
 import { readParquetBatchesParallel, readParquetTableParallel } from './parquetParallel.js';
 import { readTextTable } from './text.js';
-import { textDelimiter } from './dialect.js';
+import { inputDelimiter, textDelimiter } from './dialect.js';
+import { isRemote, remotePath } from './remote.js';
+import { inputBytes } from './files.js';
+import { recordBatch } from './arrowData.js';
 
 export { InputError, type InputErrorDetails } from './errors.js';
 export { showDelimiter, textDelimiter, type Delimiter } from './dialect.js';
@@ -15,6 +18,7 @@ export { pandasIndex, type PandasIndexInfo } from './pandas.js';
 export { previewTable, type TablePreview } from './preview.js';
 export { parseRelationshipCells, RELATIONSHIP_CELL_HELP } from './infer.js';
 export { registerIpcCodecs } from './codecs.js';
+export { isRemote } from './remote.js';
 export { sourceRow, firstNonNumericCell } from './rows.js';
 
 export interface ReadOptions {
@@ -33,17 +37,33 @@ export interface ReadOptions {
   delimiter?: string;
   /** Text files: numbers use a decimal comma (`1,5`). */
   decimalComma?: boolean;
+  /**
+   * Remote Parquet inputs (a URL): the columns the caller will use, given the file's schema (null:
+   * all). Only their column chunks are fetched; the others come back as Null columns of the same
+   * names, so messages that list the columns read the same. Local files are read as before.
+   */
+  columnsUsed?: (schema: Schema) => string[] | null;
+}
+
+/** The format from the file name (for a URL, from its path; a remote `.txt` is text, its delimiter sniffed when read). */
+export function formatOf(path: string, opts: { format?: InputFormat } = {}): InputFormat {
+  if (opts.format) return opts.format;
+  if (!isRemote(path)) return detectFormat(path);
+  const p = remotePath(path);
+  return /\.txt$/i.test(p) ? 'csv' : detectFormat(p);
 }
 
 
 export async function readTable(path: string, opts: ReadOptions = {}): Promise<Table> {
-  const format = opts.format ?? detectFormat(path);
+  const format = formatOf(path, opts);
+  const remote = isRemote(path);
   switch (format) {
     case 'csv':
     case 'tsv':
-      return readTextTable(path, { ...opts, delimiter: textDelimiter(path, format, opts.delimiter) });
+      return readTextTable(path, { ...opts, delimiter: remote ? await inputDelimiter(path, format, opts.delimiter) : textDelimiter(path, format, opts.delimiter) });
     case 'parquet':
-      return readParquetTableParallel(path, opts);
+      // A URL is read on this thread (the reader threads open local files), ranged: see readRemoteParquet.
+      return remote ? readRemoteParquet(path, opts) : readParquetTableParallel(path, opts);
     case 'arrow':
       return readIpcTable(path, opts);
   }
@@ -54,9 +74,9 @@ export async function readTable(path: string, opts: ReadOptions = {}): Promise<T
  * are typed per column over the whole file, so they arrive as the batches of one whole table.
  */
 export async function* readBatches(path: string, opts: ReadOptions = {}): AsyncGenerator<RecordBatch> {
-  const format = opts.format ?? detectFormat(path);
+  const format = formatOf(path, opts);
   // Row groups decoded on reader threads a few ahead of the caller (one thread for small files).
-  if (format === 'parquet') yield* readParquetBatchesParallel(path, opts);
+  if (format === 'parquet') yield* isRemote(path) ? readRemoteParquetBatches(path, opts) : readParquetBatchesParallel(path, opts);
   else if (format === 'arrow') yield* readIpcBatches(path, opts);
   else yield* (await readTable(path, opts)).batches;
 }
@@ -72,8 +92,8 @@ export interface InputSize {
 }
 
 export async function inputSize(path: string, opts: { format?: InputFormat } = {}): Promise<InputSize> {
-  const format = opts.format ?? detectFormat(path);
-  const { size } = await stat(path);
+  const format = formatOf(path, opts);
+  const size = isRemote(path) ? await inputBytes(path) : (await stat(path)).size;
   if (format !== 'parquet') return { format, fileBytes: size, rows: null, largestBatchRows: null };
   const pq = await openParquet(path);
   try {
@@ -83,4 +103,44 @@ export async function inputSize(path: string, opts: { format?: InputFormat } = {
   } finally {
     await pq.handle.close();
   }
+}
+
+/**
+ * A Parquet file at a URL, reading only the column chunks of the columns the caller uses (the
+ * footer first, then per row group the chunks it needs, adjacent ones in one request); the other
+ * columns become Null columns of the same names. On this thread: the reader threads open local files.
+ */
+async function* readRemoteParquetBatches(path: string, opts: ReadOptions): AsyncGenerator<RecordBatch> {
+  if (!opts.columnsUsed || opts.columns) {
+    yield* readParquetBatches(path, opts);
+    return;
+  }
+  const pq = await openParquet(path);
+  await pq.handle.close();
+  const all = pq.schema;
+  const wanted = opts.columnsUsed(all);
+  const keep = wanted && all.fields.map((f) => f.name).filter((n) => wanted.includes(n));
+  if (!keep || keep.length === all.fields.length) {
+    yield* readParquetBatches(path, opts);
+    return;
+  }
+  const schema = new Schema(
+    all.fields.map((f) => (keep.includes(f.name) ? f : new Field(f.name, new Null(), true))),
+    all.metadata,
+  );
+  for await (const b of readParquetBatches(path, { ...opts, columns: keep })) {
+    const children = schema.fields.map((f) => (f.type instanceof Null ? makeData({ type: new Null(), length: b.numRows }) : b.getChild(f.name)!.data[0]));
+    yield recordBatch(schema, makeData({ type: new Struct(schema.fields), length: b.numRows, nullCount: 0, children }));
+  }
+}
+
+async function readRemoteParquet(path: string, opts: ReadOptions): Promise<Table> {
+  const batches: RecordBatch[] = [];
+  let schema: Schema | null = null;
+  for await (const b of readRemoteParquetBatches(path, opts)) {
+    schema ??= b.schema;
+    if (b.numRows > 0) batches.push(b);
+  }
+  if (batches.length) return new Table(batches);
+  return schema ? new Table(schema) : readParquetTable(path, { ...opts, columnsUsed: undefined } as ReadOptions);
 }

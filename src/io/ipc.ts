@@ -1,6 +1,6 @@
 // Arrow IPC file ("Feather v2") and stream formats via apache-arrow, one record batch at a time
 // from a file handle so a large file is never held in memory as a whole.
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { DataType, RecordBatch, RecordBatchReader, Schema, Table, type Data } from 'apache-arrow';
 import { Footer } from 'apache-arrow/fb/footer';
 import type { Field as FbField } from 'apache-arrow/fb/field';
@@ -13,7 +13,10 @@ import { ByteBuffer } from 'flatbuffers';
 import { registerIpcCodecs } from './codecs.js';
 import { MAX_COLUMNS } from './limits.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
-import { statOrThrow } from './files.js';
+import { openInput } from './files.js';
+
+/** Remote files are read in blocks of this size (the reader's many small reads become few requests). */
+const REMOTE_BLOCK = 4 << 20;
 
 export interface IpcReadOptions {
   signal?: AbortSignal;
@@ -26,10 +29,9 @@ const FILE_MAGIC = 'ARROW1';
 
 export async function* readIpcBatches(path: string, opts: IpcReadOptions = {}): AsyncGenerator<RecordBatch> {
   await registerIpcCodecs();
-  const { size } = await statOrThrow(path);
-  if (size === 0) throw new InputError('the file is empty (expected Arrow IPC data)', { file: path });
-  const handle = await open(path, 'r');
+  const { size, handle } = await openInput(path, REMOTE_BLOCK);
   try {
+    if (size === 0) throw new InputError('the file is empty (expected Arrow IPC data)', { file: path });
     const head = Buffer.alloc(Math.min(6, size));
     await handle.read(head, 0, head.length, 0);
     if (head.subarray(0, 4).toString('latin1') === FEATHER_V1_MAGIC) {
@@ -100,9 +102,9 @@ export async function readIpcTable(path: string, opts: IpcReadOptions = {}): Pro
 }
 
 async function readIpcSchema(path: string): Promise<Schema> {
-  const handle = await open(path, 'r');
+  const { size, handle } = await openInput(path, REMOTE_BLOCK);
   try {
-    const reader = await RecordBatchReader.from(guarded(handle, path, (await handle.stat()).size));
+    const reader = await RecordBatchReader.from(guarded(handle, path, size));
     await reader.open();
     return reader.schema;
   } catch (e) {

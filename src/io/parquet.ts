@@ -1,6 +1,6 @@
 // Parquet via hyparquet (pure JS; codecs from hyparquet-compressors, ZSTD from codecs.ts), one row group at a time,
 // converted to Arrow record batches. Chosen over parquet-wasm by measurement: bench/parquet-readers.ts.
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import {
   Bool,
   type Data,
@@ -29,7 +29,8 @@ import type { AsyncBuffer, FileMetaData, SchemaTree, SchemaElement } from 'hypar
 import { boolData, listData, numericData, recordBatch, utf8Data } from './arrowData.js';
 import { MAX_COLUMNS, MAX_GROUP_ROWS } from './limits.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
-import { statOrThrow } from './files.js';
+import { openInput } from './files.js';
+import { isRemote } from './remote.js';
 import { checkParquetPages } from './parquetPages.js';
 import { flatDecoder, type FlatColumn, type FlatRequest } from './parquetFlat.js';
 import { initZstd, parquetCompressors } from './codecs.js';
@@ -47,26 +48,30 @@ interface OpenParquet {
   schema: Schema;
   /** Top-level column names in file order that we read. */
   names: string[];
+  /** A URL: each row group's column chunks are fetched together before they are decoded. */
+  remote: boolean;
 }
 
 /** Reads the footer and maps the Parquet schema to Arrow. The caller closes `handle`. */
 export async function openParquet(path: string, columns?: string[]): Promise<OpenParquet> {
-  const { size } = await statOrThrow(path);
-  if (size < 12) throw new InputError(`not a Parquet file (only ${size} bytes)`, { file: path });
-  const handle = await open(path, 'r');
+  const { size, handle } = await openInput(path);
   try {
+    if (size < 12) throw new InputError(`not a Parquet file (only ${size} bytes)`, { file: path });
     const file = fileBuffer(handle, size, path);
+    // A URL: the footer's length comes with the magic, so the footer is then fetched exactly.
+    const remote = isRemote(path);
     const head = Buffer.alloc(4);
-    const tail = Buffer.alloc(4);
+    const tail = Buffer.alloc(remote ? 8 : 4);
     await handle.read(head, 0, 4, 0);
-    await handle.read(tail, 0, 4, size - 4);
+    await handle.read(tail, 0, tail.length, size - tail.length);
     if (head.toString('latin1') !== 'PAR1') throw new InputError('not a Parquet file (no PAR1 magic at the start)', { file: path });
-    if (tail.toString('latin1') !== 'PAR1') {
+    if (tail.subarray(tail.length - 4).toString('latin1') !== 'PAR1') {
       throw new InputError('truncated Parquet file (no PAR1 footer at the end; was it copied completely?)', { file: path });
     }
     let metadata: FileMetaData;
     try {
-      metadata = await parquetMetadataAsync(file);
+      const footer = remote ? tail.readUInt32LE(0) + 8 : 0;
+      metadata = await parquetMetadataAsync(file, footer > 8 && footer <= size ? { initialFetchSize: footer } : undefined);
     } catch (e) {
       throw corrupt(path, e, 'corrupt Parquet footer');
     }
@@ -88,7 +93,7 @@ export async function openParquet(path: string, columns?: string[]): Promise<Ope
     });
     const meta = new Map<string, string>();
     for (const kv of metadata.key_value_metadata ?? []) if (kv.value !== undefined) meta.set(kv.key, kv.value);
-    return { handle, file, metadata, schema: new Schema(fields, meta), names };
+    return { handle, file, metadata, schema: new Schema(fields, meta), names, remote };
   } catch (e) {
     await handle.close();
     throw e;
@@ -142,12 +147,13 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
     // InputError naming the column, row group and page.
     try {
       await initZstd();
-      const checked = await checkParquetPages(pq.file, pq.metadata, pq.names, start, end, path, parquetCompressors, flat && flatDecoder(flat));
+      const file = pq.remote ? await prefetchChunks(pq, start, end) : pq.file;
+      const checked = await checkParquetPages(file, pq.metadata, pq.names, start, end, path, parquetCompressors, flat && flatDecoder(flat));
       // Columns decoded from the checked pages (flat numbers, parquetFlat.ts) are not decoded again.
       const rest = pq.names.filter((n) => !flat?.decoded.has(n));
       if (rest.length) {
         await parquetRead({
-          file: pq.file,
+          file,
           metadata: pq.metadata,
           columns: rest,
           rowStart: start,
@@ -372,6 +378,56 @@ function fileBuffer(handle: FileHandle, size: number, path: string): AsyncBuffer
       }
       if (got < length) throw new InputError(`file ended early (read ${got} of ${length} bytes at offset ${start})`, { file: path });
       return buf.buffer;
+    },
+  };
+}
+
+/** Unrequested bytes between two column chunks that are still fetched with them (hyparquet joins the same gaps). */
+const FETCH_GAP = 1 << 13;
+
+/**
+ * A remote file's column chunks that rows [start, end) of the columns read need, fetched at once
+ * (adjacent chunks in one request, a few requests in flight), as an AsyncBuffer that answers reads
+ * inside them from memory and any other read from the file. Only these chunks, never the columns
+ * the export does not use, cross the network; memory is one row group's chunks.
+ */
+async function prefetchChunks(pq: OpenParquet, start: number, end: number): Promise<AsyncBuffer> {
+  const ranges: Array<[number, number]> = [];
+  let row = 0;
+  for (const group of pq.metadata.row_groups) {
+    const rows = Number(group.num_rows);
+    if (row < end && row + rows > start) {
+      for (const chunk of group.columns) {
+        const m = chunk.meta_data;
+        if (!m || chunk.file_path || !pq.names.includes(m.path_in_schema[0]!)) continue;
+        const first = Number(m.dictionary_page_offset || m.data_page_offset);
+        ranges.push([first, first + Number(m.total_compressed_size)]);
+      }
+    }
+    row += rows;
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1] + FETCH_GAP) last[1] = Math.max(last[1], r[1]);
+    else merged.push([r[0], r[1]]);
+  }
+  const parts: Array<{ from: number; to: number; bytes: ArrayBuffer }> = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < merged.length) {
+      const [from, to] = merged[next++];
+      parts.push({ from, to, bytes: await pq.file.slice(from, to) });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, merged.length) }, lane));
+  return {
+    byteLength: pq.file.byteLength,
+    slice(from: number, to?: number) {
+      const stop = to ?? pq.file.byteLength;
+      const part = parts.find((p) => p.from <= from && stop <= p.to);
+      return part ? part.bytes.slice(from - part.from, stop - part.from) : pq.file.slice(from, stop);
     },
   };
 }

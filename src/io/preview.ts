@@ -2,7 +2,8 @@
 // text files stop after `rows` rows, Parquet reads only the first row group's pages it needs,
 // Arrow reads only the first record batches.
 import type { Table, Vector } from 'apache-arrow';
-import { Table as ArrowTable } from 'apache-arrow';
+import { Schema, Table as ArrowTable } from 'apache-arrow';
+import { isRemote } from './remote.js';
 import { detectFormat, type InputFormat } from './format.js';
 import { typeTextColumn } from './infer.js';
 import { readIpcBatches, readIpcTable } from './ipc.js';
@@ -44,6 +45,15 @@ export async function previewTable(path: string, rows: number, format?: InputFor
     const pq = await openParquet(path);
     try {
       const total = Number(pq.metadata.num_rows);
+      if (isRemote(path)) {
+        // A URL: only a column named id is fetched (what the command line's id guess looks at);
+        // the other cells stay empty rather than bring the first row group of every column.
+        const names = pq.names.filter((n) => n.toLowerCase() === 'id');
+        const view = { ...pq, names, schema: new Schema(pq.schema.fields.filter((f) => names.includes(f.name)), pq.schema.metadata) };
+        const got = describe(new ArrowTable([await readRowGroup(view, 0, Math.min(limit, total), path)]), limit);
+        const rows = got.rows.map((r) => pq.names.map((n) => (names.includes(n) ? r[names.indexOf(n)] : '')));
+        return { columns: columnsOf(pq.schema.fields), rows, totalRows: total };
+      }
       const batch = await readRowGroup(pq, 0, Math.min(limit, total), path);
       return { ...describe(new ArrowTable([batch]), limit), columns: columnsOf(pq.schema.fields), totalRows: total };
     } finally {

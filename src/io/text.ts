@@ -1,11 +1,10 @@
 // CSV/TSV via papaparse in streaming mode. Cells are kept per column as UTF-8 bytes (cells.ts; no
 // object or string per row) and typed column by column once the file has been read (infer.ts).
-import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import Papa from 'papaparse';
 import { Field, Schema, Struct, Table, makeData, type Data } from 'apache-arrow';
 import { InputError, abortError, describeCause } from './errors.js';
-import { statOrThrow } from './files.js';
+import { openInputStream } from './files.js';
 import { CellColumn } from './cells.js';
 import { typeTextColumn } from './infer.js';
 import { rememberLines } from './rows.js';
@@ -38,10 +37,12 @@ export interface TextColumns {
 
 /** Reads the raw cells of a delimited text file, checking the shape of every row. */
 export async function readTextCells(path: string, opts: TextReadOptions): Promise<TextColumns> {
-  const stat = await statOrThrow(path);
-  const total = stat.size;
-  if (total === 0) throw new InputError('the file is empty (expected a header row)', { file: path });
-  const file = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const { size: total, stream: file } = await openInputStream(path, 1 << 20);
+  if (total === 0) {
+    file.destroy();
+    throw new InputError('the file is empty (expected a header row)', { file: path });
+  }
+  file.setEncoding('utf8');
   // papaparse strips a BOM only from string input; in a stream it would make a quoted first
   // header field unquoted, so drop it before parsing.
   let first = true;

@@ -1,9 +1,11 @@
 // Where a dataset is read from: the one small interface the dataset reader (read.ts) needs, with a
-// local-folder and an http(s) implementation. Buckets (s3://, gs://) plug in here: implement
-// `ReadSource` and add a branch to `openSource`. Keys are '/'-separated paths relative to the dataset
+// local-folder, an http(s) and a bucket (s3://, gs://) implementation; the last two read objects
+// through io/remote.ts, as remote input files are. Keys are '/'-separated paths relative to the dataset
 // root ("info", "by_id/12", "spatial0/0_0_0", "by_id/0.shard").
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { httpObject, openBucketStore, storeObject } from '../io/remote';
+import { objectKey } from '../storage/url';
 
 export interface ReadSource {
   /** What to call the dataset in messages (the folder or URL as given). */
@@ -74,46 +76,56 @@ export function localSource(dir: string): ReadSource {
 /** An http(s) dataset: GET for objects (404 = none), Range requests for parts of shards. */
 export function httpSource(url: string, fetchImpl: typeof fetch = fetch): ReadSource {
   const base = url.replace(/\/+$/, '');
-  const at = (key: string) => `${base}/${key.split('/').map(encodeURIComponent).join('/')}`;
-  const fail = (key: string, r: Response) => new Error(`${at(key)}: HTTP ${r.status} ${r.statusText}`.trim());
+  // Buckets answer 403 for a missing object without list rights.
+  const at = (key: string) => httpObject(`${base}/${key.split('/').map(encodeURIComponent).join('/')}`, { missing: [404, 403], fetchImpl });
   return {
     name: url,
-    async read(key) {
-      const r = await fetchImpl(at(key));
-      if (r.status === 404 || r.status === 403) return null; // buckets answer 403 for a missing object without list rights
-      if (!r.ok) throw fail(key, r);
-      return new Uint8Array(await r.arrayBuffer());
-    },
-    async size(key) {
-      const r = await fetchImpl(at(key), { method: 'HEAD' });
-      if (r.status === 404 || r.status === 403) return null;
-      if (!r.ok) throw fail(key, r);
-      const n = Number(r.headers.get('content-length'));
-      if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${at(key)}: no Content-Length in the answer to HEAD`);
-      return n;
-    },
-    async readRange(key, start, length) {
-      if (length === 0) return new Uint8Array(0);
-      const r = await fetchImpl(at(key), { headers: { range: `bytes=${start}-${start + length - 1}` } });
-      if (!r.ok) throw fail(key, r);
-      const body = new Uint8Array(await r.arrayBuffer());
-      // A server that ignores Range answers 200 with the whole object.
-      const part = r.status === 206 ? body : body.subarray(start, start + length);
-      if (part.length !== length) throw new Error(`${at(key)}: asked for ${length} bytes at ${start}, got ${part.length}`);
-      return part;
-    },
+    read: (key) => at(key).get(),
+    size: (key) => at(key).size(),
+    readRange: (key, start, length) => at(key).read(start, length),
     async list() {
       return null;
     },
   };
 }
 
-/** A local folder, or an http(s) URL (with or without neuroglancer's `precomputed://` prefix). */
+/**
+ * A dataset under a bucket prefix (`s3://bucket/prefix`, `gs://…`): objects through the S3 API (the
+ * bucket bundle, loaded on first use), folders listed with ListObjects.
+ */
+export function bucketSource(url: string): ReadSource & { close(): void } {
+  const opened = openBucketStore(url);
+  opened.catch(() => undefined); // observed by the first read
+  const at = async (key: string) => {
+    const { store, bucket } = await opened;
+    const k = objectKey(bucket.prefix, key);
+    return storeObject(store, k, `${bucket.scheme}://${bucket.bucket}/${k}`);
+  };
+  return {
+    name: url,
+    read: async (key) => (await at(key)).get(),
+    size: async (key) => (await at(key)).size(),
+    readRange: async (key, start, length) => (await at(key)).read(start, length),
+    async list(prefix) {
+      const { store, bucket } = await opened;
+      const folder = objectKey(bucket.prefix, prefix);
+      const under = folder ? `${folder}/` : '';
+      const names = (await store.list(under)).map((k) => k.slice(under.length));
+      return names.filter((n) => n !== '' && !n.includes('/')).sort();
+    },
+    close() {
+      opened.then(({ store }) => store.destroy(), () => undefined);
+    },
+  };
+}
+
+/** A local folder, an http(s) URL or a bucket URL (with or without neuroglancer's `precomputed://` prefix). */
 export function openSource(dirOrUrl: string): ReadSource {
   const s = dirOrUrl.replace(/^precomputed:\/\//, '');
   if (/^https?:\/\//i.test(s)) return httpSource(s);
+  if (/^(s3|gs):\/\//i.test(s)) return bucketSource(s);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !/^file:\/\//i.test(s)) {
-    throw new Error(`${dirOrUrl}: cannot read this kind of URL (local folders and http(s) URLs are supported)`);
+    throw new Error(`${dirOrUrl}: cannot read this kind of URL (local folders, http(s), s3:// and gs:// URLs are supported)`);
   }
   return localSource(s.startsWith('file://') ? new URL(s).pathname : s);
 }

@@ -4,7 +4,7 @@
 // otherwise.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { looksLikeUrl, parseBucketUrl } from './url';
+import { looksLikeUrl, objectKey, parseBucketUrl } from './url';
 
 export { looksLikeUrl, parseBucketUrl };
 
@@ -47,15 +47,20 @@ export function neuroglancerSource(target: string, env: NodeJS.ProcessEnv = proc
   return `s3+${e.protocol.replace(':', '')}://${e.host}${e.pathname.replace(/\/?$/, '/')}${rest}`;
 }
 
-/** The `info` of the dataset at a bucket URL, parsed. */
-export async function readBucketInfo(target: string): Promise<unknown> {
+/** One object of the dataset at a bucket URL (`relPath` inside it), or null when there is none. */
+export async function readBucketObject(target: string, relPath: string): Promise<Uint8Array | null> {
   const u = parseBucketUrl(target);
   const store = await (await loadBuckets()).openStore(u, 4);
   try {
-    const bytes = await store.get(u.prefix ? `${u.prefix}/info` : 'info');
-    if (!bytes) throw new Error(`${u.url} has no info object`);
-    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+    return await store.get(objectKey(u.prefix, relPath));
   } finally {
     store.destroy();
   }
+}
+
+/** The `info` of the dataset at a bucket URL, parsed. */
+export async function readBucketInfo(target: string): Promise<unknown> {
+  const bytes = await readBucketObject(target, 'info');
+  if (!bytes) throw new Error(`${parseBucketUrl(target).url} has no info object`);
+  return JSON.parse(Buffer.from(bytes).toString('utf8'));
 }

@@ -35,7 +35,8 @@ const PART_SIZE = 8 << 20;
 /** Why a request failed, as one line naming the URL and what to do. */
 export function describeS3Error(e: unknown, op: string, where: string, endpoint: string, scheme: 's3' | 'gs'): ExportError {
   const err = e as { name?: string; Code?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; cause?: { code?: string } };
-  const name = err?.name ?? err?.Code ?? '';
+  // A response without a body (HEAD) has no error code: the SDK calls it 'Unknown'; the status says more.
+  const name = (err?.name === 'Unknown' ? '' : err?.name) ?? err?.Code ?? '';
   const status = err?.$metadata?.httpStatusCode;
   const code = err?.code ?? err?.cause?.code ?? '';
   const keysHint =

@@ -131,6 +131,8 @@ export interface FaultProxy {
   endpoint: string;
   /** Requests seen so far, as "METHOD path". */
   seen: string[];
+  /** Response body bytes passed back from the server so far. */
+  bytesOut: number;
   close(): Promise<void>;
 }
 
@@ -140,6 +142,7 @@ export interface FaultProxy {
  */
 export async function startFaultProxy(targetPort: number, fault: (method: string, url: string, n: number) => { status: number; code: string } | null): Promise<FaultProxy> {
   const seen: string[] = [];
+  const counted = { bytes: 0 };
   const server = http.createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
     const f = fault(req.method ?? 'GET', req.url ?? '/', seen.length);
@@ -153,6 +156,7 @@ export async function startFaultProxy(targetPort: number, fault: (method: string
     }
     const up = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
+      r.on('data', (c: Buffer) => (counted.bytes += c.length));
       r.pipe(res);
     });
     up.on('error', () => res.destroy());
@@ -163,6 +167,9 @@ export async function startFaultProxy(targetPort: number, fault: (method: string
   return {
     endpoint: `http://127.0.0.1:${port}`,
     seen,
+    get bytesOut() {
+      return counted.bytes;
+    },
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
