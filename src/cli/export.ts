@@ -396,7 +396,11 @@ export async function run(argv: string[]): Promise<number> {
     // A bad file is left for the writer to name; a URL that cannot be read stops here (a guess
     // silently skipped would change the ids).
     const remote = isRemote(mapping.input);
-    const preview = await previewTable(mapping.input, GUESS_ROWS, remote ? fmt : undefined, text).catch((e: unknown) => {
+    // Of a Parquet file only the cells the guess reads are decoded: none when there is an
+    // annotation_id column, else those of a column named id (the first row group of every column
+    // took 0.2-0.3 s at 1e6 rows, and was the whole table at 1e5).
+    const idCells = (names: string[]) => (names.includes('annotation_id') ? [] : names.filter((n) => n.toLowerCase() === 'id'));
+    const preview = await previewTable(mapping.input, GUESS_ROWS, remote ? fmt : undefined, text, idCells).catch((e: unknown) => {
       if (remote && e instanceof ExportError) throw e;
       return null;
     });

@@ -18,7 +18,18 @@ export interface TablePreview {
   totalRows?: number;
 }
 
-export async function previewTable(path: string, rows: number, format?: InputFormat, text: { delimiter?: string; decimalComma?: boolean } = {}): Promise<TablePreview> {
+/**
+ * `decode`: for Parquet, the columns whose cells to decode (the others' cells stay empty); all of
+ * them by default, and for a URL only a column named `id` (what the command line's id guess looks
+ * at), rather than fetch the first row group of every column.
+ */
+export async function previewTable(
+  path: string,
+  rows: number,
+  format?: InputFormat,
+  text: { delimiter?: string; decimalComma?: boolean } = {},
+  decode?: (names: string[]) => string[],
+): Promise<TablePreview> {
   const fmt = format ?? detectFormat(path);
   const limit = Math.max(0, Math.floor(rows));
   if (fmt === 'csv' || fmt === 'tsv') {
@@ -45,10 +56,9 @@ export async function previewTable(path: string, rows: number, format?: InputFor
     const pq = await openParquet(path);
     try {
       const total = Number(pq.metadata.num_rows);
-      if (isRemote(path)) {
-        // A URL: only a column named id is fetched (what the command line's id guess looks at);
-        // the other cells stay empty rather than bring the first row group of every column.
-        const names = pq.names.filter((n) => n.toLowerCase() === 'id');
+      const pick = decode ?? (isRemote(path) ? (all: string[]) => all.filter((n) => n.toLowerCase() === 'id') : undefined);
+      if (pick) {
+        const names = pick(pq.names);
         const view = { ...pq, names, schema: new Schema(pq.schema.fields.filter((f) => names.includes(f.name)), pq.schema.metadata) };
         const got = describe(new ArrowTable([await readRowGroup(view, 0, Math.min(limit, total), path)]), limit);
         const rows = got.rows.map((r) => pq.names.map((n) => (names.includes(n) ? r[names.indexOf(n)] : '')));
