@@ -12,7 +12,7 @@ import { resolveMappingPaths } from '../export/mappingPaths';
 import { UsageError, formatHelp, nearest, parseCommand, type CommandSpec } from './usage';
 import { ProgressBar } from './progress';
 import { previewTable } from '../io/preview';
-import { formatOf, isRemote, showDelimiter, textDelimiter, type InputFormat } from '../io/index';
+import { formatOf, isRemote, showDelimiter, type InputFormat } from '../io/index';
 import { inputDelimiter } from '../io/dialect';
 import { remotePath } from '../io/remote';
 import { GUESS_ROWS, guessIdColumn } from '../shared/guess';
@@ -378,7 +378,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (fmt === 'csv' || fmt === 'tsv') {
       // A URL's first 64 KiB are fetched for this; if that fails, the writer names the problem.
-      const d = remote ? await inputDelimiter(mapping.input, fmt, mapping.delimiter).catch(() => undefined) : textDelimiter(mapping.input, fmt, mapping.delimiter);
+      const d = await inputDelimiter(mapping.input, fmt, mapping.delimiter).catch(() => undefined);
       if (remote) sniffed = d;
       if (d !== undefined) dialect = `${showDelimiter(d)}-separated${mapping.delimiter === undefined ? ' (sniffed; --delimiter to choose)' : ''}${mapping.decimalComma ? ', decimal comma' : ''}`;
     }

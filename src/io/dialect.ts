@@ -1,10 +1,10 @@
 // CSV dialects: which of `, ; \t |` separates the fields (sniffed from the header and the first
 // rows unless given), and numbers written with a decimal comma (`1,5`), the default of spreadsheet
 // software in much of Europe (there with `;` between fields).
-import { closeSync, openSync, readSync } from 'node:fs';
 import { InputError } from './errors.js';
-import { refineTextFormat } from './format.js';
+import { SAMPLE_BYTES, fileSample, looksTabSeparated } from './format.js';
 import { openInput } from './files.js';
+import { isRemote } from './remote.js';
 
 export type Delimiter = ',' | ';' | '\t' | '|';
 export const DELIMITERS: readonly Delimiter[] = [',', ';', '\t', '|'];
@@ -55,26 +55,12 @@ export function sniffDelimiter(sample: string, fallback: Delimiter, complete = f
   return best ?? widest ?? fallback;
 }
 
-/** Sniffs the delimiter from the first 64 kB of a file. */
-export function sniffFileDelimiter(path: string, fallback: Delimiter): Delimiter {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return fallback; // the reader reports the missing file
-  }
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    let n: number;
-    try {
-      n = readSync(fd, buf, 0, buf.length, 0);
-    } catch {
-      return fallback;
-    }
-    return sniffDelimiter(buf.subarray(0, n).toString('utf8'), fallback, n < buf.length);
-  } finally {
-    closeSync(fd);
-  }
+/**
+ * The delimiter of a CSV file from its first SAMPLE_BYTES (`complete`: that is the whole file): tab
+ * when the first line has tabs and no commas (a mislabelled TSV), else sniffed, `,` by default.
+ */
+function sampleDelimiter(sample: string, complete: boolean): Delimiter {
+  return looksTabSeparated(sample) ? '\t' : sniffDelimiter(sample, ',', complete);
 }
 
 const DECIMAL_COMMA = /^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$|^\s*[-+]?\d+,(?:[eE][-+]?\d+)?\s*$/;
@@ -99,33 +85,29 @@ export function delimiterHint(fields: readonly string[], used: string): string {
   return '';
 }
 
-/** The delimiter a text file is read with: the given one, else tab for .tsv, else sniffed. */
+/** The delimiter a local text file is read with: the given one, else tab for .tsv, else sniffed. */
 export function textDelimiter(path: string, format: 'csv' | 'tsv', given?: string): Delimiter {
   if (given !== undefined) {
     if (!(DELIMITERS as readonly string[]).includes(given)) throw new InputError(`unsupported delimiter ${JSON.stringify(given)}`, { file: path, expected: 'one of , ; tab |' });
     return given as Delimiter;
   }
-  if (refineTextFormat(path, format) === 'tsv') return '\t';
-  return sniffFileDelimiter(path, ',');
+  if (format === 'tsv') return '\t';
+  const sample = fileSample(path);
+  return sample ? sampleDelimiter(sample.text, sample.complete) : ',';
 }
 
 /**
- * textDelimiter for any input, a URL too: a remote file's first 64 KiB are fetched (one ranged
+ * textDelimiter for any input, a URL too: a remote file's first SAMPLE_BYTES are fetched (one ranged
  * request) and judged as a local file's are.
  */
 export async function inputDelimiter(path: string, format: 'csv' | 'tsv', given?: string): Promise<Delimiter> {
-  if (given !== undefined || format === 'tsv') return textDelimiter(path, format, given);
+  if (given !== undefined || format === 'tsv' || !isRemote(path)) return textDelimiter(path, format, given);
   const { size, handle } = await openInput(path);
-  let sample: string;
   try {
-    const buf = Buffer.alloc(Math.min(size, 64 * 1024));
+    const buf = Buffer.alloc(Math.min(size, SAMPLE_BYTES));
     await handle.read(buf, 0, buf.length, 0);
-    sample = buf.toString('utf8');
+    return sampleDelimiter(buf.toString('utf8'), size < SAMPLE_BYTES);
   } finally {
     await handle.close();
   }
-  const nl = sample.search(/\r?\n/);
-  const firstLine = nl < 0 ? sample : sample.slice(0, nl);
-  if (firstLine.includes('\t') && !firstLine.includes(',')) return '\t';
-  return sniffDelimiter(sample, ',', size < 64 * 1024);
 }

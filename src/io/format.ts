@@ -32,35 +32,36 @@ export function detectFormat(path: string): InputFormat {
   });
 }
 
-/**
- * For `.csv` files: a first line with tabs and no commas is tab-separated (a common mislabelling).
- * Anything else keeps the extension's answer.
- */
-export function refineTextFormat(path: string, format: 'csv' | 'tsv'): 'csv' | 'tsv' {
-  if (format !== 'csv') return format;
-  return sniffTextDelimiter(path);
+function sniffTextDelimiter(path: string): 'csv' | 'tsv' {
+  const sample = fileSample(path);
+  return sample && looksTabSeparated(sample.text) ? 'tsv' : 'csv';
 }
 
-function sniffTextDelimiter(path: string): 'csv' | 'tsv' {
+/** How much of the start of a text file its delimiter is judged from. */
+export const SAMPLE_BYTES = 64 * 1024;
+
+/** The first SAMPLE_BYTES of a local file, or null when it cannot be read (the reader reports that). */
+export function fileSample(path: string): { text: string; complete: boolean } | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch {
-    return 'csv'; // the reader reports the missing file
+    return null;
   }
   try {
-    const buf = Buffer.alloc(64 * 1024);
-    let n: number;
-    try {
-      n = readSync(fd, buf, 0, buf.length, 0);
-    } catch {
-      return 'csv'; // e.g. a folder: the reader names the problem
-    }
-    const text = buf.subarray(0, n).toString('utf8');
-    const nl = text.search(/\r?\n/);
-    const firstLine = nl < 0 ? text : text.slice(0, nl);
-    return firstLine.includes('\t') && !firstLine.includes(',') ? 'tsv' : 'csv';
+    const buf = Buffer.alloc(SAMPLE_BYTES);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return { text: buf.subarray(0, n).toString('utf8'), complete: n < buf.length };
+  } catch {
+    return null; // e.g. a folder
   } finally {
     closeSync(fd);
   }
+}
+
+/** A text sample (the start of a file) whose first line has tabs and no commas. */
+export function looksTabSeparated(sample: string): boolean {
+  const nl = sample.search(/\r?\n/);
+  const firstLine = nl < 0 ? sample : sample.slice(0, nl);
+  return firstLine.includes('\t') && !firstLine.includes(',');
 }

@@ -1,12 +1,11 @@
 // Readers: CSV/TSV, Parquet and Arrow IPC/Feather files → Apache Arrow tables for the core.
 import { Field, Null, Schema, Struct, Table, makeData, type RecordBatch } from 'apache-arrow';
-import { detectFormat, refineTextFormat, type InputFormat } from './format.js';
+import { detectFormat, type InputFormat } from './format.js';
 import { readIpcBatches, readIpcTable } from './ipc.js';
 import { openParquet, readParquetBatches, readParquetTable } from './parquet.js';
-import { stat } from 'node:fs/promises';
 import { readParquetBatchesParallel, readParquetTableParallel } from './parquetParallel.js';
 import { readTextTable } from './text.js';
-import { inputDelimiter, textDelimiter } from './dialect.js';
+import { inputDelimiter } from './dialect.js';
 import { isRemote, remotePath } from './remote.js';
 import { inputBytes } from './files.js';
 import { recordBatch } from './arrowData.js';
@@ -60,7 +59,7 @@ export async function readTable(path: string, opts: ReadOptions = {}): Promise<T
   switch (format) {
     case 'csv':
     case 'tsv':
-      return readTextTable(path, { ...opts, delimiter: remote ? await inputDelimiter(path, format, opts.delimiter) : textDelimiter(path, format, opts.delimiter) });
+      return readTextTable(path, { ...opts, delimiter: await inputDelimiter(path, format, opts.delimiter) });
     case 'parquet':
       // A URL is read on this thread (the reader threads open local files), ranged: see readRemoteParquet.
       return remote ? readRemoteParquet(path, opts) : readParquetTableParallel(path, opts);
@@ -93,7 +92,7 @@ export interface InputSize {
 
 export async function inputSize(path: string, opts: { format?: InputFormat } = {}): Promise<InputSize> {
   const format = formatOf(path, opts);
-  const size = isRemote(path) ? await inputBytes(path) : (await stat(path)).size;
+  const size = await inputBytes(path);
   if (format !== 'parquet') return { format, fileBytes: size, rows: null, largestBatchRows: null };
   const pq = await openParquet(path);
   try {
