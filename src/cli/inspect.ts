@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { openBucketStore } from '../io/remote';
+import { runLimited } from '../core/storage';
 import { formatHelp, parseCommand, usageErrorText, type CommandSpec } from './usage';
 import { inspectDataset, type IndexSummary, type InspectReport } from '../inspect/check';
 
@@ -67,19 +68,14 @@ async function inspectBucket(url: string, onProgress?: (p: { index: string; valu
   try {
     const base = bucket.prefix ? `${bucket.prefix}/` : '';
     const keys = await store.list(base);
-    let next = 0;
-    const lane = async () => {
-      while (next < keys.length) {
-        const key = keys[next++];
-        const file = path.resolve(tmp, ...key.slice(base.length).split('/'));
-        if (!file.startsWith(tmp + path.sep)) continue; // a key with '..' segments stays out
-        const bytes = await store.get(key);
-        if (bytes === null) continue; // deleted meanwhile
-        await mkdir(path.dirname(file), { recursive: true });
-        await writeFile(file, bytes);
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, lane));
+    await runLimited(8, keys.length, async (i) => {
+      const file = path.resolve(tmp, ...keys[i].slice(base.length).split('/'));
+      if (!file.startsWith(tmp + path.sep)) return; // a key with '..' segments stays out
+      const bytes = await store.get(keys[i]);
+      if (bytes === null) return; // deleted meanwhile
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, bytes);
+    });
     const report = await inspectDataset(tmp, { onProgress });
     return JSON.parse(JSON.stringify(report).split(tmp).join(bucket.url)) as InspectReport;
   } finally {

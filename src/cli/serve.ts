@@ -115,13 +115,14 @@ async function linkBucket(url: string, viewer: string | null): Promise<number> {
     return 1;
   }
   const source = neuroglancerSource(url);
+  const bucket = parseBucketUrl(url);
   const text = await readBucketObject(url, 'info');
-  const info = text === null ? `${parseBucketUrl(url).url}/info not found: not a precomputed annotation dataset` : checkInfo(Buffer.from(text).toString('utf8'), `${parseBucketUrl(url).url}/info`);
+  const info = text === null ? `${bucket.url}/info not found: not a precomputed annotation dataset` : checkInfo(Buffer.from(text).toString('utf8'), `${bucket.url}/info`);
   if (typeof info === 'string') {
     process.stderr.write(`ng-annotations serve: ${info}\n`);
     return 1;
   }
-  const layerName = path.basename(parseBucketUrl(url).prefix) || parseBucketUrl(url).bucket;
+  const layerName = path.basename(bucket.prefix) || bucket.bucket;
   process.stdout.write(
     `${url} needs no local server: neuroglancer reads the bucket directly (its CORS must allow GET from the viewer's origin).\n` +
       `Source URL: precomputed://${source}\n` +

@@ -75,6 +75,12 @@ function httpFailure(url: string, r: Response): ExportError {
   return new ExportError(`Cannot read ${url}: ${what}; ${hint}`);
 }
 
+/** `body` if it has the `length` bytes asked for at `start`, else one line saying the object changed. */
+function exactly(url: string, start: number, length: number, body: Uint8Array): Uint8Array {
+  if (body.length !== length) throw new ExportError(`Cannot read ${url}: asked for ${length} bytes at ${start}, got ${body.length} (did it change while being read?)`);
+  return body;
+}
+
 /**
  * An http(s) object: HEAD for its size, GET (with Range) for bytes. `missing` are the statuses that
  * mean "no such object" (a bucket behind https answers 403 for a missing key without list rights).
@@ -112,8 +118,7 @@ export function httpObject(url: string, opts: { missing?: number[]; fetchImpl?: 
         const all = new Uint8Array(await r.arrayBuffer());
         return r.status === 206 ? all : all.subarray(start, start + length);
       });
-      if (body.length !== length) throw new ExportError(`Cannot read ${url}: asked for ${length} bytes at ${start}, got ${body.length} (did it change while being read?)`);
-      return body;
+      return exactly(url, start, length, body);
     },
     stream() {
       // One GET for the whole object: works whether or not the server supports Range.
@@ -168,9 +173,7 @@ export function storeObject(store: ObjectStore, key: string, url: string): Remot
     size: () => store.size(key),
     get: () => store.get(key),
     async read(start, length) {
-      const b = await store.getRange(key, start, start + length);
-      if (b.length !== length) throw new ExportError(`Cannot read ${url}: asked for ${length} bytes at ${start}, got ${b.length} (did it change while being read?)`);
-      return b;
+      return exactly(url, start, length, await store.getRange(key, start, start + length));
     },
     stream: (size) => rangedStream(obj, size),
     close: () => store.destroy(),
