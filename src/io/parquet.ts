@@ -34,6 +34,7 @@ import { isRemote } from './remote.js';
 import { checkParquetPages } from './parquetPages.js';
 import { flatDecoder, type FlatColumn, type FlatRequest } from './parquetFlat.js';
 import { initZstd, parquetCompressors } from './codecs.js';
+import { runLimited } from '../core/storage.js';
 
 export interface ParquetReadOptions {
   signal?: AbortSignal;
@@ -414,14 +415,10 @@ async function prefetchChunks(pq: OpenParquet, start: number, end: number): Prom
     else merged.push([r[0], r[1]]);
   }
   const parts: Array<{ from: number; to: number; bytes: ArrayBuffer }> = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < merged.length) {
-      const [from, to] = merged[next++];
-      parts.push({ from, to, bytes: await pq.file.slice(from, to) });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(4, merged.length) }, lane));
+  await runLimited(4, merged.length, async (i) => {
+    const [from, to] = merged[i];
+    parts.push({ from, to, bytes: await pq.file.slice(from, to) });
+  });
   return {
     byteLength: pq.file.byteLength,
     slice(from: number, to?: number) {
