@@ -9,9 +9,14 @@ import {
   assignShards,
   buildShard,
   chooseShardingParams,
+  collectShard,
+  concatBytes,
+  encodeChunks,
+  layoutShardParts,
   makeShardingSpec,
   planShards,
   shardFileName,
+  valueSourceOf,
   type ShardingSpec,
 } from '../src/core/sharding';
 import { writePrecomputedAnnotations } from '../src/export/run';
@@ -233,6 +238,41 @@ describe('shard file layout (reference-behaviour.md (h), sharded.md)', () => {
       }
     });
   }
+
+  test('a shard laid out from encoded slices (as the workers return them) is the one-buffer shard, wherever the slices split', () => {
+    for (const enc of ['raw', 'gzip'] as const) {
+      const s = spec(0, 0, 2, enc);
+      const plan = planShards(keys, s);
+      const whole = buildShard(s, keys, plan.order, plan.minishard, value, 6);
+      const chunks = collectShard(keys, plan.order, plan.minishard, valueSourceOf(value));
+      // Encode each slice of the chunks on its own, as a worker does, and lay the slices out in place.
+      const sliceAt = (from: number, to: number) => {
+        const skip = chunks.sizes.subarray(0, from).reduce((a, b) => a + b, 0);
+        const len = chunks.sizes.subarray(from, to).reduce((a, b) => a + b, 0);
+        return encodeChunks(enc, 6, chunks.data.slice(skip, skip + len), chunks.sizes.slice(from, to));
+      };
+      const m = keys.length;
+      for (let a = 0; a <= m; a++) {
+        for (let b = a; b <= m; b++) {
+          const parts = layoutShardParts(s, 6, chunks, [sliceAt(0, a), sliceAt(a, b), sliceAt(b, m)]);
+          assert.equal(hex(concatBytes(parts)), hex(whole), `${enc}: slices split at ${a} and ${b}`);
+        }
+      }
+    }
+  });
+
+  test('a file written in parts (more of them than one writev takes) holds them back to back', async () => {
+    const { LocalDirectoryStorage } = await import('../src/core/storage');
+    const out = join(tmp.dir, 'parts');
+    const storage = await LocalDirectoryStorage.create(out, { overwrite: false });
+    const rnd = testRandom(5);
+    const parts = Array.from({ length: 3000 }, (_, i) => Uint8Array.from({ length: i % 7 === 0 ? 0 : 1 + (rnd.u32() % 300) }, () => rnd.u32() & 255));
+    await storage.write('by_id/0.shard', parts);
+    await storage.commit();
+    const { readFileSync } = await import('node:fs');
+    assert.equal(hex(readFileSync(join(out, 'by_id', '0.shard'))), hex(concatBytes(parts)));
+    assert.equal(storage.bytesWritten, concatBytes(parts).length);
+  });
 
   test('raw: a hand-checked small shard (one minishard, three keys)', () => {
     const s = spec(0, 0, 0, 'raw');

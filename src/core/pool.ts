@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assembleShard, collectShard, layoutShard, shardKeys, type EncodedChunks, type ShardingSpec, type ValueSource } from './sharding';
+import { collectShard, encodeChunks, layoutShardParts, shardKeys, type EncodedChunks, type ShardingSpec, type ValueSource } from './sharding';
 import { sharedSpec, valueSource, type ValueSpec } from './values';
 import type { EncodeJobResult, WorkerMessage } from './shardWorker';
 
@@ -78,8 +78,11 @@ export class ShardEncoder {
     keys: BigUint64Array,
     indices: Uint32Array,
     minishardOf: Uint32Array,
-  ): Promise<Uint8Array> {
-    if (this.workers.length === 0) return assembleShard(spec, gzipLevel, collectShard(keys, indices, minishardOf, source.local));
+  ): Promise<Uint8Array[]> {
+    if (this.workers.length === 0) {
+      const chunks = collectShard(keys, indices, minishardOf, source.local);
+      return layoutShardParts(spec, gzipLevel, chunks, encodeChunks(spec.data_encoding, gzipLevel, chunks.data, chunks.sizes));
+    }
     const m = indices.length;
     // Sizes are cheap (O(1) per value but for polylines) and only steer the split.
     const ends = new Float64Array(m);
@@ -96,15 +99,8 @@ export class ShardEncoder {
       jobs.push(this.run({ type: 'encode', id: this.nextId++, sourceId: source.id, encoding: spec.data_encoding, gzipLevel, indices: indices.slice(t0, t) }));
     }
     const chunkKeys = shardKeys(keys, indices, minishardOf);
-    const results = await Promise.all(jobs);
-    const encoded: EncodedChunks =
-      results.length === 1
-        ? results[0]
-        : {
-            data: concat(results.map((r) => r.data), (n) => new Uint8Array(n)),
-            sizes: concat(results.map((r) => r.sizes), (n) => new Uint32Array(n)),
-          };
-    return layoutShard(spec, gzipLevel, chunkKeys, encoded);
+    // The slices' values are laid out where they are: no copy into one buffer.
+    return layoutShardParts(spec, gzipLevel, chunkKeys, await Promise.all(jobs));
   }
 
   private run(job: WorkerMessage & { type: 'encode' }): Promise<EncodedChunks> {
@@ -149,14 +145,4 @@ export class ShardEncoder {
     this.workers = [];
     this.idle = [];
   }
-}
-
-function concat<T extends Uint8Array | Uint32Array>(parts: T[], make: (n: number) => T): T {
-  const out = make(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -314,21 +314,37 @@ export function encodeChunks(encoding: 'gzip' | 'raw', gzipLevel: number, data: 
 }
 
 /**
- * One shard file from its encoded chunks: [shard index: 2^minishard_bits × (start, end)] then, per
- * minishard, its chunks' data in key order followed by its minishard index ([3, n] uint64: delta
- * keys, delta offsets, sizes). Offsets are relative to the end of the shard index.
+ * One shard file from its encoded chunks, as the parts to write back to back: [shard index:
+ * 2^minishard_bits × (start, end)] then, per minishard, its chunks' data in key order followed by
+ * its minishard index ([3, n] uint64: delta keys, delta offsets, sizes). Offsets are relative to the
+ * end of the shard index. Values are not copied: their parts are views into `encoded`, which may
+ * come in slices (one per worker that encoded them; a minishard's run may span two).
  */
-export function layoutShard(spec: ShardingSpec, gzipLevel: number, chunks: Pick<ShardChunks, 'keys' | 'minishards'>, encoded: EncodedChunks): Uint8Array {
+export function layoutShardParts(
+  spec: ShardingSpec,
+  gzipLevel: number,
+  chunks: Pick<ShardChunks, 'keys' | 'minishards'>,
+  encoded: EncodedChunks | readonly EncodedChunks[],
+): Uint8Array[] {
+  const slices = Array.isArray(encoded) ? (encoded as readonly EncodedChunks[]) : [encoded as EncodedChunks];
   const numMinishards = 2 ** spec.minishard_bits;
   // uint64 fields as pairs of 32-bit words (little-endian): no BigInt per chunk.
   const shardIndex = new Uint32Array(numMinishards * 4);
-  const parts: Uint8Array[] = [];
+  const parts: Uint8Array[] = [new Uint8Array(shardIndex.buffer)];
   const { keys, minishards } = chunks;
   const kw = new Uint32Array(keys.buffer, keys.byteOffset, 2 * keys.length);
-  const { data, sizes } = encoded;
   const m = keys.length;
-  let offset = 0; // relative to the end of the shard index
+  // Where the next chunk's value is: slice `s`, chunk `u` within it, byte `dataAt` of its data.
+  let s = 0;
+  let u = 0;
   let dataAt = 0;
+  let runStart = 0;
+  /** Ends the current run of values in slice `s` (as a view) at `dataAt`. */
+  const cut = () => {
+    if (dataAt > runStart) parts.push(slices[s].data.subarray(runStart, dataAt));
+    runStart = dataAt;
+  };
+  let offset = 0; // relative to the end of the shard index
   let j = 0;
   while (j < m) {
     const ms = minishards[j];
@@ -339,9 +355,14 @@ export function layoutShard(spec: ShardingSpec, gzipLevel: number, chunks: Pick<
     let prevLo = 0;
     let prevHi = 0;
     let prevEnd = 0;
-    const runStart = dataAt;
     for (let t = 0; t < count; t++) {
-      const size = sizes[j + t];
+      while (u >= slices[s].sizes.length) {
+        cut();
+        s++;
+        u = 0;
+        dataAt = runStart = 0;
+      }
+      const size = slices[s].sizes[u++];
       const lo = kw[2 * (j + t)];
       const hi = kw[2 * (j + t) + 1];
       // key - previous key, with the borrow carried into the high word
@@ -355,7 +376,7 @@ export function layoutShard(spec: ShardingSpec, gzipLevel: number, chunks: Pick<
       prevEnd = offset;
       dataAt += size;
     }
-    parts.push(data.subarray(runStart, dataAt));
+    cut();
     const indexBytes = encodeData(new Uint8Array(index.buffer), spec.minishard_index_encoding, gzipLevel);
     putU64(shardIndex, 2 * ms, offset);
     putU64(shardIndex, 2 * ms + 1, offset + indexBytes.length);
@@ -363,12 +384,24 @@ export function layoutShard(spec: ShardingSpec, gzipLevel: number, chunks: Pick<
     offset += indexBytes.length;
     j = e;
   }
-  const out = new Uint8Array(shardIndex.byteLength + offset);
-  out.set(new Uint8Array(shardIndex.buffer), 0);
-  let at = shardIndex.byteLength;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
+  return parts;
+}
+
+/** A shard file in one buffer (tests and single-threaded paths); see layoutShardParts. */
+export function layoutShard(spec: ShardingSpec, gzipLevel: number, chunks: Pick<ShardChunks, 'keys' | 'minishards'>, encoded: EncodedChunks): Uint8Array {
+  return concatBytes(layoutShardParts(spec, gzipLevel, chunks, encoded));
+}
+
+/** Parts back to back in one new buffer. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
   }
   return out;
 }

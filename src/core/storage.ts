@@ -9,14 +9,46 @@ import { threadId } from 'node:worker_threads';
 import { ExportError } from './errors';
 
 export interface Storage {
-  /** Writes a file at a '/'-separated path relative to the dataset root (folders are created). */
-  write(relPath: string, data: Uint8Array | string): Promise<void>;
+  /**
+   * Writes a file at a '/'-separated path relative to the dataset root (folders are created). The
+   * data may come as parts to write back to back (a shard file: views into its encoded values).
+   */
+  write(relPath: string, data: FileData): Promise<void>;
   /** Makes the dataset visible at its final place. */
   commit(): Promise<void>;
   /** Removes everything written so far. Safe to call more than once. */
   abort(): Promise<void>;
   bytesWritten: number;
   filesWritten: number;
+}
+
+/** A file's contents: text, bytes, or bytes in parts. */
+export type FileData = Uint8Array | string | readonly Uint8Array[];
+
+/** The number of bytes `data` makes. */
+export function byteLengthOf(data: FileData): number {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (data instanceof Uint8Array) return data.byteLength;
+  let n = 0;
+  for (const p of data) n += p.byteLength;
+  return n;
+}
+
+/** Writes parts back to back into a new file (writev, no copy into one buffer). */
+async function writeParts(file: string, parts: readonly Uint8Array[]): Promise<void> {
+  const handle = await fsp.open(file, 'w');
+  try {
+    // At most 1024 buffers a call (IOV_MAX); a short write resumes where it stopped.
+    const rest = parts.slice();
+    let i = 0;
+    while (i < rest.length) {
+      let { bytesWritten } = await handle.writev(rest.slice(i, i + 1024));
+      while (i < rest.length && bytesWritten >= rest[i].byteLength) bytesWritten -= rest[i++].byteLength;
+      if (bytesWritten > 0) rest[i] = rest[i].subarray(bytesWritten);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 const TMP_MARK = '.ng-annotations-tmp-';
@@ -210,7 +242,7 @@ export class LocalDirectoryStorage implements Storage {
     return s;
   }
 
-  async write(relPath: string, data: Uint8Array | string): Promise<void> {
+  async write(relPath: string, data: FileData): Promise<void> {
     if (this.done) throw new Error('storage already committed or aborted');
     const parts = relPath.split('/');
     const full = path.join(this.tempDir, ...parts);
@@ -226,11 +258,12 @@ export class LocalDirectoryStorage implements Storage {
         });
         this.madeDirs.add(dir);
       }
-      await fsp.writeFile(full, data);
+      if (typeof data === 'string' || data instanceof Uint8Array) await fsp.writeFile(full, data);
+      else await writeParts(full, data);
     } catch (e) {
       throw writeError(relPath, this.tempDir, e);
     }
-    this.bytesWritten += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    this.bytesWritten += byteLengthOf(data);
     this.filesWritten++;
   }
 

@@ -11,7 +11,7 @@
 //   not rewritten are deleted;
 // - a failure or cancel deletes every object this export uploaded, best effort: what could not be
 //   deleted is reported through `onWarning`.
-import type { Storage } from '../core/storage';
+import type { FileData, Storage } from '../core/storage';
 import { ExportError } from '../core/errors';
 import type { ObjectStore } from './objects';
 import { objectKey, type BucketUrl } from './url';
@@ -105,10 +105,10 @@ export class BucketStorage implements Storage {
     }
   }
 
-  async write(relPath: string, data: Uint8Array | string): Promise<void> {
+  async write(relPath: string, data: FileData): Promise<void> {
     if (this.done) throw new Error('storage already committed or aborted');
     if (this.failure) throw this.failure;
-    const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data instanceof Uint8Array ? data : Buffer.concat(data);
     if (relPath === 'info') {
       // Held back: uploaded by commit, after everything else.
       this.info = body;
