@@ -176,9 +176,20 @@ export function minishardIndexEncoding(gzipLevel: number | 'raw'): 'gzip' | 'raw
   return gzipLevel === 'raw' ? 'raw' : 'gzip';
 }
 
-/** Does gzip pay for these values? Decided from 64 of them, spread evenly over the `n` keys. */
+/** At most this many bytes of values are compressed to decide (spatial chunks are up to hundreds of KB each). */
+const SAMPLE_BYTES = 1 << 20;
+
+/**
+ * Does gzip pay for these values? Decided from up to 64 of them, spread evenly over the `n` keys,
+ * and fewer (still spread evenly, at least one) where 64 would be more than SAMPLE_BYTES: compressing
+ * every chunk of a spatial level to decide, then again to write it, cost a third of a second of the
+ * main thread at 1e6 points.
+ */
 function gzipWorthIt(values: ValueSource, n: number, gzipLevel: number): boolean {
-  const samples = Math.min(n, 64);
+  let samples = Math.min(n, 64);
+  let bytes = 0;
+  for (let t = 0; t < samples; t++) bytes += values.size(Math.floor((t * n) / samples));
+  if (bytes > SAMPLE_BYTES) samples = Math.max(1, Math.floor((samples * SAMPLE_BYTES) / bytes));
   let raw = 0;
   let packed = 0;
   for (let t = 0; t < samples; t++) {
