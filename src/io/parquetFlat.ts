@@ -6,7 +6,7 @@
 // instead, straight into one buffer per row group, from the pages the page check (parquetPages.ts)
 // already walked and decompressed. Anything else (other encodings, nested columns, part of a row
 // group) is left to hyparquet.
-import type { Compressors, CompressionCodec, SchemaTree } from 'hyparquet';
+import type { SchemaTree } from 'hyparquet';
 import { getMaxDefinitionLevel, getMaxRepetitionLevel, parquetHeader } from './hyparquetInternals.js';
 import { PageProblem, isCount, type CheckedChunk, type PageCache, type Walk } from './parquetPages.js';
 
@@ -39,16 +39,21 @@ export function flatDecoder(flat: FlatRequest): (chunk: CheckedChunk) => void {
     const target = width ? flat.columns.get(c.name) : undefined;
     if (target !== undefined && (target === width || (width === 4 && target < 4))) {
       c.page.n = 0;
-      const decoded = decodeFlatChunk(c.view, width as 4 | 8, getMaxDefinitionLevel(c.schemaPath), c.rows, c.codec, c.compressors, c.cache, c.page);
+      const decoded = decodeFlatChunk(c, width as 4 | 8);
       if (decoded) flat.decoded.set(c.name, decoded);
     }
   };
 }
 
+/** Whether the chunk's column is flat (one level under the root, required or optional) and its encodings are decodable here. */
+function flatColumn(schemaPath: SchemaTree[], encodings: string[] | undefined): boolean {
+  if (schemaPath.length !== 2 || getMaxRepetitionLevel(schemaPath) !== 0 || getMaxDefinitionLevel(schemaPath) > 1) return false;
+  return !!encodings?.length && encodings.every((e) => FLAT_ENCODINGS.has(e));
+}
+
 /** Bytes per value when the column can be decoded here, else 0. */
 function flatWidth(schemaPath: SchemaTree[], encodings: string[] | undefined): 0 | 4 | 8 {
-  if (schemaPath.length !== 2 || getMaxRepetitionLevel(schemaPath) !== 0 || getMaxDefinitionLevel(schemaPath) > 1) return 0;
-  if (!encodings?.length || !encodings.every((e) => FLAT_ENCODINGS.has(e))) return 0;
+  if (!flatColumn(schemaPath, encodings)) return 0;
   const el = schemaPath[1]!.element;
   if (el.logical_type?.type === 'DECIMAL' || el.converted_type === 'DECIMAL') return 0;
   switch (el.type) {
@@ -63,34 +68,33 @@ function flatWidth(schemaPath: SchemaTree[], encodings: string[] | undefined): 0
   }
 }
 
-/** null when a page uses something this decoder leaves to hyparquet. */
-function decodeFlatChunk(
-  view: DataView,
-  width: 4 | 8,
-  maxDef: number,
-  rows: number,
-  codec: CompressionCodec,
-  compressors: Compressors,
-  cache: PageCache,
-  page: { n: number },
-): FlatColumn | null {
+/**
+ * What a decoder does with the pages of one chunk (walkPages reads the headers, the levels and the
+ * dictionary indices, and checks every index against the dictionary's size).
+ */
+interface PageSink {
+  /** The chunk's dictionary page (PLAIN), `count` values declared; throws if they do not fit in it. */
+  dictionary(page: Uint8Array, count: number): void;
+  /**
+   * Rows [row, row + n): `valid` (1 per row, null when the column is required) has their definition
+   * levels, `present` of them are not null; `data` is the page's values section (PLAIN), or `index`
+   * their dictionary indices, one per present value.
+   */
+  values(row: number, n: number, present: number, valid: Uint8Array | null, data: Uint8Array | null, index: Uint32Array | null): void;
+}
+
+/**
+ * Walks a whole-row-group chunk's pages (the check already walked them: the pages it decompressed are
+ * taken from `c.cache`) into `sink`. Returns the rows' validity (1 if not null; null when none is
+ * null), or undefined when a page uses something left to hyparquet.
+ */
+function walkPages(c: CheckedChunk, sink: PageSink): { valid: Uint8Array | null } | undefined {
+  const { view, rows, codec, compressors, cache, page } = c;
+  const maxDef = getMaxDefinitionLevel(c.schemaPath);
   // Grown page by page rather than sized from the row group's declared row count: a damaged count
   // must not allocate gigabytes before the pages disagree with it.
-  let values = new Uint8Array(Math.min(rows, 1 << 16) * width);
   let valid: Uint8Array | null = null;
-  const room = (end: number) => {
-    if (end * width <= values.length) return;
-    const grown = new Uint8Array(Math.min(rows, Math.max(end, (2 * values.length) / width)) * width);
-    grown.set(values);
-    values = grown;
-    if (valid) {
-      const v = new Uint8Array(grown.length / width).fill(1);
-      v.set(valid);
-      valid = v;
-    }
-  };
-  let dict: Uint8Array | null = null;
-  let dictCount = 0;
+  let dictCount = -1;
   let row = 0;
   const reader: Walk = { view, offset: 0 };
   while (row < rows && reader.offset < view.byteLength - 1) {
@@ -100,10 +104,10 @@ function decodeFlatChunk(
     reader.offset += header.compressed_page_size;
     if (header.type === 'DICTIONARY_PAGE') {
       const h = header.dictionary_page_header;
-      if (!h || (h.encoding !== 'PLAIN' && h.encoding !== 'PLAIN_DICTIONARY')) return null;
-      dict = cache.page(compressed, header.uncompressed_page_size, codec, compressors);
+      if (!h || (h.encoding !== 'PLAIN' && h.encoding !== 'PLAIN_DICTIONARY')) return undefined;
+      if (!isCount(h.num_values)) throw new PageProblem(`a dictionary of ${String(h.num_values)} values`);
+      sink.dictionary(cache.page(compressed, header.uncompressed_page_size, codec, compressors), h.num_values);
       dictCount = h.num_values;
-      if (!isCount(dictCount) || dictCount * width > dict.length) throw new PageProblem(`a dictionary of ${String(dictCount)} values in ${dict.length} bytes`);
       continue;
     }
     let n: number;
@@ -131,14 +135,15 @@ function decodeFlatChunk(
       data = compressed.subarray(levelsEnd);
       if (h.is_compressed !== false) data = cache.page(data, header.uncompressed_page_size - levelsEnd, codec, compressors);
     } else {
-      return null; // index pages and the like: hyparquet's business
+      return undefined; // index pages and the like: hyparquet's business
     }
+    if (encoding !== 'PLAIN' && encoding !== 'PLAIN_DICTIONARY' && encoding !== 'RLE_DICTIONARY') return undefined;
     if (row + n > rows) throw new PageProblem(`pages hold more than the row group's ${rows} rows`);
-    room(row + n);
     let present = n;
+    let defs: Uint8Array | null = null;
     if (maxDef) {
-      valid ??= new Uint8Array(values.length / width).fill(1);
-      const defs = valid.subarray(row, row + n);
+      valid = grownTo(valid, row + n, rows);
+      defs = valid.subarray(row, row + n);
       expandHybrid(levels, levelsAt, levelsEnd, 1, n, defs);
       present = 0;
       for (let i = 0; i < n; i++) {
@@ -146,38 +151,75 @@ function decodeFlatChunk(
         present += defs[i]!;
       }
     }
-    const out = values.subarray(row * width, (row + n) * width);
-    if (encoding === 'PLAIN') {
-      if (present * width > data.length) throw new PageProblem(`${present} values need ${present * width} bytes, the page has ${data.length}`);
-      if (present === n) out.set(data.subarray(0, n * width));
-      else scatter(data, 0, width, valid!.subarray(row, row + n), out, null);
-    } else if (encoding === 'PLAIN_DICTIONARY' || encoding === 'RLE_DICTIONARY') {
-      if (!dict) throw new PageProblem('dictionary-encoded values without a dictionary page');
-      const bits = data[0]!;
-      if (bits > 32) throw new PageProblem(`dictionary indices of ${bits} bits`);
-      const index = new Uint32Array(present);
-      expandHybrid(data, 1, data.length, bits, present, index);
-      for (let i = 0; i < present; i++) if (index[i]! >= dictCount) throw new PageProblem(`dictionary index ${index[i]} of ${dictCount} values`);
-      scatter(dict, 0, width, present === n ? null : valid!.subarray(row, row + n), out, index);
-    } else {
-      return null;
-    }
+    if (encoding === 'PLAIN') sink.values(row, n, present, present === n ? null : defs, data, null);
+    else sink.values(row, n, present, present === n ? null : defs, null, dictionaryIndices(data, present, dictCount));
     row += n;
   }
   if (row !== rows) throw new PageProblem(`pages hold ${row} of the row group's ${rows} rows`);
-  return { values, width, valid: valid && valid.indexOf(0) >= 0 ? valid : null };
+  return { valid: valid && valid.indexOf(0) >= 0 ? valid : null };
+}
+
+/** `a` (or a new array), at least `need` long, at most `most` unless it already was. */
+function grownTo(a: Uint8Array | null, need: number, most: number): Uint8Array {
+  if (a && a.length >= need) return a;
+  const grown = new Uint8Array(Math.min(most, Math.max(need, 2 * (a?.length ?? 0), 1 << 16)));
+  if (a) grown.set(a);
+  return grown;
+}
+
+/** The dictionary indices of a page's `present` values (a bit width, then an RLE/bit-packed hybrid section). */
+function dictionaryIndices(data: Uint8Array, present: number, dictCount: number): Uint32Array {
+  if (dictCount < 0) throw new PageProblem('dictionary-encoded values without a dictionary page');
+  const bits = data[0]!;
+  if (bits > 32) throw new PageProblem(`dictionary indices of ${bits} bits`);
+  const index = new Uint32Array(present);
+  // A width of 0: every index is 0, and (as hyparquet reads it) no runs follow.
+  if (bits) expandHybrid(data, 1, data.length, bits, present, index);
+  for (let i = 0; i < present; i++) if (index[i]! >= dictCount) throw new PageProblem(`dictionary index ${index[i]} of ${dictCount} values`);
+  return index;
+}
+
+/** null when a page uses something this decoder leaves to hyparquet. */
+function decodeFlatChunk(c: CheckedChunk, width: 4 | 8): FlatColumn | null {
+  const rows = c.rows;
+  let values = new Uint8Array(Math.min(rows, 1 << 16) * width);
+  let dict: Uint8Array | null = null;
+  const sink: PageSink = {
+    dictionary(page, count) {
+      if (count * width > page.length) throw new PageProblem(`a dictionary of ${count} values in ${page.length} bytes`);
+      dict = page;
+    },
+    values(row, n, present, valid, data, index) {
+      const end = row + n;
+      if (end * width > values.length) {
+        const grown = new Uint8Array(Math.min(rows, Math.max(end, (2 * values.length) / width)) * width);
+        grown.set(values);
+        values = grown;
+      }
+      const out = values.subarray(row * width, end * width);
+      if (data) {
+        if (present * width > data.length) throw new PageProblem(`${present} values need ${present * width} bytes, the page has ${data.length}`);
+        if (present === n) out.set(data.subarray(0, n * width));
+        else scatter(data, width, valid, out, null);
+      } else {
+        scatter(dict!, width, valid, out, index);
+      }
+    },
+  };
+  const walked = walkPages(c, sink);
+  return walked ? { values, width, valid: walked.valid } : null;
 }
 
 /**
  * Places the present values (from `src` in order, or `src[index[k]]`) at the rows where `valid` is
  * 1 (every row when null), `width` bytes each; null rows stay 0.
  */
-function scatter(src: Uint8Array, at: number, width: number, valid: Uint8Array | null, out: Uint8Array, index: Uint32Array | null): void {
+function scatter(src: Uint8Array, width: number, valid: Uint8Array | null, out: Uint8Array, index: Uint32Array | null): void {
   const n = out.length / width;
   let k = 0;
   for (let i = 0; i < n; i++) {
     if (valid && !valid[i]) continue;
-    const from = at + (index ? index[k]! : k) * width;
+    const from = (index ? index[k]! : k) * width;
     k++;
     const to = i * width;
     for (let b = 0; b < width; b++) out[to + b] = src[from + b]!;
