@@ -338,9 +338,11 @@ function decodeTextChunk(c: CheckedChunk): TextColumn | null {
 
 /** The length of PLAIN string `k` of `count`, which starts (its 4-byte length) at `at`; it must end in the page. */
 function stringLength(page: Uint8Array, at: number, k: number, count: number): number {
-  if (at + 4 > page.length) throw new PageProblem(`string ${k + 1} of ${count} starts at byte ${at} of a ${page.length}-byte page, past its end`);
+  if (at + 4 > page.length) throw new PageProblem(`string ${k + 1} of ${count} starts past the end of its page (at byte ${at} of ${page.length} bytes of values)`);
   const length = (page[at]! | (page[at + 1]! << 8) | (page[at + 2]! << 16) | (page[at + 3]! << 24)) >>> 0;
-  if (length > page.length - at - 4) throw new PageProblem(`string ${k + 1} of ${count} is ${length} bytes long at byte ${at + 4} of a ${page.length}-byte page, past its end`);
+  if (length > page.length - at - 4) {
+    throw new PageProblem(`string ${k + 1} of ${count} is ${length} bytes long, past the end of its page (at byte ${at + 4} of ${page.length} bytes of values)`);
+  }
   return length;
 }
 
