@@ -142,6 +142,33 @@ describe('Parquet page check', () => {
     assert.match(r.lines[2]!, new RegExp(`${where('strings-dictionary.parquet', 'label', 1)}string 2 of 5 is 1000000 bytes long, past the end of its page \\(at byte 10 of \\d+ bytes of values\\)$`));
   });
 
+  test('a data page v2 whose definition levels disagree with its num_nulls is an InputError (numbers and text)', async () => {
+    // hyparquet reads num_values - num_nulls values and places them by the levels, so one flipped
+    // level shifts every later value by a row: the decoders from the checked pages refuse the page.
+    const select = `SELECT CASE WHEN i % 4 = 0 THEN NULL ELSE (i * 0.5)::DOUBLE END AS x, CASE WHEN i % 4 = 0 THEN NULL ELSE 'n' || i END AS s FROM range(1500) t(i)`;
+    const src = path.join(tmp.dir, 'nulls-src.parquet');
+    await writeParquet(src, select, { codec: 'uncompressed' });
+    const pw = await import('parquet-wasm');
+    const files = ['x', 's'].map((column) => {
+      const file = path.join(tmp.dir, `nulls-v2-${column}.parquet`);
+      const props = new pw.WriterPropertiesBuilder().setWriterVersion(pw.WriterVersion.V2).setDictionaryEnabled(false).setEncoding(pw.Encoding.PLAIN).build();
+      writeFileSync(file, pw.writeParquet(pw.readParquet(new Uint8Array(readFileSync(src))), props));
+      const p = firstDataPage(file, column);
+      assert.equal(p.header.type, 'DATA_PAGE_V2');
+      const b = readFileSync(file);
+      // levels 0,1,1,1 repeated: one bit-packed run (a 2-byte header), row 0 in the low bit of the next byte
+      assert.deepEqual([b[p.data]! & 1, b[p.data + 2]], [1, 0xee]);
+      b[p.data + 2] ^= 1;
+      writeFileSync(file, b);
+      return file;
+    });
+    const r = readInChild(files);
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.lines[0]!, /^InputError: nulls-v2-x\.parquet, column 'x': corrupt Parquet data in row group 1, page 1: page declares 375 nulls, its definition levels 374$/);
+    assert.match(r.lines[1]!, /^InputError: nulls-v2-s\.parquet, column 's': corrupt Parquet data in row group 1, page 1: page declares 375 nulls, its definition levels 374$/);
+  });
+
   test('a column chunk whose path is not in the schema (test/fixtures/unknown-chunk-path.parquet) is an InputError, not an unhandled rejection', () => {
     // A bit flip turned seg.list.element into seg.liSt.element (seed 31, case 1895). hyparquet threw
     // on the lookup after starting the other chunks' reads; one of those then failed unobserved and

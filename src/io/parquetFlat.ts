@@ -157,6 +157,7 @@ function walkPages(c: CheckedChunk, sink: PageSink): { valid: Uint8Array | null 
     let levelsAt: number;
     let levelsEnd: number;
     let data: Uint8Array;
+    let nulls: number | undefined;
     if (header.type === 'DATA_PAGE') {
       const h = header.data_page_header!;
       n = h.num_values;
@@ -169,6 +170,7 @@ function walkPages(c: CheckedChunk, sink: PageSink): { valid: Uint8Array | null 
     } else if (header.type === 'DATA_PAGE_V2') {
       const h = header.data_page_header_v2!;
       n = h.num_values;
+      nulls = h.num_nulls;
       encoding = h.encoding;
       levels = compressed;
       levelsAt = h.repetition_levels_byte_length;
@@ -192,6 +194,9 @@ function walkPages(c: CheckedChunk, sink: PageSink): { valid: Uint8Array | null 
         present += defs[i]!;
       }
     }
+    // hyparquet reads num_values - num_nulls values from a v2 page: levels that disagree would shift
+    // its values against the rows (and ours), so the page is damaged.
+    if (nulls !== undefined && nulls !== n - present) throw new PageProblem(`page declares ${nulls} nulls, its definition levels ${n - present}`);
     if (encoding === 'PLAIN') sink.values(row, n, present, present === n ? null : defs, data, null);
     else sink.values(row, n, present, present === n ? null : defs, null, dictionaryIndices(data, present, dictCount));
     row += n;
