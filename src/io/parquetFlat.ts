@@ -7,7 +7,7 @@
 // already walked and decompressed. So are flat BYTE_ARRAY columns annotated as text (UTF8 or STRING,
 // ENUM), into Arrow's Utf8 buffers (32-bit offsets and one bytes buffer): hyparquet makes a JS string
 // of every value with a TextDecoder, which arrowData.ts then encodes back into UTF-8 bytes (the 4-label
-// column of the 1M-point bench file, its 8 row groups on one thread: 95 ms instead of 450 ms). A text
+// column of the 1M-point bench file, its nine row groups on one thread: 95 ms instead of 450 ms). A text
 // chunk that TextDecoder would not give back byte for byte (invalid UTF-8, a leading byte order mark)
 // goes to hyparquet as before. Anything else (other encodings, nested columns, part of a row group)
 // is left to hyparquet.
