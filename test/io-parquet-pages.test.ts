@@ -18,13 +18,17 @@ const tmp = tempDir('ng-pages-');
 after(() => tmp.cleanup());
 const ROOT = path.join(__dirname, '..');
 
-/** Reads each file with readTable in a child; returns its exit status, signal and one line per file. */
-function readInChild(files: string[], timeout = 60_000): { status: number | null; signal: string | null; lines: string[]; stderr: string } {
+/**
+ * Reads each file (or only some of its columns) with readTable in a child; returns its exit status,
+ * signal and one line per file.
+ */
+function readInChild(files: Array<string | { file: string; columns: string[] }>, timeout = 60_000): { status: number | null; signal: string | null; lines: string[]; stderr: string } {
   const script = `(async () => {
     const { readTable } = require('./src/io/index');
     let failed = 0;
     for (const f of ${JSON.stringify(files)}) {
-      try { await readTable(f); console.log('table'); } catch (e) { failed++; console.log(e.name + ': ' + e.message); }
+      const [file, opts] = typeof f === 'string' ? [f, {}] : [f.file, { columns: f.columns }];
+      try { await readTable(file, opts); console.log('table'); } catch (e) { failed++; console.log(e.name + ': ' + e.message); }
     }
     process.exit(failed ? 3 : 0);
   })()`;
@@ -32,15 +36,15 @@ function readInChild(files: string[], timeout = 60_000): { status: number | null
   return { status: r.status, signal: r.signal, lines: r.stdout.trim().split('\n'), stderr: r.stderr.slice(-2000) };
 }
 
-/** Byte offset in the file of the data (after the header) of the first data page of `column`. */
-function firstDataPage(file: string, column: string): { data: number; header: ReturnType<typeof parquetHeader> } {
+/** Byte offset in the file of the data (after the header) of the first data page of `column` (or of its dictionary page). */
+function firstDataPage(file: string, column: string, dictionary = false): { data: number; header: ReturnType<typeof parquetHeader> } {
   const bytes = readFileSync(file);
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const meta = parquetMetadata(buffer).row_groups[0]!.columns.find((c) => c.meta_data!.path_in_schema[0] === column)!.meta_data!;
   const reader = { view: new DataView(buffer), offset: Number(meta.dictionary_page_offset || meta.data_page_offset) };
   for (;;) {
     const header = parquetHeader(reader);
-    if (header.type !== 'DICTIONARY_PAGE') return { data: reader.offset, header };
+    if ((header.type === 'DICTIONARY_PAGE') === dictionary) return { data: reader.offset, header };
     reader.offset += header.compressed_page_size;
   }
 }
@@ -97,16 +101,91 @@ describe('Parquet page check', () => {
     assert.match(r.lines[2]!, new RegExp(`^InputError: dictionary-v1\\.parquet, column 'name': corrupt Parquet data in row group 1, page 2: dictionary indices: ${run}$`));
   });
 
+  test('strings longer than their page (PLAIN pages v1 and v2, a dictionary page) are InputErrors naming column, row group and page', async () => {
+    // Text columns are decoded by parquetFlat.ts from the checked pages; each string's 4-byte length
+    // is checked against what is left of its page (hyparquet would read past it into the next page's bytes).
+    const select = `SELECT CASE WHEN i % 9 = 0 THEN NULL ELSE md5(i::VARCHAR) || 'é' END AS text, 'k' || (i % 5) AS label FROM range(3000) t(i)`;
+    const v1 = path.join(tmp.dir, 'strings-plain-v1.parquet');
+    const v2 = path.join(tmp.dir, 'strings-plain-v2.parquet');
+    const dict = path.join(tmp.dir, 'strings-dictionary.parquet');
+    await writeParquet(v1, select, { codec: 'uncompressed' });
+    const pw = await import('parquet-wasm');
+    const props = new pw.WriterPropertiesBuilder().setWriterVersion(pw.WriterVersion.V2).setDictionaryEnabled(false).setEncoding(pw.Encoding.PLAIN).build();
+    writeFileSync(v2, pw.writeParquet(pw.readParquet(new Uint8Array(readFileSync(v1))), props));
+    writeFileSync(dict, readFileSync(v1));
+    const patch = (file: string, at: number, length: number) => {
+      const b = readFileSync(file);
+      b.writeUInt32LE(length, at);
+      writeFileSync(file, b);
+    };
+    // v1: the levels' 4-byte length and the levels, then the first string's length
+    const p1 = firstDataPage(v1, 'text');
+    assert.equal(p1.header.data_page_header?.encoding, 'PLAIN');
+    patch(v1, p1.data + 4 + readFileSync(v1).readUInt32LE(p1.data), 0x7fffffff);
+    // v2: the levels (their size in the header), then the strings; the first one byte too long
+    const p2 = firstDataPage(v2, 'text');
+    const h2 = p2.header.data_page_header_v2!;
+    assert.equal(h2.encoding, 'PLAIN');
+    const values2 = p2.header.uncompressed_page_size - h2.definition_levels_byte_length - h2.repetition_levels_byte_length;
+    patch(v2, p2.data + h2.definition_levels_byte_length + h2.repetition_levels_byte_length, values2 - 3);
+    // the dictionary page: the second entry
+    const pd = firstDataPage(dict, 'label', true);
+    assert.equal(pd.header.type, 'DICTIONARY_PAGE');
+    patch(dict, pd.data + 4 + readFileSync(dict).readUInt32LE(pd.data), 1_000_000);
+
+    const r = readInChild([v1, v2, dict]);
+    assert.equal(r.signal, null, `the reader crashed the process\n${r.stderr}`);
+    assert.equal(r.status, 3, r.stderr);
+    const where = (file: string, column: string, page: number) => `^InputError: ${file.replace('.', '\\.')}, column '${column}': corrupt Parquet data in row group 1, page ${page}: `;
+    assert.match(r.lines[0]!, new RegExp(`${where('strings-plain-v1.parquet', 'text', 1)}string 1 of \\d+ is 2147483647 bytes long, past the end of its page \\(at byte 4 of \\d+ bytes of values\\)$`));
+    assert.match(r.lines[1]!, new RegExp(`${where('strings-plain-v2.parquet', 'text', 1)}string 1 of \\d+ is ${values2 - 3} bytes long, past the end of its page \\(at byte 4 of ${values2} bytes of values\\)$`));
+    assert.match(r.lines[2]!, new RegExp(`${where('strings-dictionary.parquet', 'label', 1)}string 2 of 5 is 1000000 bytes long, past the end of its page \\(at byte 10 of \\d+ bytes of values\\)$`));
+  });
+
+  test('a data page v2 whose definition levels disagree with its num_nulls is an InputError (numbers and text)', async () => {
+    // hyparquet reads num_values - num_nulls values and places them by the levels, so one flipped
+    // level shifts every later value by a row: the decoders from the checked pages refuse the page.
+    const select = `SELECT CASE WHEN i % 4 = 0 THEN NULL ELSE (i * 0.5)::DOUBLE END AS x, CASE WHEN i % 4 = 0 THEN NULL ELSE 'n' || i END AS s FROM range(1500) t(i)`;
+    const src = path.join(tmp.dir, 'nulls-src.parquet');
+    await writeParquet(src, select, { codec: 'uncompressed' });
+    const pw = await import('parquet-wasm');
+    const files = ['x', 's'].map((column) => {
+      const file = path.join(tmp.dir, `nulls-v2-${column}.parquet`);
+      const props = new pw.WriterPropertiesBuilder().setWriterVersion(pw.WriterVersion.V2).setDictionaryEnabled(false).setEncoding(pw.Encoding.PLAIN).build();
+      writeFileSync(file, pw.writeParquet(pw.readParquet(new Uint8Array(readFileSync(src))), props));
+      const p = firstDataPage(file, column);
+      assert.equal(p.header.type, 'DATA_PAGE_V2');
+      const b = readFileSync(file);
+      // levels 0,1,1,1 repeated: one bit-packed run (a 2-byte header), row 0 in the low bit of the next byte
+      assert.deepEqual([b[p.data]! & 1, b[p.data + 2]], [1, 0xee]);
+      b[p.data + 2] ^= 1;
+      writeFileSync(file, b);
+      return file;
+    });
+    const r = readInChild(files);
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.lines[0]!, /^InputError: nulls-v2-x\.parquet, column 'x': corrupt Parquet data in row group 1, page 1: page declares 375 nulls, its definition levels 374$/);
+    assert.match(r.lines[1]!, /^InputError: nulls-v2-s\.parquet, column 's': corrupt Parquet data in row group 1, page 1: page declares 375 nulls, its definition levels 374$/);
+  });
+
   test('a column chunk whose path is not in the schema (test/fixtures/unknown-chunk-path.parquet) is an InputError, not an unhandled rejection', () => {
     // A bit flip turned seg.list.element into seg.liSt.element (seed 31, case 1895). hyparquet threw
     // on the lookup after starting the other chunks' reads; one of those then failed unobserved and
-    // Node ended the process.
-    const r = readInChild([path.join(__dirname, 'fixtures', 'unknown-chunk-path.parquet')]);
+    // Node ended the process. The same case flipped a bit in a string length of the dictionary page of
+    // 'name', an earlier column (2 became 536870914): the text decoder (parquetFlat.ts) refuses that
+    // first when every column is read, so the chunk path is read without 'name'.
+    const fixture = path.join(__dirname, 'fixtures', 'unknown-chunk-path.parquet');
+    const r = readInChild([{ file: fixture, columns: ['annotation_id', 'seg', 'flag'] }, fixture]);
     assert.equal(r.signal, null, r.stderr);
     assert.equal(r.status, 3, r.stderr);
     assert.equal(
       r.lines[0],
       "InputError: unknown-chunk-path.parquet: corrupt Parquet metadata: row group 1 has a column chunk for 'seg.liSt.element', which is not in the schema",
+    );
+    assert.equal(
+      r.lines[1],
+      "InputError: unknown-chunk-path.parquet, column 'name': corrupt Parquet data in row group 1, page 1: string 4 of 5 is 536870914 bytes long, past the end of its page (at byte 22 of 30 bytes of values)",
     );
   });
 

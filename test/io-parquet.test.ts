@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Table, tableFromArrays, tableToIPC } from 'apache-arrow';
+import { Table, Utf8, type Vector, tableFromArrays, tableToIPC } from 'apache-arrow';
 import { InputError, pandasIndex, previewTable, readBatches, readTable } from '../src/io/index';
+import { openParquet, readRowGroup } from '../src/io/parquet';
 import { tempDir, writeParquet } from './io-fixtures';
 
 const tmp = tempDir();
@@ -13,6 +14,45 @@ after(tmp.cleanup);
 const at = (name: string) => join(tmp.dir, name);
 const values = (t: Table, name: string) => [...t.getChild(name)!].map((v) => (v != null && typeof v === 'object' ? [...(v as Iterable<unknown>)] : v));
 const typeOf = (t: Table, name: string) => String(t.schema.fields.find((f) => f.name === name)!.type);
+
+/** A Utf8 column's buffers as the reader made them: offsets, bytes and validity per row (one batch). */
+function utf8Layout(v: Vector): { offsets: number[]; bytes: string; valid: boolean[] } {
+  assert.equal(v.data.length, 1);
+  const d = v.data[0]!;
+  const offsets = [...(d.valueOffsets as Int32Array).subarray(0, d.length + 1)];
+  return { offsets, bytes: Buffer.from((d.values as Uint8Array).subarray(0, offsets[d.length])).toString('hex'), valid: Array.from({ length: d.length }, (_, i) => d.getValid(i)) };
+}
+
+/**
+ * The text (Utf8) chunks of rows [row, row + n) (one row group), each with its pages (type and
+ * encoding, in order) and 'decoded' when parquetFlat.ts decoded it rather than leaving it to hyparquet.
+ */
+async function textChunks(pq: Awaited<ReturnType<typeof openParquet>>, file: string, row: number, n: number): Promise<Map<string, string[]>> {
+  const { flatDecoder } = await import('../src/io/parquetFlat');
+  const { checkParquetPages } = await import('../src/io/parquetPages');
+  const { initZstd, parquetCompressors } = await import('../src/io/codecs');
+  const { parquetHeader } = await import('hyparquet/src/column.js');
+  await initZstd();
+  const text = pq.schema.fields.filter((f) => f.type instanceof Utf8 && pq.metadata.schema.find((e) => e.name === f.name)?.type === 'BYTE_ARRAY').map((f) => f.name);
+  const request = { columns: new Map(text.map((name) => [name, 'text' as const])), decoded: new Map() };
+  const decode = flatDecoder(request);
+  const chunks = new Map<string, string[]>();
+  await checkParquetPages(pq.file, pq.metadata, pq.names, row, row + n, file, parquetCompressors, (c) => {
+    if (!text.includes(c.name)) return;
+    const pages: string[] = [];
+    const reader = { view: c.view, offset: 0 };
+    while (reader.offset < c.view.byteLength - 1) {
+      const h = parquetHeader(reader);
+      reader.offset += h.compressed_page_size;
+      const encoding = h.data_page_header?.encoding ?? h.data_page_header_v2?.encoding;
+      pages.push(encoding ? `${h.type}:${encoding}` : h.type);
+    }
+    decode(c);
+    if (request.decoded.has(c.name)) pages.push('decoded');
+    chunks.set(c.name, pages);
+  });
+  return chunks;
+}
 
 const SAMPLE = `SELECT * FROM (VALUES
   (0::UBIGINT, (-9223372036854775807 - 1)::BIGINT, [10, 11]::UBIGINT[], 'soma', 1.5::DOUBLE, 0.25::FLOAT, true, (-128)::TINYINT, 255::UTINYINT, (-32768)::SMALLINT, 65535::USMALLINT, (-2147483648)::INTEGER, 4294967295::UINTEGER),
@@ -73,13 +113,15 @@ describe('parquet reader', () => {
     assert.deepEqual(values(t, 'x'), [1.5, 2, 3]);
   });
 
-  it('flat numeric columns decoded by the page check equal hyparquet\'s decoding (types, nulls, dictionaries, page v1 and v2, codecs)', async () => {
-    const { openParquet, readRowGroup } = await import('../src/io/parquet');
+  it('flat numeric and text columns decoded by the page check equal hyparquet\'s decoding (types, nulls, dictionaries, plain text after a dictionary, page v1 and v2, codecs)', async () => {
     const select = `SELECT (i * 7919)::UBIGINT AS u64, (i - 3000)::BIGINT * 3037000493 AS i64,
         (i % 200 - 100)::TINYINT AS i8, (i % 60000)::USMALLINT AS u16, (i * 65537)::UINTEGER AS u32, (i - 4000)::INTEGER AS i32,
         CASE WHEN i % 7 = 0 THEN NULL ELSE (i * 0.25)::DOUBLE END AS nx, ((i % 5) * 1.5)::DOUBLE AS lowcard, (i % 11)::FLOAT AS f32, i * 0.25 AS dec,
         CASE WHEN i % 3 = 0 THEN NULL ELSE (i % 4)::DOUBLE END AS nulldict, CASE WHEN i < 2500 THEN NULL ELSE i::UBIGINT END AS halfnull,
-        'k' || (i % 5) AS name
+        'k' || (i % 5) AS name,
+        CASE WHEN i % 4 = 0 THEN NULL ELSE (['soma', 'axon', 'é', '日本', '😀', ''])[1 + (i % 6)::INT] END AS label,
+        CASE WHEN i % 9 = 0 THEN NULL WHEN i % 13 = 0 THEN '' ELSE md5(i::VARCHAR) || (['', 'é', '日本', '😀 ', repeat('ü', 40)])[1 + (i % 5)::INT] END AS text,
+        (['x', 'y'])[1 + (i % 2)::INT]::ENUM('x', 'y') AS en
       FROM range(6000) t(i)`;
     const files: string[] = [];
     for (const [codec, version] of [['snappy', 'V1'], ['zstd', 'V2'], ['uncompressed', 'V1'], ['gzip', 'V1']] as const) {
@@ -87,19 +129,56 @@ describe('parquet reader', () => {
       await writeParquet(f, select, { codec, version, rowGroupSize: 2048 });
       files.push(f);
     }
-    // arrow-rs (parquet-wasm): data pages v2 with dictionaries, plain v1 and v2 pages. (DECIMAL
-    // and DuckDB's DELTA_BINARY_PACKED columns stay with hyparquet.)
+    // arrow-rs (parquet-wasm): data pages v2 with dictionaries, plain v1 and v2 pages, and (a small
+    // dictionary page limit) the high-cardinality text column switching from its dictionary to PLAIN
+    // pages mid-chunk, v1 and v2. (DECIMAL, and DuckDB's DELTA_BINARY_PACKED and DELTA_LENGTH_BYTE_ARRAY
+    // or arrow-rs's DELTA_BYTE_ARRAY columns, stay with hyparquet.)
     const pw = await import('parquet-wasm');
+    const small = (b: InstanceType<typeof pw.WriterPropertiesBuilder>) => b.setDictionaryPageSizeLimit(4096).setDataPageSizeLimit(8192);
     for (const [name, builder] of [
       ['v2-dict', new pw.WriterPropertiesBuilder().setWriterVersion(pw.WriterVersion.V2).setCompression(pw.Compression.SNAPPY)],
       ['v1-plain', new pw.WriterPropertiesBuilder().setDictionaryEnabled(false).setCompression(pw.Compression.ZSTD)],
       ['v2-plain', new pw.WriterPropertiesBuilder().setWriterVersion(pw.WriterVersion.V2).setDictionaryEnabled(false)],
+      ['v1-dict-then-plain', small(new pw.WriterPropertiesBuilder()).setCompression(pw.Compression.GZIP)],
+      ['v2-dict-then-plain', small(new pw.WriterPropertiesBuilder().setWriterVersion(pw.WriterVersion.V2).setEncoding(pw.Encoding.PLAIN)).setCompression(pw.Compression.LZ4_RAW)],
     ] as const) {
       const f = at(`flat-arrow-rs-${name}.parquet`);
       writeFileSync(f, pw.writeParquet(pw.readParquet(new Uint8Array(readFileSync(files[0]!))), builder.build()));
       files.push(f);
     }
+    // hyparquet-writer: REQUIRED text (dictionary and PLAIN), ENUM, a logical STRING without a
+    // converted type, JSON (left to hyparquet, which parses it); data pages v2.
+    const { parquetWriteBuffer } = await import('hyparquet-writer');
+    const n = 3000;
+    const rows = Array.from({ length: n }, (_, i) => i);
+    const hw = at('flat-hyparquet-writer.parquet');
+    writeFileSync(hw, new Uint8Array(parquetWriteBuffer({
+      columnData: [
+        { name: 'req_dict', data: rows.map((i) => ['soma', 'é', '日本', '😀', ''][i % 5]) },
+        { name: 'req_plain', data: rows.map((i) => `${i} ${'é日本😀'.slice(0, i % 5)}`), encoding: 'PLAIN' },
+        { name: 'enum', data: rows.map((i) => (i % 7 === 0 ? null : ['red', 'grün'][i % 2])) },
+        { name: 'lstr', data: rows.map((i) => (i % 5 === 0 ? null : `v${i}`)), encoding: 'PLAIN' },
+        { name: 'json', data: rows.map((i) => ({ i })) },
+      ],
+      schema: [
+        { name: 'root', num_children: 5 },
+        { name: 'req_dict', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+        { name: 'req_plain', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+        { name: 'enum', type: 'BYTE_ARRAY', converted_type: 'ENUM', repetition_type: 'OPTIONAL' },
+        { name: 'lstr', type: 'BYTE_ARRAY', logical_type: { type: 'STRING' }, repetition_type: 'OPTIONAL' },
+        { name: 'json', type: 'BYTE_ARRAY', converted_type: 'JSON', repetition_type: 'OPTIONAL' },
+      ],
+      rowGroupSize: 1000,
+      pageSize: 4096,
+    })));
+    files.push(hw);
+    // ... and the same as v1 pages, from arrow-rs (it keeps the columns REQUIRED)
+    const hwV1 = at('flat-hyparquet-writer-arrow-rs-v1.parquet');
+    writeFileSync(hwV1, pw.writeParquet(pw.readParquet(new Uint8Array(readFileSync(hw))), small(new pw.WriterPropertiesBuilder()).build()));
+    files.push(hwV1);
+
     const show = (v: unknown) => (typeof v === 'bigint' ? `${v}n` : Object.is(v, -0) ? '-0' : String(v));
+    const covered = new Set<string>();
     for (const f of files) {
       const pq = await openParquet(f);
       try {
@@ -116,12 +195,86 @@ describe('parquet reader', () => {
             const va = Array.from({ length: n }, (_, i) => show(ca.get(i)));
             const vb = Array.from({ length: n }, (_, i) => show(cb.get(i)));
             assert.deepEqual(vb, va, `${f} ${field.name} rows ${row + 1}..${row + n}`);
+            if (field.type instanceof Utf8) assert.deepEqual(utf8Layout(cb), utf8Layout(ca), `${f} ${field.name} rows ${row + 1}..${row + n}: bytes`);
+          }
+          // Every text chunk whose pages the decoder handles was decoded by it (valid UTF-8 never goes
+          // back to hyparquet), and the kinds of pages it decoded are counted for the check below.
+          for (const [name, pages] of await textChunks(pq, f, row, n)) {
+            const el = pq.metadata.schema.find((e) => e.name === name)!;
+            const decodable = pages.filter((p) => p !== 'decoded').every((p) => /^(DICTIONARY_PAGE|DATA_PAGE(_V2)?:(PLAIN|PLAIN_DICTIONARY|RLE_DICTIONARY))$/.test(p));
+            // annotated as text: UTF8 or ENUM, or only a logical STRING or ENUM (arrow-rs drops ENUM: then a bare BYTE_ARRAY, left to hyparquet)
+            const ct = el.converted_type;
+            const lt = el.logical_type?.type;
+            const annotated = ct === 'UTF8' || ct === 'ENUM' || (ct === undefined && (lt === 'STRING' || lt === 'ENUM'));
+            assert.equal(pages.includes('decoded'), decodable && annotated, `${f} ${name} (${ct}, ${lt}): ${pages.join(' ')}`);
+            if (!pages.includes('decoded')) continue;
+            for (const p of pages) covered.add(p);
+            covered.add(el.repetition_type!);
+            covered.add(`annotated ${ct ?? `logical ${lt}`}`);
+            const plainAfterDict = pages.indexOf('DICTIONARY_PAGE') >= 0 && pages.findIndex((p) => /:PLAIN$/.test(p)) > pages.findIndex((p) => /_DICTIONARY$/.test(p));
+            if (plainAfterDict) covered.add(`PLAIN after a dictionary, ${pages.some((p) => p.startsWith('DATA_PAGE_V2')) ? 'v2' : 'v1'}`);
           }
           row += n;
         }
       } finally {
         await pq.handle.close();
       }
+    }
+    for (const kind of [
+      'DATA_PAGE:PLAIN', 'DATA_PAGE:PLAIN_DICTIONARY', 'DATA_PAGE:RLE_DICTIONARY', 'DATA_PAGE_V2:PLAIN', 'DATA_PAGE_V2:RLE_DICTIONARY',
+      'PLAIN after a dictionary, v1', 'PLAIN after a dictionary, v2', 'REQUIRED', 'OPTIONAL', 'annotated UTF8', 'annotated ENUM', 'annotated logical STRING',
+    ]) {
+      assert.ok(covered.has(kind), `no text chunk decoded with ${kind} (${[...covered].join(', ')})`);
+    }
+  });
+
+  it('text that TextDecoder would change (invalid UTF-8, a leading byte order mark) reads as hyparquet decodes it', async () => {
+    const { parquetWriteBuffer } = await import('hyparquet-writer');
+    const bytes = (...b: number[]) => new Uint8Array(b);
+    const utf8 = (s: string) => new TextEncoder().encode(s);
+    const odd: Array<[string, Uint8Array[]]> = [
+      ['ff', [bytes(0x61, 0xff)]],
+      ['bom', [bytes(0xef, 0xbb, 0xbf, 0x62)]],
+      ['cut', [bytes(0x61, 0xe6, 0x97)]],
+      ['overlong', [bytes(0xc0, 0x80)]],
+      ['surrogate', [bytes(0xed, 0xa0, 0x80)]],
+      ['lone', [bytes(0x80, 0x61)]],
+      // é split over two strings: the bytes of the two together are valid UTF-8, each alone is not
+      ['split', [bytes(0x61, 0xc3), bytes(0xa9, 0x62)]],
+    ];
+    const n = 300;
+    const good = (i: number) => utf8(['soma', 'é', '日本', '😀', ''][i % 5]!);
+    const columnData: Array<{ name: string; data: Array<Uint8Array | null>; encoding: string }> = [
+      { name: 'ok', data: Array.from({ length: n }, (_, i) => good(i)), encoding: 'RLE_DICTIONARY' },
+    ];
+    for (const [name, values] of odd) {
+      // the odd values among valid ones, mid-page; dictionary encoded and PLAIN
+      const data = Array.from({ length: n }, (_, i) => (i >= 150 && i < 150 + values.length ? values[i - 150]! : i % 11 === 0 ? null : good(i)));
+      columnData.push({ name: `${name}_dict`, data, encoding: 'RLE_DICTIONARY' });
+      columnData.push({ name: `${name}_plain`, data, encoding: 'PLAIN' });
+    }
+    const f = at('odd-utf8.parquet');
+    writeFileSync(f, new Uint8Array(parquetWriteBuffer({
+      columnData: columnData as never,
+      schema: [{ name: 'root', num_children: columnData.length }, ...columnData.map((c) => ({ name: c.name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }))] as never,
+      statistics: false,
+    })));
+    const pq = await openParquet(f);
+    try {
+      const before = new Table(await readRowGroup(pq, 0, n, f, { flat: false }));
+      const now = new Table(await readRowGroup(pq, 0, n, f));
+      for (const field of before.schema.fields) {
+        assert.deepEqual(utf8Layout(now.getChild(field.name)!), utf8Layout(before.getChild(field.name)!), field.name);
+      }
+      // what hyparquet's TextDecoder makes of them
+      assert.equal(now.getChild('ff_dict')!.get(150), 'a\ufffd');
+      assert.equal(now.getChild('bom_plain')!.get(150), 'b');
+      assert.deepEqual([now.getChild('split_plain')!.get(150), now.getChild('split_plain')!.get(151)], ['a\ufffd', '\ufffdb']);
+      // those chunks went to hyparquet; the valid one did not
+      const decoded = [...(await textChunks(pq, f, 0, n))].filter(([, pages]) => pages.includes('decoded')).map(([name]) => name);
+      assert.deepEqual(decoded, ['ok']);
+    } finally {
+      await pq.handle.close();
     }
   });
 

@@ -93,6 +93,13 @@ export function utf8Data(values: ArrayLike<string | null | undefined>): Data<Utf
   return makeData({ type: new Utf8(), length, nullCount, nullBitmap: bitmap, valueOffsets: offsets, data: bytes });
 }
 
+/** Utf8 column data from its buffers as they are: offsets (rows + 1), UTF-8 bytes, and per row 1 if not null (null: none is). */
+export function utf8Buffers(offsets: Int32Array, bytes: Uint8Array, valid: Uint8Array | null): Data<Utf8> {
+  const length = offsets.length - 1;
+  const { bitmap, nullCount } = valid ? validityBitmap(length, (i) => valid[i] === 1) : { bitmap: undefined, nullCount: 0 };
+  return makeData({ type: new Utf8(), length, nullCount, nullBitmap: bitmap, valueOffsets: offsets, data: bytes });
+}
+
 function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {

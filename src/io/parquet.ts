@@ -26,7 +26,7 @@ import {
 } from 'apache-arrow';
 import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, FileMetaData, SchemaTree, SchemaElement } from 'hyparquet';
-import { boolData, listData, numericData, recordBatch, utf8Data } from './arrowData.js';
+import { boolData, listData, numericData, recordBatch, utf8Buffers, utf8Data } from './arrowData.js';
 import { MAX_COLUMNS, MAX_GROUP_ROWS } from './limits.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
 import { openInput } from './files.js';
@@ -138,9 +138,15 @@ export async function readParquetTable(path: string, opts: ParquetReadOptions = 
 
 /** Reads rows [start, end) (within one or more row groups) into one record batch. */
 export async function readRowGroup(pq: OpenParquet, start: number, end: number, path: string, opts: { flat?: boolean } = {}): Promise<RecordBatch> {
-  // Plain numeric columns are decoded from the pages the check walked (parquetFlat.ts), not by hyparquet.
-  const flat: FlatRequest | undefined =
-    opts.flat === false ? undefined : { columns: new Map(pq.schema.fields.filter((f) => flatType(f.type)).map((f) => [f.name, bytesPerValue(f.type)])), decoded: new Map() };
+  // Plain numeric and text columns are decoded from the pages the check walked (parquetFlat.ts), not by hyparquet.
+  let flat: FlatRequest | undefined;
+  if (opts.flat !== false) {
+    flat = { columns: new Map(), decoded: new Map() };
+    for (const f of pq.schema.fields) {
+      if (flatType(f.type)) flat.columns.set(f.name, bytesPerValue(f.type));
+      else if (f.type instanceof Utf8) flat.columns.set(f.name, 'text');
+    }
+  }
   const chunks = new Map<string, { rowStart: number; data: ArrayLike<unknown> }[]>();
   for (const name of pq.names) chunks.set(name, []);
   if (end > start && pq.names.length > 0) {
@@ -150,7 +156,7 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
       await initZstd();
       const file = pq.remote ? await prefetchChunks(pq, start, end) : pq.file;
       const checked = await checkParquetPages(file, pq.metadata, pq.names, start, end, path, parquetCompressors, flat && flatDecoder(flat));
-      // Columns decoded from the checked pages (flat numbers, parquetFlat.ts) are not decoded again.
+      // Columns decoded from the checked pages (flat numbers and text, parquetFlat.ts) are not decoded again.
       const rest = pq.names.filter((n) => !flat?.decoded.has(n));
       if (rest.length) {
         await parquetRead({
@@ -171,7 +177,7 @@ export async function readRowGroup(pq: OpenParquet, start: number, end: number, 
   const length = end - start;
   const children = pq.schema.fields.map((f) => {
     const decoded = flat?.decoded.get(f.name);
-    if (decoded) return flatData(f.type, decoded);
+    if (decoded) return 'offsets' in decoded ? utf8Buffers(decoded.offsets, decoded.bytes, decoded.valid) : flatData(f.type, decoded);
     const values = assemble(chunks.get(f.name)!, start, end);
     if (values.length !== length) {
       throw new InputError(`column has ${values.length} values in rows ${start + 1}..${end}, expected ${length} (corrupt file?)`, {
