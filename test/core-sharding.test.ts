@@ -274,6 +274,43 @@ describe('shard file layout (reference-behaviour.md (h), sharded.md)', () => {
     assert.equal(storage.bytesWritten, concatBytes(parts).length);
   });
 
+  test('per-shard values are copied into one reused shared arena (grown when a source needs more), reading the same', async () => {
+    const { SharedArena, sharedSpec, valueSource } = await import('../src/core/values');
+    const arena = new SharedArena();
+    const make = (m: number, seed: number) => {
+      const rnd = testRandom(seed);
+      return {
+        kind: 'multi' as const,
+        records: Uint8Array.from({ length: m * 8 }, () => rnd.u32() & 255),
+        recordSize: 8,
+        recordOffsets: undefined,
+        ids: BigUint64Array.from({ length: m }, () => rnd.u64()),
+        start: Uint32Array.from({ length: m + 1 }, (_, k) => k),
+        members: Uint32Array.from({ length: m }, (_, k) => m - 1 - k),
+      };
+    };
+    const buffers = new Set<ArrayBufferLike>();
+    for (const [m, seed] of [[5, 1], [3, 2], [40, 3], [7, 4]] as const) {
+      const v = make(m, seed);
+      const placed = sharedSpec(v, arena) as typeof v;
+      for (const a of [placed.records, placed.ids, placed.start, placed.members]) {
+        assert.ok(a.buffer instanceof SharedArrayBuffer);
+        assert.equal(a.byteOffset % 8, 0, 'aligned for 64-bit views');
+        buffers.add(a.buffer);
+      }
+      const want = valueSource(v);
+      const got = valueSource(placed);
+      for (let k = 0; k < m; k++) {
+        const a = new Uint8Array(want.size(k));
+        const b = new Uint8Array(got.size(k));
+        want.write(k, a, 0);
+        got.write(k, b, 0);
+        assert.equal(hex(b), hex(a), `source of ${m}, value ${k}`);
+      }
+    }
+    assert.equal(buffers.size, 2, 'one buffer, replaced once when 40 values needed more room');
+  });
+
   test('raw: a hand-checked small shard (one minishard, three keys)', () => {
     const s = spec(0, 0, 0, 'raw');
     const k = BigUint64Array.from([9n, 2n, 4n]);

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { collectShard, encodeChunks, layoutShardParts, shardKeys, type EncodedChunks, type ShardingSpec, type ValueSource } from './sharding';
-import { sharedSpec, valueSource, type ValueSpec } from './values';
+import { SharedArena, sharedSpec, valueSource, type ValueSpec } from './values';
 import type { EncodeJobResult, WorkerMessage } from './shardWorker';
 
 /** The bundled worker script: beside this bundle (dist/), or dist/ when running from src/ (tests). */
@@ -22,6 +22,8 @@ const MIN_SLICE_BYTES = 1 << 20;
 export interface SourceHandle {
   id: number;
   local: ValueSource;
+  /** Where its copies live; free again once the source is dropped. */
+  arena?: SharedArena;
 }
 
 export class ShardEncoder {
@@ -33,6 +35,8 @@ export class ShardEncoder {
   private nextSource = 0;
   private failure: Error | null = null;
   private closing = false;
+  /** Arenas of dropped sources, for the next ones (at most one per source in flight). */
+  private arenas: SharedArena[] = [];
   readonly threads: number;
 
   constructor(threads: number) {
@@ -56,14 +60,17 @@ export class ShardEncoder {
   addSource(spec: ValueSpec): SourceHandle {
     const id = this.nextSource++;
     if (this.workers.length === 0) return { id, local: valueSource(spec) };
-    const s = sharedSpec(spec);
+    const arena = this.arenas.pop() ?? new SharedArena();
+    const s = sharedSpec(spec, arena);
     for (const w of this.workers) w.postMessage({ type: 'source', sourceId: id, spec: s } satisfies WorkerMessage);
-    return { id, local: valueSource(s) };
+    return { id, local: valueSource(s), arena };
   }
 
-  /** Forgets a source once every shard of it has been encoded. */
+  /** Forgets a source once every shard of it has been encoded (its arena then takes the next source's copies). */
   dropSource(h: SourceHandle): void {
     for (const w of this.workers) w.postMessage({ type: 'drop', sourceId: h.id } satisfies WorkerMessage);
+    if (h.arena) this.arenas.push(h.arena);
+    h.arena = undefined;
   }
 
   /**

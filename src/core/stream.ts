@@ -28,7 +28,6 @@ import { MortonEncoder } from './morton';
 import { Rng, randomPermutation } from './rng';
 import { assignShards, chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, type ShardingSpec } from './sharding';
 import { valueSource, type ValueSpec } from './values';
-import { sharedBytes, sharedF64, sharedU64 } from './alloc';
 import { argsortU64, maxWords, sortByU64, words } from './radix';
 import { SpillBuckets } from './spill';
 import { ShardWriter, indexSummary, writeInfo, writtenSoFar, type ShardContext } from './indexWriter';
@@ -597,9 +596,11 @@ function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; va
     }
   }
   if (!write) return null;
-  const keys = sharedU64(m);
+  // Plain arrays: ShardEncoder.addSource copies the values into shared memory it reuses shard after
+  // shard (a new SharedArrayBuffer per shard stayed alive until every worker collected its garbage).
+  const keys = new BigUint64Array(m);
   const kw = words(keys);
-  const offsets = sharedF64(m + 1);
+  const offsets = new Float64Array(m + 1);
   let total = 0;
   for (let j = 0; j < m; j++) {
     const k = order[j];
@@ -608,7 +609,7 @@ function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; va
     total += w[start[k] - 1];
     offsets[j + 1] = total;
   }
-  const records = sharedBytes(total);
+  const records = new Uint8Array(total);
   const recw = new Uint32Array(records.buffer);
   for (let j = 0, at = 0; j < m; j++) {
     const k = order[j];
@@ -637,13 +638,14 @@ function multiShard(data: Uint8Array, E: number, spatial: boolean, recordSize: n
   const e = parseEntries(data, E, spatial);
   const m = e.order.length;
   const distinct = countPart(e).keys;
-  const shardKeys = sharedU64(distinct);
+  // Plain arrays, copied into reused shared memory by ShardEncoder.addSource (as in byIdShard).
+  const shardKeys = new BigUint64Array(distinct);
   const skw = words(shardKeys);
-  const start = new Uint32Array(new SharedArrayBuffer(4 * (distinct + 1)));
-  const members = new Uint32Array(new SharedArrayBuffer(4 * m));
-  const ids = sharedU64(m);
+  const start = new Uint32Array(distinct + 1);
+  const members = new Uint32Array(m);
+  const ids = new BigUint64Array(m);
   const idw = words(ids);
-  const records = sharedBytes(m * recordSize);
+  const records = new Uint8Array(m * recordSize);
   const recw = new Uint32Array(records.buffer);
   const rs = recordSize >>> 2;
   const { order, w, stride } = e;

@@ -38,11 +38,51 @@ export function shared<T extends Uint8Array | Uint32Array | Float64Array | BigUi
   return out;
 }
 
-/** The same description with every array in shared memory. */
-export function sharedSpec(v: ValueSpec): ValueSpec {
-  const base = { records: shared(v.records), recordSize: v.recordSize, recordOffsets: v.recordOffsets && shared(v.recordOffsets) };
-  if (v.kind === 'byId') return { ...base, kind: 'byId', rels: v.rels.map((r) => ({ offsets: shared(r.offsets), ids: shared(r.ids) })) };
-  return { ...base, kind: 'multi', ids: shared(v.ids), start: shared(v.start), members: shared(v.members) };
+/** The same description with every array in shared memory (copies go into `arena` when given). */
+export function sharedSpec(v: ValueSpec, arena?: SharedArena): ValueSpec {
+  const put = arena ? arena.placer(v) : shared;
+  const base = { records: put(v.records), recordSize: v.recordSize, recordOffsets: v.recordOffsets && put(v.recordOffsets) };
+  if (v.kind === 'byId') return { ...base, kind: 'byId', rels: v.rels.map((r) => ({ offsets: put(r.offsets), ids: put(r.ids) })) };
+  return { ...base, kind: 'multi', ids: put(v.ids), start: put(v.start), members: put(v.members) };
+}
+
+type SharedArray = Uint8Array | Uint32Array | Float64Array | BigUint64Array;
+
+/**
+ * Shared memory reused from one source to the next for the copies of arrays that are not shared yet
+ * (each shard's values in an export through temporary files; lists and members in memory). A new
+ * SharedArrayBuffer per shard was freed only when every worker's isolate collected its garbage, and
+ * the workers allocate almost nothing on their own heaps, so they seldom did: at 1e8 points 4 GB of
+ * shard values were held by the end of by_rel. Reused only once the source is dropped (every job on
+ * it done); it grows geometrically when a source needs more.
+ */
+export class SharedArena {
+  private buffer = new SharedArrayBuffer(0);
+
+  /** A copier into this arena for the arrays of `v` (room for all of them is made first). */
+  placer(v: ValueSpec): <T extends SharedArray>(a: T) => T {
+    const arrays: SharedArray[] = [v.records];
+    if (v.recordOffsets) arrays.push(v.recordOffsets);
+    if (v.kind === 'byId') for (const r of v.rels) arrays.push(r.offsets, r.ids);
+    else arrays.push(v.ids, v.start, v.members);
+    let need = 0;
+    for (const a of arrays) if (!(a.buffer instanceof SharedArrayBuffer)) need += align8(a.byteLength);
+    if (need > this.buffer.byteLength) this.buffer = new SharedArrayBuffer(Math.max(need, Math.ceil(this.buffer.byteLength * 1.5)));
+    let at = 0;
+    const buffer = this.buffer;
+    return <T extends SharedArray>(a: T): T => {
+      if (a.buffer instanceof SharedArrayBuffer) return a;
+      const Ctor = a.constructor as new (b: SharedArrayBuffer, offset: number, length: number) => T;
+      const out = new Ctor(buffer, at, a.length);
+      (out as Uint8Array).set(a as Uint8Array);
+      at += align8(a.byteLength);
+      return out;
+    };
+  }
+}
+
+function align8(n: number): number {
+  return Math.ceil(n / 8) * 8;
 }
 
 /** 32-bit words of a byte array whose offset is a multiple of 4 (a trailing partial word is left out). */
