@@ -185,7 +185,7 @@ function walkPages(c: CheckedChunk, sink: PageSink): { valid: Uint8Array | null 
     let present = n;
     let defs: Uint8Array | null = null;
     if (maxDef) {
-      valid = grownTo(valid, row + n, rows);
+      valid = grownTo(valid ?? new Uint8Array(0), row + n, rows);
       defs = valid.subarray(row, row + n);
       expandHybrid(levels, levelsAt, levelsEnd, 1, n, defs);
       present = 0;
@@ -205,11 +205,14 @@ function walkPages(c: CheckedChunk, sink: PageSink): { valid: Uint8Array | null 
   return { valid: valid && valid.indexOf(0) >= 0 ? valid : null };
 }
 
-/** `a` (or a new array), at least `need` long, at most `most` unless it already was. */
-function grownTo(a: Uint8Array | null, need: number, most: number): Uint8Array {
-  if (a && a.length >= need) return a;
-  const grown = new Uint8Array(Math.min(most, Math.max(need, 2 * (a?.length ?? 0), 1 << 16)));
-  if (a) grown.set(a);
+/**
+ * `a`, or a copy of it in a new array of its type, at least `need` long, at most `most` unless it
+ * already was: the one way the decoders' buffers grow page by page.
+ */
+function grownTo<T extends Uint8Array | Int32Array>(a: T, need: number, most: number): T {
+  if (a.length >= need) return a;
+  const grown = new (a.constructor as new (n: number) => T)(Math.min(most, Math.max(need, 2 * a.length, 1 << 16)));
+  grown.set(a);
   return grown;
 }
 
@@ -228,7 +231,7 @@ function dictionaryIndices(data: Uint8Array, present: number, dictCount: number)
 /** null when a page uses something this decoder leaves to hyparquet. */
 function decodeFlatChunk(c: CheckedChunk, width: 4 | 8): FlatColumn | null {
   const rows = c.rows;
-  let values = new Uint8Array(Math.min(rows, 1 << 16) * width);
+  let values = new Uint8Array(0);
   let dict: Uint8Array | null = null;
   const sink: PageSink = {
     dictionary(page, count) {
@@ -237,11 +240,7 @@ function decodeFlatChunk(c: CheckedChunk, width: 4 | 8): FlatColumn | null {
     },
     values(row, n, present, valid, data, index) {
       const end = row + n;
-      if (end * width > values.length) {
-        const grown = new Uint8Array(Math.min(rows, Math.max(end, (2 * values.length) / width)) * width);
-        grown.set(values);
-        values = grown;
-      }
+      values = grownTo(values, end * width, rows * width);
       const out = values.subarray(row * width, end * width);
       if (data) {
         if (present * width > data.length) throw new PageProblem(`${present} values need ${present * width} bytes, the page has ${data.length}`);
@@ -268,16 +267,12 @@ const MAX_TEXT_BYTES = 2 ** 31 - 1;
 function decodeTextChunk(c: CheckedChunk): TextColumn | null {
   const rows = c.rows;
   // Both grown as the pages are decoded, never sized from a declared count (see walkPages).
-  let offsets = new Int32Array(Math.min(rows, 1 << 16) + 1);
-  let bytes: Uint8Array = new Uint8Array(0);
+  let offsets = new Int32Array(1);
+  let bytes = new Uint8Array(0);
   let used = 0;
   const room = (more: number) => {
-    const need = used + more;
-    if (need <= bytes.length) return;
-    if (need > MAX_TEXT_BYTES) throw new PageProblem(`the row group holds more than ${MAX_TEXT_BYTES} bytes of text, more than one Arrow Utf8 column can`);
-    const grown = new Uint8Array(Math.min(MAX_TEXT_BYTES, Math.max(need, 2 * bytes.length)));
-    grown.set(bytes.subarray(0, used));
-    bytes = grown;
+    if (used + more > MAX_TEXT_BYTES) throw new PageProblem(`the row group holds more than ${MAX_TEXT_BYTES} bytes of text, more than one Arrow Utf8 column can`);
+    bytes = grownTo(bytes, used + more, MAX_TEXT_BYTES);
   };
   // Dictionary entry k is dict[bounds[2k], bounds[2k + 1]).
   let dict: Uint8Array = new Uint8Array(0);
@@ -296,11 +291,7 @@ function decodeTextChunk(c: CheckedChunk): TextColumn | null {
       bounds = b;
     },
     values(row, n, present, valid, data, index) {
-      if (row + n >= offsets.length) {
-        const grown = new Int32Array(Math.min(rows, Math.max(row + n, 2 * (offsets.length - 1))) + 1);
-        grown.set(offsets);
-        offsets = grown;
-      }
+      offsets = grownTo(offsets, row + n + 1, rows + 1);
       let o = row + 1;
       if (data) {
         // PLAIN: a 4-byte length before each string, so the strings take at most this many bytes
