@@ -8,6 +8,7 @@ import {
   RecordBatch,
   Schema,
   type Struct,
+  Table,
   Utf8,
   makeData,
   type Data,
@@ -124,4 +125,18 @@ export function listData<T extends DataType>(
   const { bitmap, nullCount } = valid ? validityBitmap(length, valid) : { bitmap: undefined, nullCount: 0 };
   const type = new List(new Field('item', child.type, true));
   return makeData({ type, length, nullCount, nullBitmap: bitmap, valueOffsets: offsets, child });
+}
+
+/**
+ * Record batches read to the end as one table, without the empty ones: `table` is null when none had
+ * rows (`schema` is then the first batch's, if any came).
+ */
+export async function collectBatches(batches: AsyncIterable<RecordBatch>): Promise<{ table: Table | null; schema: Schema | null }> {
+  const kept: RecordBatch[] = [];
+  let schema: Schema | null = null;
+  for await (const b of batches) {
+    schema ??= b.schema;
+    if (b.numRows > 0) kept.push(b);
+  }
+  return { table: kept.length ? new Table(kept) : null, schema };
 }

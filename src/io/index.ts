@@ -8,7 +8,7 @@ import { readTextTable } from './text.js';
 import { inputDelimiter } from './dialect.js';
 import { isRemote, remotePath } from './remote.js';
 import { inputBytes } from './files.js';
-import { recordBatch } from './arrowData.js';
+import { collectBatches, recordBatch } from './arrowData.js';
 
 export { InputError, type InputErrorDetails } from './errors.js';
 export { showDelimiter, textDelimiter, type Delimiter } from './dialect.js';
@@ -134,12 +134,6 @@ async function* readRemoteParquetBatches(path: string, opts: ReadOptions): Async
 }
 
 async function readRemoteParquet(path: string, opts: ReadOptions): Promise<Table> {
-  const batches: RecordBatch[] = [];
-  let schema: Schema | null = null;
-  for await (const b of readRemoteParquetBatches(path, opts)) {
-    schema ??= b.schema;
-    if (b.numRows > 0) batches.push(b);
-  }
-  if (batches.length) return new Table(batches);
-  return schema ? new Table(schema) : readParquetTable(path, { ...opts, columnsUsed: undefined } as ReadOptions);
+  const { table, schema } = await collectBatches(readRemoteParquetBatches(path, opts));
+  return table ?? (schema ? new Table(schema) : readParquetTable(path, { ...opts, columnsUsed: undefined } as ReadOptions));
 }

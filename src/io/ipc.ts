@@ -87,14 +87,10 @@ export async function* readIpcBatches(path: string, opts: IpcReadOptions = {}): 
 export async function readIpcTable(path: string, opts: IpcReadOptions = {}): Promise<Table> {
   await registerIpcCodecs();
   const batches: RecordBatch[] = [];
-  let schema: Schema | null = null;
-  for await (const b of readIpcBatches(path, opts)) {
-    batches.push(b);
-    schema ??= b.schema;
-  }
+  for await (const b of readIpcBatches(path, opts)) batches.push(b);
   if (batches.length === 0) {
     // Zero batches: keep the schema (and its metadata) so callers still see the columns.
-    schema = await readIpcSchema(path);
+    let schema = await readIpcSchema(path);
     if (opts.columns) schema = schema.selectAt(columnIndexes(schema, opts.columns, path));
     return new Table(schema);
   }

@@ -26,7 +26,7 @@ import {
 } from 'apache-arrow';
 import { parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, FileMetaData, SchemaTree, SchemaElement } from 'hyparquet';
-import { boolData, listData, numericData, recordBatch, utf8Buffers, utf8Data } from './arrowData.js';
+import { boolData, collectBatches, listData, numericData, recordBatch, utf8Buffers, utf8Data } from './arrowData.js';
 import { MAX_COLUMNS, MAX_GROUP_ROWS } from './limits.js';
 import { InputError, describeCause, throwIfAborted } from './errors.js';
 import { openInput } from './files.js';
@@ -122,18 +122,12 @@ export async function* readParquetBatches(path: string, opts: ParquetReadOptions
 }
 
 export async function readParquetTable(path: string, opts: ParquetReadOptions = {}): Promise<Table> {
-  const batches: RecordBatch[] = [];
-  let schema: Schema | null = null;
-  for await (const b of readParquetBatches(path, opts)) {
-    schema ??= b.schema;
-    if (b.numRows > 0) batches.push(b);
-  }
-  if (batches.length === 0) {
-    const pq = await openParquet(path, opts.columns);
-    await pq.handle.close();
-    return new Table(pq.schema);
-  }
-  return new Table(batches);
+  const { table } = await collectBatches(readParquetBatches(path, opts));
+  if (table) return table;
+  // No rows: the columns from the footer.
+  const pq = await openParquet(path, opts.columns);
+  await pq.handle.close();
+  return new Table(pq.schema);
 }
 
 /** Reads rows [start, end) (within one or more row groups) into one record batch. */
