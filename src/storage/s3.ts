@@ -25,6 +25,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { ExportError } from '../core/errors';
+import { runLimited } from '../core/storage';
 import type { BucketUrl } from './url';
 import type { ObjectStore, StoreOptions } from './objects';
 
@@ -225,21 +226,17 @@ export class S3Store implements ObjectStore {
     let reason: string | undefined;
     const Bucket = this.target.bucket;
     if (this.target.scheme === 'gs') {
-      // The XML API has no batch delete: one request per object, a few at once.
-      let next = 0;
-      const worker = async () => {
-        while (next < keys.length) {
-          const key = keys[next++];
-          try {
-            await this.client.send(new DeleteObjectCommand({ Bucket, Key: key }));
-          } catch (e) {
-            if (isNotFound(e)) continue;
-            failed.push(key);
-            reason ??= this.fail(e, 'delete', key).message;
-          }
+      // The XML API has no batch delete: one request per object, a few at once (a failure is noted, not thrown).
+      await runLimited(8, keys.length, async (i) => {
+        const key = keys[i];
+        try {
+          await this.client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+        } catch (e) {
+          if (isNotFound(e)) return;
+          failed.push(key);
+          reason ??= this.fail(e, 'delete', key).message;
         }
-      };
-      await Promise.all(Array.from({ length: 8 }, worker));
+      });
       return { failed, reason };
     }
     for (let i = 0; i < keys.length; i += 1000) {
