@@ -155,8 +155,7 @@ function flagValue(f: FlagSpec, flag: (name: string) => boolean, opt: (name: str
     case 'text':
       return s;
     case 'path':
-      // A URL (https://, s3://, gs://) is read remotely; anything else URL-like is refused, never a path.
-      return s === undefined ? undefined : looksLikeUrl(s) ? remoteInput(s) : path.resolve(s);
+      return s === undefined ? undefined : inputLocation(s);
   }
 }
 
@@ -190,8 +189,7 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
     }
   }
   const m: Record<string, unknown> = { ...base, version: 1 };
-  // A URL (https://, s3://, gs://) is read remotely; anything else URL-like is refused, never a path.
-  if (positionals[0] !== undefined) m.input = looksLikeUrl(positionals[0]) ? remoteInput(positionals[0]) : path.resolve(positionals[0]);
+  if (positionals[0] !== undefined) m.input = inputLocation(positionals[0]);
   const type = oneOf('type', opt('type'), ANNOTATION_TYPES);
   if (type !== undefined) {
     if (type !== base.annotationType) delete m.geometry;
@@ -305,10 +303,15 @@ export function mappingFromArgs(argv: string[]): { mapping: Mapping; json: boole
   return { mapping, json: flag('json'), quiet: flag('quiet'), idGiven: mapping.idColumn !== undefined, uploadConcurrency };
 }
 
-/** An input URL as given, if it is one the readers take; else one line saying what is expected. */
-function remoteInput(url: string): string {
-  if (isRemote(url)) return url;
-  throw new ExportError(`${JSON.stringify(url)} is not a supported input URL; give a local file, https://host/path/table.parquet, s3://bucket/key or gs://bucket/key`);
+/**
+ * A file argument as the readers take it: a URL (https://, s3://, gs://) as given, to be read remotely;
+ * anything else URL-like is refused (one line saying what is expected), never taken for a path; a path
+ * made absolute.
+ */
+function inputLocation(s: string): string {
+  if (!looksLikeUrl(s)) return path.resolve(s);
+  if (isRemote(s)) return s;
+  throw new ExportError(`${JSON.stringify(s)} is not a supported input URL; give a local file, https://host/path/table.parquet, s3://bucket/key or gs://bucket/key`);
 }
 
 function formatBytes(n: number): string {
