@@ -65,11 +65,20 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  let settled = false;
+  // A command left waiting on a promise that nothing will settle would otherwise end with status 0.
+  process.on('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write('error: internal error: the command stopped before it finished (it was left waiting on nothing); please report this\n');
+    process.exit(70);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
+      settled = true;
       process.exitCode = code;
     },
     (e) => {
+      settled = true;
       process.stderr.write(`error: ${(e as Error)?.message ?? e}\n`);
       process.exitCode = 1;
     },

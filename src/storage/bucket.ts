@@ -138,7 +138,9 @@ export class BucketStorage implements Storage {
     );
     const tracked = job.finally(() => {
       this.inFlight.delete(tracked);
-      this.slotWaiters.shift()?.();
+      // After a failure every waiting writer must wake to throw it: no more slots may ever free up.
+      if (this.failure) for (const w of this.slotWaiters.splice(0)) w();
+      else this.slotWaiters.shift()?.();
     });
     this.inFlight.add(tracked);
   }
