@@ -1,7 +1,8 @@
 // `npm run bench:profile -- points-1e6`: where an export's time goes. Runs one bench workload through
 // the built CLI under `node --cpu-prof` (one profile per thread: the main thread, the Parquet reader
 // threads, the shard encoder threads), then prints per thread its busy and idle time and its CPU time
-// by source module (from the bundles' `// src/...` module markers), and the main thread's timeline.
+// by source module (from the bundles' `// src/...` module markers), and the main thread's timeline
+// (`-- --all-threads`: every thread's).
 // Needs the workload's input (made by `npm run bench` or here, with DuckDB).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -74,7 +75,7 @@ function summarise(p: CpuProfile, t0: number) {
 }
 
 function main(): void {
-  const name = process.argv[2] ?? 'points-1e6';
+  const name = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 'points-1e6';
   const w = WORKLOADS.find((x) => x.name === name);
   if (!w || w.s3) throw new Error(`no such local workload: ${name} (one of ${WORKLOADS.filter((x) => !x.s3).map((x) => x.name).join(', ')})`);
   if (!fs.existsSync(path.join(DIST, 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first');
@@ -103,12 +104,14 @@ function main(): void {
         for (const [mod, ms] of [...th.modules].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${ms.toFixed(0).padStart(6)} ms  ${mod}`);
       }
       console.log(`\nCPU busy in all threads: ${(total / 1e3).toFixed(2)} s over ${seconds.toFixed(2)} s wall on ${os.cpus().length} cores`);
-      const mainThread = threads.find((x) => x.role === 'main')!;
-      console.log('\nmain thread, per 250 ms: busy ms and the functions that took most of it');
-      for (const [slot, m] of [...mainThread.timeline].sort((a, b) => a[0] - b[0])) {
-        const sum = [...m.values()].reduce((a, b) => a + b, 0);
-        const top = [...m].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([f, ms]) => `${f} ${ms.toFixed(0)}`);
-        console.log(`  ${(slot / 4).toFixed(2).padStart(6)} s ${sum.toFixed(0).padStart(4)}  ${top.join(', ')}`);
+      // The main thread's timeline; every thread's with --all-threads (to see where the encoders wait).
+      for (const th of process.argv.includes('--all-threads') ? threads : threads.filter((x) => x.role === 'main')) {
+        console.log(`\n${th.role} thread, per 250 ms: busy ms and the functions that took most of it`);
+        for (const [slot, m] of [...th.timeline].sort((a, b) => a[0] - b[0])) {
+          const sum = [...m.values()].reduce((a, b) => a + b, 0);
+          const top = [...m].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([f, ms]) => `${f} ${ms.toFixed(0)}`);
+          console.log(`  ${(slot / 4).toFixed(2).padStart(6)} s ${sum.toFixed(0).padStart(4)}  ${top.join(', ')}`);
+        }
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
