@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Table } from 'apache-arrow';
 import { writePrecomputedAnnotations } from '../src/export/run';
-import type { WriteOptions } from '../src/core/types';
+import type { Phase, WriteOptions } from '../src/core/types';
 import { assertSameTree, pointTable, readTree, tempRoot } from './helpers/reliability';
 
 const tmp = tempRoot('determinism');
@@ -17,10 +17,13 @@ after(() => tmp.cleanup());
 const N = 210_000;
 let table: Table;
 before(() => {
-  table = pointTable(N, 42);
+  table = pointTable(N, 42, { relationship: true });
 });
 
-const OPTIONS: WriteOptions = { properties: ['a', 'b'], seed: 12345, numSpatialLevels: 4, targetChunkLimit: 5000 };
+const OPTIONS: WriteOptions = { properties: ['a', 'b'], relationships: ['seg'], seed: 12345, numSpatialLevels: 4, targetChunkLimit: 5000 };
+
+/** The order progress phases must come in, however the indexes overlap. */
+const PHASES: Phase[] = ['reading', 'validating', 'by_id', 'by_relationship', 'spatial_assign', 'spatial', 'finishing'];
 
 /** Threads of this process now (Linux; null elsewhere). */
 function threadCount(): number | null {
@@ -34,21 +37,34 @@ function threadCount(): number | null {
 test('byte-identical trees for maxThreads 1, 2 and 4, each a separate run (worker threads in use)', async () => {
   const trees: Array<[string, Map<string, Buffer>]> = [];
   const baseline = threadCount();
-  for (const threads of [1, 2, 4]) {
-    const dir = path.join(tmp.root, `t${threads}`);
+  // memoryLimit 1 byte: the relationship and spatial indexes are planned one after the other on this
+  // thread, not on the workers beside by_id (the table is in memory either way).
+  const runs: Array<[string, WriteOptions]> = [
+    ['maxThreads 1', { maxThreads: 1 }],
+    ['maxThreads 2', { maxThreads: 2 }],
+    ['maxThreads 4', { maxThreads: 4 }],
+    ['maxThreads 2, planned in turn', { maxThreads: 2, memoryLimit: 1 }],
+  ];
+  for (const [what, extra] of runs) {
+    const dir = path.join(tmp.root, `t${trees.length}`);
     let peak = 0;
+    const phases: Phase[] = [];
     const summary = await writePrecomputedAnnotations(table, 'xyz', 'point', {
       ...OPTIONS,
-      maxThreads: threads,
+      ...extra,
       outputDir: dir,
       onProgress: (p) => {
         if (p.phase === 'by_id' || p.phase === 'spatial') peak = Math.max(peak, threadCount() ?? 0);
+        if (phases.at(-1) !== p.phase) phases.push(p.phase);
       },
     });
     assert.equal(summary.annotations, N);
+    assert.equal(summary.relationships[0]?.key, 'by_rel_seg');
     // The shard encoders are real threads: with 4 of them the process has at least 4 more.
-    if (threads === 4 && baseline !== null) assert.ok(peak >= baseline + 4, `threads: ${baseline} before, ${peak} while writing`);
-    trees.push([`maxThreads ${threads}`, readTree(dir)]);
+    if (extra.maxThreads === 4 && baseline !== null) assert.ok(peak >= baseline + 4, `threads: ${baseline} before, ${peak} while writing`);
+    // Indexes are written side by side, but their progress is reported in order.
+    assert.deepEqual(phases, PHASES, what);
+    trees.push([what, readTree(dir)]);
   }
   const [, first] = trees[0]!;
   assert.ok(first.size > 3, `a real dataset: ${[...first.keys()]}`);

@@ -6,7 +6,7 @@
 import type { IndexSummary, Phase } from './types';
 import { shardFileName, type ShardingSpec } from './sharding';
 import type { ShardEncoder, SourceHandle } from './pool';
-import { JobsInFlight, type Storage } from './storage';
+import { JobsInFlight, byteLengthOf, type Storage } from './storage';
 import { buildInfo, type InfoInput } from './info';
 import { throwIfAborted } from './errors';
 
@@ -23,6 +23,8 @@ export interface ShardContext {
 export class ShardWriter {
   private readonly jobs: JobsInFlight;
   private done = 0;
+  /** What this writer's shards came to (indexes may be written side by side, so not the storage's totals). */
+  readonly written = { bytes: 0, files: 0 };
   constructor(
     private readonly ctx: ShardContext,
     private readonly key: string,
@@ -43,6 +45,8 @@ export class ShardWriter {
     const count = members.length;
     const job = this.ctx.encoder.encode(spec, level, source, keys, members, minishard).then(async (bytes) => {
       await this.ctx.storage.write(`${this.key}/${shardFileName(shard, spec.shard_bits)}`, bytes);
+      this.written.bytes += byteLengthOf(bytes);
+      this.written.files++;
       this.done += count;
       this.ctx.progress(this.phase, this.done, this.total, this.detail);
     });
@@ -55,26 +59,30 @@ export class ShardWriter {
   }
 }
 
-/** An index's summary: what was written to `storage` since `start` was taken. */
+/** An index's summary, with what was `written` of it. */
 export function indexSummary(
-  storage: Storage,
-  start: { bytes: number; files: number },
+  written: { bytes: number; files: number },
   index: { key: string; keys: number; entries: number; rawBytes: number; sharding?: ShardingSpec },
 ): IndexSummary {
   return {
     key: index.key,
     keys: index.keys,
     entries: index.entries,
-    bytes: storage.bytesWritten - start.bytes,
+    bytes: written.bytes,
     rawBytes: index.rawBytes,
     dataEncoding: index.sharding?.data_encoding,
-    files: storage.filesWritten - start.files,
+    files: written.files,
   };
 }
 
-/** The storage's counts now, for indexSummary. */
+/** The storage's counts now, for writtenSince. */
 export function writtenSoFar(storage: Storage): { bytes: number; files: number } {
   return { bytes: storage.bytesWritten, files: storage.filesWritten };
+}
+
+/** What was written to `storage` since `start` was taken (when one index is written at a time). */
+export function writtenSince(storage: Storage, start: { bytes: number; files: number }): { bytes: number; files: number } {
+  return { bytes: storage.bytesWritten - start.bytes, files: storage.filesWritten - start.files };
 }
 
 /** Both writers' next-to-last step, once every index is written: the `info` file. */

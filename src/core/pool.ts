@@ -1,11 +1,15 @@
-// A small pool of worker threads that gather and gzip chunk values. Output does not depend on the
-// number of threads: every chunk is encoded the same way wherever it runs, and shards are laid out here.
+// A small pool of worker threads that gather and gzip chunk values, and plan the relationship and
+// spatial indexes while the main thread plans by_id. Output does not depend on the number of threads:
+// every chunk is encoded and every plan made the same way wherever it runs, and shards are laid out here.
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { collectShard, encodeChunks, layoutShardParts, shardKeys, type EncodedChunks, type ShardingSpec, type ValueSource } from './sharding';
 import { SharedArena, sharedSpec, valueSource, type ValueSpec } from './values';
-import type { EncodeJobResult, WorkerMessage } from './shardWorker';
+import { buildSpatialIndex, type SpatialInput, type SpatialLevelEntries } from './spatial';
+import { relationshipIndex, type RelationshipIndex, type RelationshipIndexInput } from './relationshipIndex';
+import { AbortError, ExportError } from './errors';
+import type { Job, SpatialJobOptions, WorkerMessage, WorkerReply } from './shardWorker';
 
 /** The bundled worker script: beside this bundle (dist/), or dist/ when running from src/ (tests). */
 function workerScript(): string | null {
@@ -26,11 +30,18 @@ export interface SourceHandle {
   arena?: SharedArena;
 }
 
+/** A job's caller, until its reply. */
+interface Waiting {
+  resolve: (r: WorkerReply) => void;
+  reject: (e: Error) => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
 export class ShardEncoder {
   private workers: Worker[] = [];
   private idle: Worker[] = [];
-  private queue: Array<{ job: WorkerMessage & { type: 'encode' }; resolve: (r: EncodedChunks) => void; reject: (e: Error) => void }> = [];
-  private pending = new Map<number, { resolve: (r: EncodedChunks) => void; reject: (e: Error) => void }>();
+  private queue: Array<Waiting & { job: Job; transfer: ArrayBuffer[] }> = [];
+  private pending = new Map<number, Waiting>();
   private nextId = 0;
   private nextSource = 0;
   private failure: Error | null = null;
@@ -45,7 +56,7 @@ export class ShardEncoder {
     if (!script) return;
     for (let i = 0; i < threads; i++) {
       const w = new Worker(script);
-      w.on('message', (r: EncodeJobResult) => this.onResult(w, r));
+      w.on('message', (r: WorkerReply) => this.onReply(w, r));
       w.on('error', (e) => this.failAll(e));
       // A worker that stops without an error (killed, exited) must not leave its jobs waiting forever.
       w.on('exit', (code) => {
@@ -75,8 +86,9 @@ export class ShardEncoder {
 
   /**
    * One shard file. `indices` are the shard's key indices in plan order. Gathering and encoding are
-   * split in slices (at chunk boundaries, about equal in bytes) across the workers; the layout and
-   * the minishard indexes are made here. The bytes do not depend on how the work was split.
+   * split in slices (at chunk boundaries, about equal in bytes; up to four per worker, so that a worker
+   * still busy with a plan does not hold the shard back) across the workers; the layout and the
+   * minishard indexes are made here. The bytes do not depend on how the work was split.
    */
   async encode(
     spec: ShardingSpec,
@@ -95,7 +107,7 @@ export class ShardEncoder {
     const ends = new Float64Array(m);
     let total = 0;
     for (let t = 0; t < m; t++) ends[t] = total += source.local.size(indices[t]);
-    const slices = Math.max(1, Math.min(this.threads, Math.floor(total / MIN_SLICE_BYTES)));
+    const slices = Math.max(1, Math.min(4 * this.threads, Math.floor(total / MIN_SLICE_BYTES)));
     const jobs: Array<Promise<EncodedChunks>> = [];
     let t = 0;
     for (let k = 0; k < slices && t < m; k++) {
@@ -103,17 +115,45 @@ export class ShardEncoder {
       const target = ((k + 1) * total) / slices;
       while (t < m && (ends[t] <= target || k === slices - 1)) t++;
       if (t === t0) t++;
-      jobs.push(this.run({ type: 'encode', id: this.nextId++, sourceId: source.id, encoding: spec.data_encoding, gzipLevel, indices: indices.slice(t0, t) }));
+      const slice = indices.slice(t0, t);
+      const job = this.run({ type: 'encode', id: this.nextId++, sourceId: source.id, encoding: spec.data_encoding, gzipLevel, indices: slice }, [slice.buffer]);
+      jobs.push(job.then((r) => r as EncodedChunks));
     }
     const chunkKeys = shardKeys(keys, indices, minishardOf);
     // The slices' values are laid out where they are: no copy into one buffer.
     return layoutShardParts(spec, gzipLevel, chunkKeys, await Promise.all(jobs));
   }
 
-  private run(job: WorkerMessage & { type: 'encode' }): Promise<EncodedChunks> {
+  /**
+   * The spatial levels (spatial.ts), planned on a worker when there are workers (`input`'s arrays must
+   * then be shared memory). `signal` stops the wait: the caller then closes the pool, which stops the
+   * worker.
+   */
+  async spatialIndex(input: SpatialInput, options: SpatialJobOptions, signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<SpatialLevelEntries[]> {
+    if (this.workers.length === 0) return buildSpatialIndex(input, { ...options, signal, onProgress });
+    const r = await this.run({ type: 'spatial', id: this.nextId++, input, options }, [], signal, onProgress);
+    return (r as { levels: SpatialLevelEntries[] }).levels;
+  }
+
+  /** A relationship's index (relationshipIndex.ts), on a worker when there are workers (shared arrays). */
+  async relationshipIndex(input: RelationshipIndexInput, signal?: AbortSignal): Promise<RelationshipIndex> {
+    if (this.workers.length === 0) return relationshipIndex(input);
+    const r = await this.run({ type: 'relationship', id: this.nextId++, input }, [], signal);
+    return (r as { relationship: RelationshipIndex }).relationship;
+  }
+
+  private run(job: Job, transfer: ArrayBuffer[], signal?: AbortSignal, onProgress?: Waiting['onProgress']): Promise<WorkerReply> {
     if (this.failure) return Promise.reject(this.failure);
+    if (signal?.aborted) return Promise.reject(new AbortError());
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
+      // Jobs are not cancelled one by one: an aborted export closes the pool.
+      const onAbort = () => reject(new AbortError());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = <T>(f: (x: T) => void) => (x: T) => {
+        signal?.removeEventListener('abort', onAbort);
+        f(x);
+      };
+      this.queue.push({ job, transfer, resolve: done(resolve), reject: done(reject), onProgress });
       this.pump();
     });
   }
@@ -121,19 +161,23 @@ export class ShardEncoder {
   private pump(): void {
     while (this.idle.length && this.queue.length) {
       const w = this.idle.pop()!;
-      const { job, resolve, reject } = this.queue.shift()!;
-      this.pending.set(job.id, { resolve, reject });
-      w.postMessage(job, [job.indices.buffer as ArrayBuffer]);
+      const { job, transfer, ...waiting } = this.queue.shift()!;
+      this.pending.set(job.id, waiting);
+      w.postMessage(job satisfies WorkerMessage, transfer);
     }
   }
 
-  private onResult(w: Worker, r: EncodeJobResult): void {
+  private onReply(w: Worker, r: WorkerReply): void {
     const p = this.pending.get(r.id);
+    if ('progress' in r) {
+      p?.onProgress?.(r.progress, r.total);
+      return;
+    }
     this.pending.delete(r.id);
     this.idle.push(w);
     if (p) {
-      if ('error' in r) p.reject(new Error(r.error));
-      else p.resolve({ data: r.data, sizes: r.sizes });
+      if ('error' in r) p.reject(r.userError ? new ExportError(r.error) : new Error(r.error));
+      else p.resolve(r);
     }
     this.pump();
   }

@@ -1,16 +1,56 @@
-// Worker thread body: gathers slices of a shard's chunk values from shared memory and gzips them, so
-// both steps use every core while the main thread plans shards and lays them out.
+// Worker thread body. Gathers slices of a shard's chunk values from shared memory and gzips them, so
+// both steps use every core while the main thread plans shards and lays them out; and plans the indexes
+// that do not need the main thread (a relationship's index, the spatial levels) while it plans by_id.
 import { parentPort } from 'node:worker_threads';
 import { encodeChunks, gatherValues, type ValueSource } from './sharding';
 import { valueSource, type ValueSpec } from './values';
+import { buildSpatialIndex, type SpatialInput, type SpatialLevelEntries, type SpatialOptions } from './spatial';
+import { relationshipIndex, type RelationshipIndex, type RelationshipIndexInput } from './relationshipIndex';
+import { ExportError } from './errors';
+
+/** Spatial options a worker can receive (no signal: the main thread stops the worker instead). */
+export type SpatialJobOptions = Omit<SpatialOptions, 'signal' | 'onProgress'>;
 
 export type WorkerMessage =
   | { type: 'source'; sourceId: number; spec: ValueSpec }
   | { type: 'drop'; sourceId: number }
-  | { type: 'encode'; id: number; sourceId: number; encoding: 'gzip' | 'raw'; gzipLevel: number; indices: Uint32Array };
-export type EncodeJobResult = { id: number; data: Uint8Array; sizes: Uint32Array } | { id: number; error: string };
+  | { type: 'encode'; id: number; sourceId: number; encoding: 'gzip' | 'raw'; gzipLevel: number; indices: Uint32Array }
+  | { type: 'spatial'; id: number; input: SpatialInput; options: SpatialJobOptions }
+  | { type: 'relationship'; id: number; input: RelationshipIndexInput };
+export type Job = Exclude<WorkerMessage, { type: 'source' } | { type: 'drop' }>;
+
+export type WorkerReply =
+  | { id: number; data: Uint8Array; sizes: Uint32Array }
+  | { id: number; levels: SpatialLevelEntries[] }
+  | { id: number; relationship: RelationshipIndex }
+  /** Not the end of the job: how far the spatial assignment has come. */
+  | { id: number; progress: number; total: number }
+  /** `userError`: an ExportError, to be thrown again as one. */
+  | { id: number; error: string; userError?: boolean };
 
 const sources = new Map<number, ValueSource>();
+
+function run(m: Job): { reply: WorkerReply; transfer: ArrayBuffer[] } {
+  switch (m.type) {
+    case 'encode': {
+      const src = sources.get(m.sourceId);
+      if (!src) throw new Error(`unknown value source ${m.sourceId}`);
+      const gathered = gatherValues(m.indices, src);
+      const { data, sizes } = encodeChunks(m.encoding, m.gzipLevel, gathered.data, gathered.sizes);
+      return { reply: { id: m.id, data, sizes }, transfer: [data.buffer as ArrayBuffer, sizes.buffer as ArrayBuffer] };
+    }
+    case 'spatial': {
+      const onProgress = (progress: number, total: number) => parentPort!.postMessage({ id: m.id, progress, total } satisfies WorkerReply);
+      const levels = buildSpatialIndex(m.input, { ...m.options, onProgress });
+      const transfer = levels.flatMap((lv) => [lv.codes.buffer, lv.chunkStart.buffer, lv.annotations.buffer] as ArrayBuffer[]);
+      return { reply: { id: m.id, levels }, transfer };
+    }
+    case 'relationship': {
+      const relationship = relationshipIndex(m.input);
+      return { reply: { id: m.id, relationship }, transfer: [relationship.keys.buffer, relationship.start.buffer, relationship.members.buffer] as ArrayBuffer[] };
+    }
+  }
+}
 
 parentPort?.on('message', (m: WorkerMessage) => {
   if (m.type === 'source') {
@@ -22,12 +62,9 @@ parentPort?.on('message', (m: WorkerMessage) => {
     return;
   }
   try {
-    const src = sources.get(m.sourceId);
-    if (!src) throw new Error(`unknown value source ${m.sourceId}`);
-    const gathered = gatherValues(m.indices, src);
-    const { data, sizes } = encodeChunks(m.encoding, m.gzipLevel, gathered.data, gathered.sizes);
-    parentPort!.postMessage({ id: m.id, data, sizes } satisfies EncodeJobResult, [data.buffer as ArrayBuffer, sizes.buffer as ArrayBuffer]);
+    const { reply, transfer } = run(m);
+    parentPort!.postMessage(reply, transfer);
   } catch (e) {
-    parentPort!.postMessage({ id: m.id, error: (e as Error).message } satisfies EncodeJobResult);
+    parentPort!.postMessage({ id: m.id, error: (e as Error).message, userError: e instanceof ExportError } satisfies WorkerReply);
   }
 });

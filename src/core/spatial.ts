@@ -178,8 +178,11 @@ export interface SpatialOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What the spatial index reads of the prepared annotations (all of it plain data, so a worker can have it). */
+export type SpatialInput = Pick<Prepared, 'type' | 'rank' | 'n' | 'records' | 'recordSize' | 'recordOffsets' | 'lower' | 'upper'>;
+
 /** Assigns levels and cells; returns the non-empty levels in order. */
-export function buildSpatialIndex(p: Prepared, opts: SpatialOptions): SpatialLevelEntries[] {
+export function buildSpatialIndex(p: SpatialInput, opts: SpatialOptions): SpatialLevelEntries[] {
   const { n } = p;
   const grids = defineGrids(p.lower, p.upper, opts.scales, opts.numSpatialLevels);
   const quotas = levelQuotas(n, grids, opts.targetChunkLimit);
@@ -345,7 +348,7 @@ export function pointCode(f32: Float32Array, base: number, axes: AxisGrid[], tab
 
 /** The entries of one level for fixed-size point records; false when aborted. */
 function pointLevel(
-  p: Prepared,
+  p: SpatialInput,
   f32: Float32Array,
   axes: AxisGrid[],
   morton: MortonEncoder,

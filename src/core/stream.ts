@@ -30,7 +30,7 @@ import { assignShards, chooseDataEncoding, chooseShardingParams, makeShardingSpe
 import { valueSource, type ValueSpec } from './values';
 import { argsortU64, maxWords, sortByU64, words } from './radix';
 import { SpillBuckets } from './spill';
-import { ShardWriter, indexSummary, writeInfo, writtenSoFar, type ShardContext } from './indexWriter';
+import { ShardWriter, indexSummary, writeInfo, writtenSince, writtenSoFar, type ShardContext } from './indexWriter';
 
 /** The input's record batches, in order; called once per pass (export/run.ts reads them from a file). */
 export type BatchSource = () => AsyncIterable<RecordBatch>;
@@ -629,7 +629,7 @@ async function writeById(s: StreamSettings, shards: SpillBuckets, spec0: Shardin
   return {
     sharding: spec,
     maxCount: 1,
-    summary: indexSummary(s.storage, start, { key: 'by_id', keys: n, entries: n, rawBytes, sharding: spec }),
+    summary: indexSummary(writtenSince(s.storage, start), { key: 'by_id', keys: n, entries: n, rawBytes, sharding: spec }),
   };
 }
 
@@ -718,6 +718,6 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
   return {
     sharding,
     maxCount,
-    summary: indexSummary(s.storage, start, { key: ix.key, keys, entries, rawBytes, sharding }),
+    summary: indexSummary(writtenSince(s.storage, start), { key: ix.key, keys, entries, rawBytes, sharding }),
   };
 }

@@ -10,14 +10,12 @@ import { TableHandle, type AnnotationType, type CoordSpaceInput, type Phase, typ
 import { AbortError, ExportError, throwIfAborted } from '../core/errors';
 import { checkOutputDir, LocalDirectoryStorage } from '../core/storage';
 import { normalizeRelationshipRequests } from '../core/relationships';
-import { checkRequest, writeBatches, writeTables, type Output, type Run, type Tables } from '../core/write';
+import { MEMORY_PER_ROW, checkRequest, writeBatches, writeTables, type Output, type Run, type Tables } from '../core/write';
 import { readBatches, readTable, inputSize, type InputSize } from '../io/index';
 import { isBucketTarget, loadBuckets, parseBucketUrl } from '../storage/index';
 import type { ResolvedOptions } from '../core/options';
 import { columnsUsed } from './inputColumns';
 
-/** Peak bytes per row of an export in memory, as measured (10.35 GB for 1e8 points with two properties and a relationship), rounded up. */
-const MEMORY_PER_ROW = 110;
 /** Peak bytes per file byte when the row count is not in the file's metadata (Arrow IPC). */
 const MEMORY_PER_FILE_BYTE = 3;
 
