@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { collectShard, encodeChunks, layoutShardParts, shardKeys, type EncodedChunks, type ShardingSpec, type ValueSource } from './sharding';
 import { SharedArena, sharedSpec, valueSource, type ValueSpec } from './values';
-import { buildSpatialIndex, type SpatialInput, type SpatialLevelEntries } from './spatial';
-import { relationshipIndex, type RelationshipIndex, type RelationshipIndexInput } from './relationshipIndex';
+import type { SpatialInput, SpatialLevelEntries } from './spatial';
+import type { RelationshipIndex, RelationshipIndexInput } from './relationshipIndex';
 import { AbortError, ExportError } from './errors';
 import type { Job, SpatialJobOptions, WorkerMessage, WorkerReply } from './shardWorker';
 
@@ -125,24 +125,23 @@ export class ShardEncoder {
   }
 
   /**
-   * The spatial levels (spatial.ts), planned on a worker when there are workers (`input`'s arrays must
-   * then be shared memory). `signal` stops the wait: the caller then closes the pool, which stops the
-   * worker.
+   * The spatial levels (spatial.ts), planned on a worker; `input`'s arrays should be in shared memory
+   * (others are copied to the worker). `signal` stops the wait: the caller then closes the pool, which
+   * stops the worker.
    */
   async spatialIndex(input: SpatialInput, options: SpatialJobOptions, signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<SpatialLevelEntries[]> {
-    if (this.workers.length === 0) return buildSpatialIndex(input, { ...options, signal, onProgress });
     const r = await this.run({ type: 'spatial', id: this.nextId++, input, options }, [], signal, onProgress);
     return (r as { levels: SpatialLevelEntries[] }).levels;
   }
 
-  /** A relationship's index (relationshipIndex.ts), on a worker when there are workers (shared arrays). */
+  /** A relationship's index (relationshipIndex.ts), planned on a worker (see spatialIndex). */
   async relationshipIndex(input: RelationshipIndexInput, signal?: AbortSignal): Promise<RelationshipIndex> {
-    if (this.workers.length === 0) return relationshipIndex(input);
     const r = await this.run({ type: 'relationship', id: this.nextId++, input }, [], signal);
     return (r as { relationship: RelationshipIndex }).relationship;
   }
 
   private run(job: Job, transfer: ArrayBuffer[], signal?: AbortSignal, onProgress?: Waiting['onProgress']): Promise<WorkerReply> {
+    if (this.workers.length === 0) return Promise.reject(new Error('internal: a job for worker threads, but the pool has none'));
     if (this.failure) return Promise.reject(this.failure);
     if (signal?.aborted) return Promise.reject(new AbortError());
     return new Promise((resolve, reject) => {
