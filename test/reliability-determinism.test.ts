@@ -70,3 +70,24 @@ test('byte-identical trees for maxThreads 1, 2 and 4, each a separate run (worke
   assert.ok(first.size > 3, `a real dataset: ${[...first.keys()]}`);
   for (const [what, tree] of trees.slice(1)) assertSameTree(first, tree, what);
 });
+
+test('a bad coordinate found after the relationship plans have started on the workers: the error names it, and the threads stop', async () => {
+  const bad = pointTable(N, 43, { relationship: true });
+  // Coordinates are checked after the ids and relationship lists, when the plans are already running.
+  (bad.getChild('x')!.data[0]!.values as Float64Array)[150_000] = NaN;
+  const baseline = threadCount();
+  await assert.rejects(
+    writePrecomputedAnnotations(bad, 'xyz', 'point', {
+      ...OPTIONS,
+      maxThreads: 2,
+      outputDir: path.join(tmp.root, 'bad'),
+    }),
+    (e: Error) => /Column "x"/.test(e.message) && /row 150001/.test(e.message),
+  );
+  assert.ok(!fs.existsSync(path.join(tmp.root, 'bad')), 'nothing was written');
+  if (baseline !== null) {
+    // Terminated worker threads leave /proc/self/task shortly after terminate() resolves.
+    for (let i = 0; i < 50 && (threadCount() ?? 0) > baseline; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(threadCount(), baseline, 'the shard encoder threads were stopped');
+  }
+});

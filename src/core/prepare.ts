@@ -124,6 +124,20 @@ function commonInputs(table: TableLike | null, n: number, options: WriteOptions,
   return { properties, relationships, ids: resolved.ids, idOrder, usedColumns, idSource: { source: resolved.source, column: resolved.column } };
 }
 
+/**
+ * What is known once the ids and relationship lists are checked, before the geometry and properties
+ * go into the records: enough to start planning the relationship indexes (write.ts does, on a worker).
+ * The callee may replace `ids`, `idOrder` and the relationship arrays with copies in shared memory;
+ * the Prepared result carries the replacements.
+ */
+export interface EarlyInputs {
+  n: number;
+  recordSize: number;
+  ids: BigUint64Array;
+  idOrder: Uint32Array;
+  relationships: RelationshipColumn[];
+}
+
 export function prepare(
   table: TableLike | null,
   points: TableLike | null,
@@ -131,6 +145,7 @@ export function prepare(
   type: AnnotationType,
   options: WriteOptions,
   warn: (m: string) => void,
+  onEarly?: (early: EarlyInputs) => void,
 ): Prepared {
   const rank = coords.names.length;
   if (type === 'polyline') return preparePolylines(table, points, coords, options, warn);
@@ -143,6 +158,11 @@ export function prepare(
   const geomBytes = nominalGeometryBytes(type, rank);
   const layout = propertyLayout(geomBytes, common.properties.map((p) => p.spec.type));
   const recordSize = layout.serializedBytes;
+  if (onEarly) {
+    const early: EarlyInputs = { n, recordSize, ids: common.ids, idOrder: common.idOrder, relationships: common.relationships };
+    onEarly(early);
+    Object.assign(common, { ids: early.ids, idOrder: early.idOrder, relationships: early.relationships });
+  }
   const records = sharedBytes(n * recordSize);
   const f32 = new Float32Array(records.buffer);
   const stride = recordSize / 4;

@@ -15,7 +15,7 @@ import {
 } from './types';
 import { AbortError, ExportError, throwIfAborted } from './errors';
 import { normalizeCoordSpace } from './coords';
-import { prepare, type Prepared } from './prepare';
+import { prepare, type EarlyInputs, type Prepared } from './prepare';
 import { ColumnStore } from './columns';
 import { buildSpatialIndex, type SpatialInput, type SpatialLevelEntries } from './spatial';
 import { relationshipIndex, type RelationshipIndex, type RelationshipIndexInput } from './relationshipIndex';
@@ -314,11 +314,45 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
   const pointColumns = tables.points && new ColumnStore(tables.points);
   tables.main = null;
   tables.points = null;
-  const p = prepare(mainColumns, pointColumns, coords, type, options, warn);
-  progress('validating', 1, 1);
-  throwIfAborted(options.signal);
+  // Worker threads only pay for themselves on larger exports. With workers, and memory for it
+  // (`ahead`), the relationship and spatial indexes are planned on them from the start, while this
+  // thread plans and lays out by_id; the relationship plans start even before the records are made.
+  const threads = (recordBytes: number) => new ShardEncoder(options.writeSharded && recordBytes > 4_000_000 ? options.maxThreads : 1);
+  const planAhead = (encoder: ShardEncoder, n: number) => encoder.threads > 1 && n * (MEMORY_PER_ROW + PLAN_AHEAD_BYTES_PER_ROW) <= options.memoryLimit;
+  const pool: { encoder: ShardEncoder | null; ahead: boolean } = { encoder: null, ahead: false };
+  const relationshipPlans = new Map<string, Promise<RelationshipIndex>>();
+  const startEarly = (early: EarlyInputs) => {
+    const encoder = (pool.encoder = threads(early.n * early.recordSize));
+    pool.ahead = planAhead(encoder, early.n);
+    if (!pool.ahead || !options.writeByRelationship) return;
+    early.ids = shared(early.ids);
+    early.idOrder = shared(early.idOrder);
+    early.relationships = early.relationships.map((r) => ({ ...r, offsets: shared(r.offsets), ids: shared(r.ids) }));
+    for (const r of early.relationships) {
+      const plan = encoder.relationshipIndex({ n: early.n, ids: early.ids, idOrder: early.idOrder, offsets: r.offsets, related: r.ids }, options.signal);
+      // Failures surface when a step awaits its plan; until then they must not count as unhandled.
+      plan.catch(() => undefined);
+      relationshipPlans.set(r.name, plan);
+    }
+  };
+  let p: Prepared;
+  let output: Output;
+  try {
+    p = prepare(mainColumns, pointColumns, coords, type, options, warn, startEarly);
+    progress('validating', 1, 1);
+    throwIfAborted(options.signal);
+    output = await open();
+  } catch (e) {
+    await pool.encoder?.close();
+    throw e;
+  }
+  if (!pool.encoder) {
+    // Polylines: the pool starts once their records are made.
+    pool.encoder = threads(p.records.length);
+    pool.ahead = planAhead(pool.encoder, p.n);
+  }
+  const ahead = pool.ahead;
 
-  const output = await open();
   const storage = output.storage;
   const sharded = options.writeSharded;
   const ctx: Context = {
@@ -326,8 +360,7 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
     sharded,
     gzipLevel: options.gzipLevel,
     dataEncoding: options.dataEncoding,
-    // Worker threads only pay for themselves on larger exports.
-    encoder: new ShardEncoder(sharded && p.records.length > 4_000_000 ? options.maxThreads : 1),
+    encoder: pool.encoder,
     maxShardsInFlight: options.maxShardsPerTransaction,
     concurrency: output.concurrency,
     signal: options.signal,
@@ -345,9 +378,7 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
   const spatialSummaries: WriteSummary['spatial'] = [];
 
   // Each step plans its indexes, then writes them; the next step's plan is made while the workers
-  // still encode the last shards of the previous one. With workers, and memory for it, the relationship
-  // and spatial indexes are planned on them from the start, while this thread plans and lays out by_id.
-  const ahead = ctx.encoder.threads > 1 && p.n * (MEMORY_PER_ROW + PLAN_AHEAD_BYTES_PER_ROW) <= options.memoryLimit;
+  // still encode the last shards of the previous one (or, `ahead`, was started earlier).
   if (ctx.encoder.threads > 1) shareWithWorkers(p, ahead);
   const report = new OrderedProgress(progress);
   // With workers, the plans are made there even in turn: this thread meanwhile lays out and writes the
@@ -373,11 +404,9 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
     };
     return onWorkers ? ctx.encoder.spatialIndex(input, spatialOptions, options.signal, onProgress) : buildSpatialIndex(input, { ...spatialOptions, signal: options.signal, onProgress });
   };
-  const relationshipPlans = new Map<string, Promise<RelationshipIndex>>();
   let spatialLevels: Promise<SpatialLevelEntries[]> | null = null;
-  if (ahead && options.writeByRelationship) for (const r of p.relationships) relationshipPlans.set(r.name, relationshipPlan(r));
+  if (ahead && options.writeByRelationship) for (const r of p.relationships) if (!relationshipPlans.has(r.name)) relationshipPlans.set(r.name, relationshipPlan(r));
   if (ahead && options.writeBySpatialChunk) spatialLevels = spatialPlan();
-  // Failures surface when a step awaits its plan; until then they must not count as unhandled.
   for (const plan of [...relationshipPlans.values(), spatialLevels]) plan?.catch(() => undefined);
 
   type Written = Awaited<ReturnType<typeof writeIndex>>;
