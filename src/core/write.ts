@@ -366,87 +366,87 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
     signal: options.signal,
     progress,
   };
-  // Without relationship indexes the info lists no relationships, and neuroglancer then reads by_id
-  // values as bare records: they must not carry relationship lists either.
-  if (!options.writeByRelationship) p.relationships = [];
-
-  let byIdInfo: { key: string; sharding?: ShardingSpec } = { key: 'by_id' };
-  let byId: IndexSummary | null = null;
-  const relInfos: Array<{ key: string; sharding?: ShardingSpec; id: string }> = [];
-  const relSummaries: IndexSummary[] = [];
-  const spatialInfos: Array<{ key: string; sharding?: ShardingSpec; chunk_size: number[]; grid_shape: number[]; limit: number }> = [];
-  const spatialSummaries: WriteSummary['spatial'] = [];
-
-  // Each step plans its indexes, then writes them; the next step's plan is made while the workers
-  // still encode the last shards of the previous one (or, `ahead`, was started earlier).
-  if (ctx.encoder.threads > 1) shareWithWorkers(p, ahead);
-  const report = new OrderedProgress(progress);
-  // With workers, the plans are made there even in turn: this thread meanwhile lays out and writes the
-  // last shards of the index before (at 1e8 points, 233 s against 282 s with the plans made here).
-  const onWorkers = ctx.encoder.threads > 1;
-  const relationshipPlan = async (r: Prepared['relationships'][number]) =>
-    onWorkers ? ctx.encoder.relationshipIndex(relationshipInput(p, r), options.signal) : relationshipIndex(relationshipInput(p, r));
-  // The spatial assignment reports through its own slot, made when its step is reached.
-  let assign: ProgressSlot | null = null;
-  let assigned = 0;
-  const spatialPlan = async () => {
-    const input: SpatialInput = { type: p.type, rank: p.rank, n: p.n, records: p.records, recordSize: p.recordSize, recordOffsets: p.recordOffsets, lower: p.lower, upper: p.upper };
-    const spatialOptions = {
-      numSpatialLevels: options.numSpatialLevels,
-      targetChunkLimit: options.targetChunkLimit,
-      shuffle: options.shuffleBeforeAssigningSpatialLevels,
-      seed: options.seed,
-      scales: coords.scales,
-    };
-    const onProgress = (done: number, total: number) => {
-      assigned = done;
-      assign?.progress('spatial_assign', done, total);
-    };
-    return onWorkers ? ctx.encoder.spatialIndex(input, spatialOptions, options.signal, onProgress) : buildSpatialIndex(input, { ...spatialOptions, signal: options.signal, onProgress });
-  };
-  let spatialLevels: Promise<SpatialLevelEntries[]> | null = null;
-  if (ahead && options.writeByRelationship) for (const r of p.relationships) if (!relationshipPlans.has(r.name)) relationshipPlans.set(r.name, relationshipPlan(r));
-  if (ahead && options.writeBySpatialChunk) spatialLevels = spatialPlan();
-  for (const plan of [...relationshipPlans.values(), spatialLevels]) plan?.catch(() => undefined);
-
-  type Written = Awaited<ReturnType<typeof writeIndex>>;
-  const steps: Array<() => Promise<Array<{ input: IndexInput; done: (res: Written) => void }>>> = [];
-  if (options.writeById) {
-    steps.push(async () => [{ input: byIdInput(p), done: (res) => ((byIdInfo = { key: 'by_id', sharding: res.sharding }), (byId = res.summary)) }]);
-  }
-  if (options.writeByRelationship) {
-    for (const [k, r] of p.relationships.entries()) {
-      steps.push(async () => {
-        const input = byRelationshipInput(p, r, await (relationshipPlans.get(r.name) ?? relationshipPlan(r)));
-        relationshipPlans.delete(r.name);
-        return [{ input, done: (res) => ((relInfos[k] = { key: input.key, sharding: res.sharding, id: r.name }), (relSummaries[k] = res.summary)) }];
-      });
-    }
-  }
-  if (options.writeBySpatialChunk) {
-    steps.push(async () => {
-      assign = report.slot();
-      assign.progress('spatial_assign', assigned, p.n);
-      const levels = await (spatialLevels ?? spatialPlan());
-      spatialLevels = null;
-      assign.finish();
-      return levels.map((lv, k) => {
-        const input = spatialInput(p, lv);
-        const done = (res: Written) => {
-          spatialInfos[k] = { key: input.key, sharding: res.sharding, chunk_size: lv.chunkSize, grid_shape: lv.gridShape, limit: lv.maxCount };
-          spatialSummaries[k] = { ...res.summary, level: lv.level, gridShape: lv.gridShape, limit: lv.maxCount };
-        };
-        return { input, done };
-      });
-    });
-  }
-
   // Indexes being written. With memory for it (`ahead`), two: the next one's shards are encoded while
   // this thread lays out and writes the last shards of the one before (an index of up to a few million
   // entries is a single shard, and the workers would otherwise wait for it). Their results go to fixed
   // places, so `info` keeps its order, and their progress is reported in order.
   const writing: Array<Promise<void>> = [];
   try {
+    // Without relationship indexes the info lists no relationships, and neuroglancer then reads by_id
+    // values as bare records: they must not carry relationship lists either.
+    if (!options.writeByRelationship) p.relationships = [];
+
+    let byIdInfo: { key: string; sharding?: ShardingSpec } = { key: 'by_id' };
+    let byId: IndexSummary | null = null;
+    const relInfos: Array<{ key: string; sharding?: ShardingSpec; id: string }> = [];
+    const relSummaries: IndexSummary[] = [];
+    const spatialInfos: Array<{ key: string; sharding?: ShardingSpec; chunk_size: number[]; grid_shape: number[]; limit: number }> = [];
+    const spatialSummaries: WriteSummary['spatial'] = [];
+
+    // Each step plans its indexes, then writes them; the next step's plan is made while the workers
+    // still encode the last shards of the previous one (or, `ahead`, was started earlier).
+    if (ctx.encoder.threads > 1) shareWithWorkers(p, ahead);
+    const report = new OrderedProgress(progress);
+    // With workers, the plans are made there even in turn: this thread meanwhile lays out and writes the
+    // last shards of the index before (at 1e8 points, 233 s against 282 s with the plans made here).
+    const onWorkers = ctx.encoder.threads > 1;
+    const relationshipPlan = async (r: Prepared['relationships'][number]) =>
+      onWorkers ? ctx.encoder.relationshipIndex(relationshipInput(p, r), options.signal) : relationshipIndex(relationshipInput(p, r));
+    // The spatial assignment reports through its own slot, made when its step is reached.
+    let assign: ProgressSlot | null = null;
+    let assigned = 0;
+    const spatialPlan = async () => {
+      const input: SpatialInput = { type: p.type, rank: p.rank, n: p.n, records: p.records, recordSize: p.recordSize, recordOffsets: p.recordOffsets, lower: p.lower, upper: p.upper };
+      const spatialOptions = {
+        numSpatialLevels: options.numSpatialLevels,
+        targetChunkLimit: options.targetChunkLimit,
+        shuffle: options.shuffleBeforeAssigningSpatialLevels,
+        seed: options.seed,
+        scales: coords.scales,
+      };
+      const onProgress = (done: number, total: number) => {
+        assigned = done;
+        assign?.progress('spatial_assign', done, total);
+      };
+      return onWorkers ? ctx.encoder.spatialIndex(input, spatialOptions, options.signal, onProgress) : buildSpatialIndex(input, { ...spatialOptions, signal: options.signal, onProgress });
+    };
+    let spatialLevels: Promise<SpatialLevelEntries[]> | null = null;
+    if (ahead && options.writeByRelationship) for (const r of p.relationships) if (!relationshipPlans.has(r.name)) relationshipPlans.set(r.name, relationshipPlan(r));
+    if (ahead && options.writeBySpatialChunk) spatialLevels = spatialPlan();
+    for (const plan of [...relationshipPlans.values(), spatialLevels]) plan?.catch(() => undefined);
+
+    type Written = Awaited<ReturnType<typeof writeIndex>>;
+    const steps: Array<() => Promise<Array<{ input: IndexInput; done: (res: Written) => void }>>> = [];
+    if (options.writeById) {
+      steps.push(async () => [{ input: byIdInput(p), done: (res) => ((byIdInfo = { key: 'by_id', sharding: res.sharding }), (byId = res.summary)) }]);
+    }
+    if (options.writeByRelationship) {
+      for (const [k, r] of p.relationships.entries()) {
+        steps.push(async () => {
+          const input = byRelationshipInput(p, r, await (relationshipPlans.get(r.name) ?? relationshipPlan(r)));
+          relationshipPlans.delete(r.name);
+          return [{ input, done: (res) => ((relInfos[k] = { key: input.key, sharding: res.sharding, id: r.name }), (relSummaries[k] = res.summary)) }];
+        });
+      }
+    }
+    if (options.writeBySpatialChunk) {
+      steps.push(async () => {
+        assign = report.slot();
+        assign.progress('spatial_assign', assigned, p.n);
+        const levels = await (spatialLevels ?? spatialPlan());
+        spatialLevels = null;
+        assign.finish();
+        return levels.map((lv, k) => {
+          const input = spatialInput(p, lv);
+          const done = (res: Written) => {
+            spatialInfos[k] = { key: input.key, sharding: res.sharding, chunk_size: lv.chunkSize, grid_shape: lv.gridShape, limit: lv.maxCount };
+            spatialSummaries[k] = { ...res.summary, level: lv.level, gridShape: lv.gridShape, limit: lv.maxCount };
+          };
+          return { input, done };
+        });
+      });
+    }
+
     for (const step of steps) {
       throwIfAborted(options.signal);
       const indexes = await step();
