@@ -30,7 +30,7 @@ export interface MultiValues extends Records {
 export type ValueSpec = ByIdValues | MultiValues;
 
 /** A copy of `a` in shared memory (or `a` itself when it already is), so workers read it without a copy. */
-export function shared<T extends Uint8Array | Uint32Array | Float64Array | BigUint64Array>(a: T): T {
+export function shared<T extends SharedArray>(a: T): T {
   if (a.buffer instanceof SharedArrayBuffer) return a;
   const Ctor = a.constructor as new (b: SharedArrayBuffer) => T;
   const out = new Ctor(new SharedArrayBuffer(a.byteLength));

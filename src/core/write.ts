@@ -172,12 +172,19 @@ class OrderedProgress {
 function shareWithWorkers(p: Prepared, planning: boolean): void {
   p.records = shared(p.records);
   if (p.recordOffsets) p.recordOffsets = shared(p.recordOffsets);
-  p.ids = shared(p.ids);
-  // Only the relationship plans read the id order. Planned ahead, it is shared now; otherwise each
-  // plan's job carries a copy when its step comes, rather than 400 MB more (at 1e8 annotations) now,
-  // while the input's columns are not yet freed.
-  if (planning && p.idOrder) p.idOrder = shared(p.idOrder);
-  for (const r of p.relationships) {
+  shareLists(p, planning);
+}
+
+/**
+ * The ids and relationship lists in shared memory (already shared arrays stay as they are). Only the
+ * relationship plans read the id order (`withOrder`): when they are planned ahead it is shared at
+ * once; otherwise each plan's job carries a copy when its step comes, rather than 400 MB more (at 1e8
+ * annotations) while the input's columns are not yet freed.
+ */
+function shareLists(x: Pick<Prepared, 'ids' | 'idOrder' | 'relationships'>, withOrder: boolean): void {
+  x.ids = shared(x.ids);
+  if (withOrder && x.idOrder) x.idOrder = shared(x.idOrder);
+  for (const r of x.relationships) {
     r.offsets = shared(r.offsets);
     r.ids = shared(r.ids);
   }
@@ -203,7 +210,7 @@ function byIdInput(p: Prepared): IndexInput {
 }
 
 /** What a relationship's index is planned from (see relationshipIndex.ts). */
-function relationshipInput(p: Prepared, r: Prepared['relationships'][number]): RelationshipIndexInput {
+function relationshipInput(p: Pick<Prepared, 'n' | 'ids' | 'idOrder'>, r: Prepared['relationships'][number]): RelationshipIndexInput {
   return { n: p.n, ids: p.ids, idOrder: p.idOrder, offsets: r.offsets, related: r.ids };
 }
 
@@ -325,11 +332,9 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
     const encoder = (pool.encoder = threads(early.n * early.recordSize));
     pool.ahead = planAhead(encoder, early.n);
     if (!pool.ahead || !options.writeByRelationship) return;
-    early.ids = shared(early.ids);
-    early.idOrder = shared(early.idOrder);
-    early.relationships = early.relationships.map((r) => ({ ...r, offsets: shared(r.offsets), ids: shared(r.ids) }));
+    shareLists(early, true);
     for (const r of early.relationships) {
-      const plan = encoder.relationshipIndex({ n: early.n, ids: early.ids, idOrder: early.idOrder, offsets: r.offsets, related: r.ids }, options.signal);
+      const plan = encoder.relationshipIndex(relationshipInput(early, r), options.signal);
       // Failures surface when a step awaits its plan; until then they must not count as unhandled.
       plan.catch(() => undefined);
       relationshipPlans.set(r.name, plan);
@@ -385,11 +390,11 @@ export async function writeTables(tables: Tables, coords: CoordSpace, type: Anno
 
     // Each step plans its indexes, then writes them; the next step's plan is made while the workers
     // still encode the last shards of the previous one (or, `ahead`, was started earlier).
-    if (ctx.encoder.threads > 1) shareWithWorkers(p, ahead);
+    const onWorkers = ctx.encoder.threads > 1;
+    if (onWorkers) shareWithWorkers(p, ahead);
     const report = new OrderedProgress(progress);
     // With workers, the plans are made there even in turn: this thread meanwhile lays out and writes the
     // last shards of the index before (at 1e8 points, 233 s against 282 s with the plans made here).
-    const onWorkers = ctx.encoder.threads > 1;
     const relationshipPlan = async (r: Prepared['relationships'][number]) =>
       onWorkers ? ctx.encoder.relationshipIndex(relationshipInput(p, r), options.signal) : relationshipIndex(relationshipInput(p, r));
     // The spatial assignment reports through its own slot, made when its step is reached.
