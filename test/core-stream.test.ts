@@ -112,6 +112,13 @@ describe('exports through temporary files (larger than memory)', () => {
     await both(parquet, 'line', { numSpatialLevels: 1, targetChunkLimit: 0, description: 'one level', dataEncoding: 'raw', gzipLevel: 6, idColumn: 'annotation_id' }, 'one-level');
   });
 
+  it('on one thread (the temporary files counted, regrouped and encoded here) and on three: byte-identical', async () => {
+    for (const maxThreads of [1, 3]) {
+      const { stream } = await both(parquet, 'point', { properties: ['score', 'kind'], relationships: ['body'], maxThreads }, `threads-${maxThreads}`);
+      assert.ok(stream.byId!.files > 4 && stream.relationships[0].files > 1);
+    }
+  });
+
   it('ids from row numbers, no shuffle, no relationships: byte-identical', async () => {
     const f = at('noid.parquet');
     await writeParquet(f, `SELECT x, y, z, score FROM (SELECT ${COLUMNS} FROM range(5000) t(i))`, { rowGroupSize: 2048 });

@@ -42,12 +42,22 @@ export class ShardWriter {
    */
   add(spec: ShardingSpec, shard: number, source: SourceHandle, keys: BigUint64Array, members: Uint32Array, minishard: Uint32Array, release?: () => void): Promise<void> {
     const level = this.ctx.gzipLevel === 'raw' ? 0 : this.ctx.gzipLevel;
-    const count = members.length;
-    const job = this.ctx.encoder.encode(spec, level, source, keys, members, minishard).then(async (bytes) => {
-      await this.ctx.storage.write(`${this.key}/${shardFileName(shard, spec.shard_bits)}`, bytes);
-      this.written.bytes += byteLengthOf(bytes);
-      this.written.files++;
-      this.done += count;
+    const encoded = this.ctx.encoder.encode(spec, level, source, keys, members, minishard).then((parts) => ({ parts, entries: members.length }));
+    return this.addEncoded(spec.shard_bits, shard, encoded, release);
+  }
+
+  /**
+   * Queues shard `shard`, whose bytes (`parts`; null: nothing to write) and entry count another step
+   * makes (the streamed writer's shard files); as `add` otherwise.
+   */
+  addEncoded(shardBits: number, shard: number, encoded: Promise<{ parts: Uint8Array[] | null; entries: number }>, release?: () => void): Promise<void> {
+    const job = encoded.then(async ({ parts, entries }) => {
+      if (parts) {
+        await this.ctx.storage.write(`${this.key}/${shardFileName(shard, shardBits)}`, parts);
+        this.written.bytes += byteLengthOf(parts);
+        this.written.files++;
+      }
+      this.done += entries;
       this.ctx.progress(this.phase, this.done, this.total, this.detail);
     });
     return this.jobs.add(release ? job.finally(release) : job);

@@ -1,6 +1,7 @@
-// A small pool of worker threads that gather and gzip chunk values, and plan the relationship and
-// spatial indexes while the main thread plans by_id. Output does not depend on the number of threads:
-// every chunk is encoded and every plan made the same way wherever it runs, and shards are laid out here.
+// A small pool of worker threads that gather and gzip chunk values, plan the relationship and
+// spatial indexes while the main thread plans by_id, and work through the temporary files of exports
+// larger than memory. Output does not depend on the number of threads: every chunk is encoded, every
+// plan made and every shard laid out the same way wherever it runs.
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,6 +9,8 @@ import { collectShard, encodeChunks, layoutShardParts, shardKeys, type EncodedCh
 import { SharedArena, sharedSpec, valueSource, type ValueSpec } from './values';
 import type { SpatialInput, SpatialLevelEntries } from './spatial';
 import type { RelationshipIndex, RelationshipIndexInput } from './relationshipIndex';
+import { countPartFile, encodeShardFile, regroupPartFile, type EncodedShardFile, type PartCounts, type RegroupedPart, type ShardFileTask } from './spillShards';
+import type { SpillFile } from './spill';
 import { AbortError, ExportError } from './errors';
 import type { Job, SpatialJobOptions, WorkerMessage, WorkerReply } from './shardWorker';
 
@@ -35,6 +38,7 @@ interface Waiting {
   resolve: (r: WorkerReply) => void;
   reject: (e: Error) => void;
   onProgress?: (done: number, total: number) => void;
+  onDecided?: (encoding: 'gzip' | 'raw') => void;
 }
 
 export class ShardEncoder {
@@ -140,7 +144,31 @@ export class ShardEncoder {
     return (r as { relationship: RelationshipIndex }).relationship;
   }
 
-  private run(job: Job, transfer: ArrayBuffer[], signal?: AbortSignal, onProgress?: Waiting['onProgress']): Promise<WorkerReply> {
+  /** A temporary part's counts (spillShards.ts), on a worker when there are any. */
+  async countPart(file: SpillFile, entryBytes: number, spatial: boolean, signal?: AbortSignal): Promise<PartCounts> {
+    if (this.workers.length === 0) return countPartFile(file, entryBytes, spatial);
+    const r = await this.run({ type: 'countPart', id: this.nextId++, file, entryBytes, spatial }, [], signal);
+    return (r as { counts: PartCounts }).counts;
+  }
+
+  /** A temporary part's entries grouped by shard (spillShards.ts), on a worker when there are any. */
+  async regroupPart(file: SpillFile, entryBytes: number, spec: ShardingSpec, signal?: AbortSignal): Promise<RegroupedPart> {
+    if (this.workers.length === 0) return regroupPartFile(file, entryBytes, spec);
+    const r = await this.run({ type: 'regroupPart', id: this.nextId++, file, entryBytes, spec }, [], signal);
+    return (r as { regrouped: RegroupedPart }).regrouped;
+  }
+
+  /**
+   * A shard from its temporary file to its bytes (spillShards.ts), whole on one worker when there
+   * are any: the shards of exports larger than memory are many, so they keep the workers busy side by side.
+   */
+  async shardFile(task: ShardFileTask, signal?: AbortSignal, onDecided?: Waiting['onDecided']): Promise<EncodedShardFile> {
+    if (this.workers.length === 0) return encodeShardFile(task, onDecided);
+    const r = await this.run({ type: 'shardFile', id: this.nextId++, task }, [], signal, undefined, onDecided);
+    return (r as { shardFile: EncodedShardFile }).shardFile;
+  }
+
+  private run(job: Job, transfer: ArrayBuffer[], signal?: AbortSignal, onProgress?: Waiting['onProgress'], onDecided?: Waiting['onDecided']): Promise<WorkerReply> {
     if (this.workers.length === 0) return Promise.reject(new Error('internal: a job for worker threads, but the pool has none'));
     if (this.failure) return Promise.reject(this.failure);
     if (signal?.aborted) return Promise.reject(new AbortError());
@@ -152,7 +180,7 @@ export class ShardEncoder {
         signal?.removeEventListener('abort', onAbort);
         f(x);
       };
-      this.queue.push({ job, transfer, resolve: done(resolve), reject: done(reject), onProgress });
+      this.queue.push({ job, transfer, resolve: done(resolve), reject: done(reject), onProgress, onDecided });
       this.pump();
     });
   }
@@ -172,10 +200,14 @@ export class ShardEncoder {
       p?.onProgress?.(r.progress, r.total);
       return;
     }
+    if ('decided' in r) {
+      p?.onDecided?.(r.decided);
+      return;
+    }
     this.pending.delete(r.id);
     this.idle.push(w);
     if (p) {
-      if ('error' in r) p.reject(r.userError ? new ExportError(r.error) : new Error(r.error));
+      if ('error' in r) p.reject(r.userError ? new ExportError(r.error, r.userError) : new Error(r.error));
       else p.resolve(r);
     }
     this.pump();

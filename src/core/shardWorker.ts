@@ -1,11 +1,15 @@
 // Worker thread body. Gathers slices of a shard's chunk values from shared memory and gzips them, so
-// both steps use every core while the main thread plans shards and lays them out; and plans the indexes
-// that do not need the main thread (a relationship's index, the spatial levels) while it plans by_id.
+// both steps use every core while the main thread plans shards and lays them out; plans the indexes
+// that do not need the main thread (a relationship's index, the spatial levels) while it plans by_id;
+// and, for exports larger than memory, counts, regroups and encodes their temporary files.
 import { parentPort } from 'node:worker_threads';
 import { encodeChunks, gatherValues, type ValueSource } from './sharding';
 import { valueSource, type ValueSpec } from './values';
 import { buildSpatialIndex, type SpatialInput, type SpatialLevelEntries, type SpatialOptions } from './spatial';
 import { relationshipIndex, type RelationshipIndex, type RelationshipIndexInput } from './relationshipIndex';
+import { countPartFile, encodeShardFile, regroupPartFile, type EncodedShardFile, type PartCounts, type RegroupedPart, type ShardFileTask } from './spillShards';
+import type { ShardingSpec } from './sharding';
+import type { SpillFile } from './spill';
 import { ExportError } from './errors';
 
 /** Spatial options a worker can receive (no signal: the main thread stops the worker instead). */
@@ -16,17 +20,25 @@ export type WorkerMessage =
   | { type: 'drop'; sourceId: number }
   | { type: 'encode'; id: number; sourceId: number; encoding: 'gzip' | 'raw'; gzipLevel: number; indices: Uint32Array }
   | { type: 'spatial'; id: number; input: SpatialInput; options: SpatialJobOptions }
-  | { type: 'relationship'; id: number; input: RelationshipIndexInput };
+  | { type: 'relationship'; id: number; input: RelationshipIndexInput }
+  | { type: 'countPart'; id: number; file: SpillFile; entryBytes: number; spatial: boolean }
+  | { type: 'regroupPart'; id: number; file: SpillFile; entryBytes: number; spec: ShardingSpec }
+  | { type: 'shardFile'; id: number; task: ShardFileTask };
 export type Job = Exclude<WorkerMessage, { type: 'source' } | { type: 'drop' }>;
 
 export type WorkerReply =
   | { id: number; data: Uint8Array; sizes: Uint32Array }
   | { id: number; levels: SpatialLevelEntries[] }
   | { id: number; relationship: RelationshipIndex }
+  | { id: number; counts: PartCounts }
+  | { id: number; regrouped: RegroupedPart }
+  | { id: number; shardFile: EncodedShardFile }
   /** Not the end of the job: how far the spatial assignment has come. */
   | { id: number; progress: number; total: number }
-  /** `userError`: an ExportError, to be thrown again as one. */
-  | { id: number; error: string; userError?: boolean };
+  /** Not the end of the job: the data encoding a shard file's values decided (ShardFileTask.choose). */
+  | { id: number; decided: 'gzip' | 'raw' }
+  /** `userError`: an ExportError, to be thrown again as one, with its `details`. */
+  | { id: number; error: string; userError?: ExportError['details'] };
 
 const sources = new Map<number, ValueSource>();
 
@@ -49,6 +61,19 @@ function run(m: Job): { reply: WorkerReply; transfer: ArrayBuffer[] } {
       const relationship = relationshipIndex(m.input);
       return { reply: { id: m.id, relationship }, transfer: [relationship.keys.buffer, relationship.start.buffer, relationship.members.buffer] as ArrayBuffer[] };
     }
+    case 'countPart':
+      return { reply: { id: m.id, counts: countPartFile(m.file, m.entryBytes, m.spatial) }, transfer: [] };
+    case 'regroupPart': {
+      const regrouped = regroupPartFile(m.file, m.entryBytes, m.spec);
+      return { reply: { id: m.id, regrouped }, transfer: [regrouped.data.buffer as ArrayBuffer, regrouped.ends.buffer as ArrayBuffer] };
+    }
+    case 'shardFile': {
+      const shardFile = encodeShardFile(m.task, (decided) => parentPort!.postMessage({ id: m.id, decided } satisfies WorkerReply));
+      // Parts may share a buffer: each large one is moved once. Small ones (minishard indexes, which
+      // may live in Node's shared Buffer pool) are copied.
+      const large = (shardFile.parts ?? []).map((p) => p.buffer as ArrayBuffer).filter((b) => b.byteLength >= 1 << 16);
+      return { reply: { id: m.id, shardFile }, transfer: [...new Set(large)] };
+    }
   }
 }
 
@@ -65,6 +90,6 @@ parentPort?.on('message', (m: WorkerMessage) => {
     const { reply, transfer } = run(m);
     parentPort!.postMessage(reply, transfer);
   } catch (e) {
-    parentPort!.postMessage({ id: m.id, error: (e as Error).message, userError: e instanceof ExportError } satisfies WorkerReply);
+    parentPort!.postMessage({ id: m.id, error: (e as Error).message, userError: e instanceof ExportError ? e.details : undefined } satisfies WorkerReply);
   }
 });

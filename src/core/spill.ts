@@ -1,11 +1,36 @@
 // Temporary files for exports larger than memory: entries are appended to numbered buckets through
-// one fixed-size buffer per bucket, and read back one bucket at a time. Plain synchronous file calls:
-// the writes land in the page cache, and the buffers keep the calls few.
+// one fixed-size buffer per bucket (or whole runs at once), and read back one bucket at a time, here
+// or by a worker thread given the bucket's file. Plain synchronous file calls: the writes land in the
+// page cache, and the buffers keep the calls few.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ExportError } from './errors';
 
 const BUFFER_BYTES = 1 << 18;
+
+/** A bucket's file, and the bytes written to it. */
+export interface SpillFile {
+  file: string;
+  bytes: number;
+}
+
+/** The whole content of a bucket's file (after its buckets' `finish`). */
+export function readSpillFile(f: SpillFile): Uint8Array {
+  if (f.bytes === 0) return new Uint8Array(0);
+  const out = new Uint8Array(f.bytes);
+  const fd = fs.openSync(f.file, 'r');
+  try {
+    let done = 0;
+    while (done < out.length) {
+      const got = fs.readSync(fd, out, done, out.length - done, done);
+      if (got === 0) throw new ExportError(`Temporary file ${f.file} is shorter than written (was it removed?)`);
+      done += got;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return out;
+}
 
 export class SpillBuckets {
   private readonly fds: number[];
@@ -61,18 +86,30 @@ export class SpillBuckets {
     return this.views[b]!;
   }
 
+  /** Appends `data` to bucket `b` at once, after what its buffer holds. */
+  append(b: number, data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.flush(b);
+    this.writeOut(b, data, data.length);
+    this.sizes[b] += data.length;
+  }
+
   private flush(b: number): void {
     const buf = this.buffers[b];
     const n = this.fill[b];
     if (buf === null || n === 0) return;
+    this.writeOut(b, buf, n);
+    this.fill[b] = 0;
+  }
+
+  private writeOut(b: number, data: Uint8Array, n: number): void {
     try {
       if (this.fds[b] < 0) this.fds[b] = fs.openSync(this.file(b), 'a');
       let done = 0;
-      while (done < n) done += fs.writeSync(this.fds[b], buf, done, n - done);
+      while (done < n) done += fs.writeSync(this.fds[b], data, done, n - done);
     } catch (e) {
       throw new ExportError(`Cannot write temporary data in ${this.dir}: ${(e as Error).message} (exports larger than memory need free disk space about twice the size of the output)`);
     }
-    this.fill[b] = 0;
   }
 
   /** Writes out every buffer and closes the files; the buckets can then be read. */
@@ -92,22 +129,9 @@ export class SpillBuckets {
     }
   }
 
-  /** The whole content of bucket `b` (after `finish`). */
-  read(b: number): Uint8Array {
-    if (this.sizes[b] === 0) return new Uint8Array(0);
-    const out = new Uint8Array(this.sizes[b]);
-    const fd = fs.openSync(this.file(b), 'r');
-    try {
-      let done = 0;
-      while (done < out.length) {
-        const got = fs.readSync(fd, out, done, out.length - done, done);
-        if (got === 0) throw new ExportError(`Temporary file ${this.file(b)} is shorter than written (was it removed?)`);
-        done += got;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    return out;
+  /** Bucket `b`'s file (to read after `finish`). */
+  spillFile(b: number): SpillFile {
+    return { file: this.file(b), bytes: this.sizes[b] };
   }
 
   /** Deletes bucket `b`'s file. */

@@ -7,16 +7,17 @@
 //      by_id straight into one file per shard (its sharding is known from pass 1), by_rel and the
 //      spatial levels into parts by a hash of the key (their key counts are not known yet).
 // Each by_rel and spatial index is then counted part by part, which fixes its sharding, regrouped
-// into one file per shard, and every shard is sorted and encoded on its own. Memory is bounded by
-// one row group, one part or shard (tens of MB), and 4 bytes per annotation for the seeded shuffle
-// of the spatial index. The output is byte for byte the one the in-memory writer makes with the
+// into one file per shard, and every shard is sorted and encoded on its own: those steps run on the
+// shard workers (spillShards.ts), a few files side by side. Memory is bounded by one row group, a
+// few parts or shards (tens of MB each), and 4 bytes per annotation for the seeded shuffle of the
+// spatial index. The output is byte for byte the one the in-memory writer makes with the
 // same seed.
 import { Table, type RecordBatch } from 'apache-arrow';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AnnotationType, CoordSpace, IndexSummary, Phase, PropertySpec, WriteSummary } from './types';
 import type { ResolvedOptions } from './options';
-import { ExportError, throwIfAborted, withRowBase, describeRows } from './errors';
+import { ExportError, throwIfAborted, withRowBase } from './errors';
 import { ColumnStore, columnKind, stringCodes } from './columns';
 import { prepare, type Prepared } from './prepare';
 import { generatedIds, resolveIds } from './ids';
@@ -26,10 +27,11 @@ import { normalizeRelationshipRequests } from './relationships';
 import { CellVisitor, defineGrids, levelAxes, levelQuotas, pointCode } from './spatial';
 import { MortonEncoder } from './morton';
 import { Rng, randomPermutation } from './rng';
-import { assignShards, chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, planShards, type ShardingSpec } from './sharding';
-import { valueSource, type ValueSpec } from './values';
-import { argsortU64, maxWords, sortByU64, words } from './radix';
+import { assignShards, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, type ShardingSpec } from './sharding';
+import { maxWords, words } from './radix';
 import { SpillBuckets } from './spill';
+import type { EncodedShardFile, ShardBuild, ShardFileTask } from './spillShards';
+import { runLimited } from './storage';
 import { ShardWriter, indexSummary, writeInfo, writtenSince, writtenSoFar, type ShardContext } from './indexWriter';
 
 /** The input's record batches, in order; called once per pass (export/run.ts reads them from a file). */
@@ -171,11 +173,7 @@ async function scan(batches: BatchSource, coords: CoordSpace, type: AnnotationTy
 }
 
 // ---------------------------------------------------------------------------------------------
-// Temporary entries.
-//
-// by_id (one file per shard): id (2 words), row, value bytes, then the value (record, relationship
-// lists). Everything else (parts, then shards): key (2 words), annotation id (2 words), order (the
-// spatial shuffle position; 0 for by_rel), the record.
+// Temporary entries (their layouts: spillShards.ts).
 
 function partOf(lo: number, hi: number, parts: number): number {
   let h = (lo ^ Math.imul(hi, 0x9e3779b1)) >>> 0;
@@ -195,82 +193,6 @@ interface MultiIndex {
   parts: SpillBuckets;
   /** Spatial levels: entries are ordered by shuffle position within a key; by_rel: by annotation id, repeats dropped. */
   spatial: boolean;
-}
-
-/** One part or shard of entries, parsed and ordered by (key, annotation id or position). */
-interface Entries {
-  w: Uint32Array;
-  stride: number;
-  keys: BigUint64Array;
-  /** Entry indices in order, repeats of a (key, annotation) pair removed for by_rel. */
-  order: Uint32Array;
-}
-
-function parseEntries(data: Uint8Array, entryBytes: number, spatial: boolean, sort: 'full' | 'key' | 'none' = 'full'): Entries {
-  const w = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
-  const stride = entryBytes >>> 2;
-  const m = data.byteLength / entryBytes;
-  const keys = new BigUint64Array(m);
-  const kw = words(keys);
-  for (let t = 0; t < m; t++) {
-    kw[2 * t] = w[t * stride];
-    kw[2 * t + 1] = w[t * stride + 1];
-  }
-  if (sort === 'none') return { w, stride, keys, order: new Uint32Array(0) };
-  if (sort === 'key') return { w, stride, keys, order: argsortU64(keys) };
-  const second = new BigUint64Array(m);
-  const sw = words(second);
-  for (let t = 0; t < m; t++) {
-    if (spatial) sw[2 * t] = w[t * stride + 4];
-    else {
-      sw[2 * t] = w[t * stride + 2];
-      sw[2 * t + 1] = w[t * stride + 3];
-    }
-  }
-  let order = sortByU64(argsortU64(second), keys);
-  if (!spatial) {
-    // The same annotation listing the same related id twice is one member.
-    let kept = 0;
-    for (let j = 0; j < m; j++) {
-      const a = order[j];
-      if (kept > 0) {
-        const b = order[kept - 1];
-        if (kw[2 * a] === kw[2 * b] && kw[2 * a + 1] === kw[2 * b + 1] && sw[2 * a] === sw[2 * b] && sw[2 * a + 1] === sw[2 * b + 1]) continue;
-      }
-      order[kept++] = a;
-    }
-    order = order.subarray(0, kept);
-  }
-  return { w, stride, keys, order };
-}
-
-/** Distinct keys, entries, largest entries per key and largest key of a part. */
-function countPart(e: Entries): { keys: number; entries: number; maxCount: number; hi: number; lo: number } {
-  const { order, w, stride } = e;
-  let keys = 0;
-  let run = 0;
-  let maxCount = 0;
-  let hi = 0;
-  let lo = 0;
-  let prevLo = -1;
-  let prevHi = -1;
-  for (let j = 0; j < order.length; j++) {
-    const from = order[j] * stride;
-    const l = w[from];
-    const h = w[from + 1];
-    if (l !== prevLo || h !== prevHi) {
-      keys++;
-      run = 0;
-      prevLo = l;
-      prevHi = h;
-      if (h > hi || (h === hi && l > lo)) {
-        hi = h;
-        lo = l;
-      }
-    }
-    if (++run > maxCount) maxCount = run;
-  }
-  return { keys, entries: order.length, maxCount, hi, lo };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -512,154 +434,50 @@ interface Written {
   maxCount: number;
 }
 
-function identity(n: number): Uint32Array {
-  const o = new Uint32Array(n);
-  for (let i = 0; i < n; i++) o[i] = i;
-  return o;
-}
-
 /**
- * Reads each shard's temporary file, builds its keys and values (`build`; null to skip) and encodes
- * it. The data encoding is decided on the first shard and holds for all.
+ * Encodes each shard's temporary file on the shard workers, two or more side by side, and writes it.
+ * An index's data encoding is decided by its first shard's values and holds for all: the other
+ * shards wait for that decision, not for the first shard's bytes. Each file is deleted once encoded.
  */
-async function encodeShardFiles(
-  s: StreamSettings,
-  out: ShardWriter,
-  shards: SpillBuckets,
-  spec0: ShardingSpec,
-  build: (data: Uint8Array) => { keys: BigUint64Array; values: ValueSpec } | null,
-): Promise<ShardingSpec> {
-  let spec: ShardingSpec | null = null;
+async function encodeShardFiles(s: StreamSettings, out: ShardWriter, shards: SpillBuckets, spec0: ShardingSpec, build: ShardBuild): Promise<ShardingSpec> {
+  let decided: Promise<'gzip' | 'raw'> | null = null;
   try {
     for (let b = 0; b < shards.count; b++) {
       throwIfAborted(s.signal);
-      const data = shards.read(b);
-      shards.remove(b);
-      if (data.length === 0) continue;
-      const built = build(data);
-      if (!built) continue;
-      // From the first shard's values (the in-memory writer samples the whole index).
-      spec ??= { ...spec0, data_encoding: chooseDataEncoding(s.gzipLevel, s.dataEncoding, valueSource(built.values), built.keys.length) };
-      const source = s.encoder.addSource(built.values);
-      const plan = planShards(built.keys, spec, identity(built.keys.length));
-      if (plan.shards.length !== 1 || plan.shards[0] !== b) throw new Error(`internal: shard ${b} holds keys of shard ${plan.shards[0]}`);
-      await out.add(spec, b, source, built.keys, plan.order, plan.minishard, () => s.encoder.dropSource(source));
+      if (shards.sizes[b] === 0) continue;
+      const task: ShardFileTask = { ...shards.spillFile(b), shard: b, build, spec: spec0, gzipLevel: s.gzipLevel };
+      let job: Promise<EncodedShardFile>;
+      if (decided === null) {
+        let heard!: (e: 'gzip' | 'raw') => void;
+        decided = new Promise((resolve) => (heard = resolve));
+        job = s.encoder.shardFile({ ...task, choose: s.dataEncoding }, s.signal, heard);
+        // A shard that fails before deciding fails the wait too.
+        const first = job;
+        decided = Promise.race([decided, first.then((r) => r.encoding)]);
+      } else {
+        job = s.encoder.shardFile({ ...task, spec: { ...spec0, data_encoding: await decided } }, s.signal);
+      }
+      await out.addEncoded(spec0.shard_bits, b, job, () => shards.remove(b));
     }
     await out.finish();
   } catch (e) {
     await out.finish().catch(() => undefined);
     throw e;
   }
-  return spec ?? spec0;
-}
-
-/**
- * One by_id shard from its temporary file: ids in order, each value (record and relationship lists)
- * as a variable-size record. Duplicate ids share a shard, so they are found here, named by their
- * rows; null when only that check was wanted.
- */
-function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; values: ValueSpec } | null {
-  const w = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
-  let m = 0;
-  for (let at = 0; at < w.length; at += 4 + (w[at + 3] >>> 2)) m++;
-  const ids = new BigUint64Array(m);
-  const iw = words(ids);
-  const start = new Float64Array(m);
-  const rows = new Uint32Array(m);
-  for (let at = 0, k = 0; at < w.length; at += 4 + (w[at + 3] >>> 2), k++) {
-    iw[2 * k] = w[at];
-    iw[2 * k + 1] = w[at + 1];
-    rows[k] = w[at + 2];
-    start[k] = at + 4;
-  }
-  const order = argsortU64(ids);
-  for (let j = 1; j < m; j++) {
-    const a = order[j - 1];
-    const c = order[j];
-    if (iw[2 * a] === iw[2 * c] && iw[2 * a + 1] === iw[2 * c + 1]) {
-      const dup: number[] = [];
-      for (let k = 0; k < m; k++) if (iw[2 * k] === iw[2 * a] && iw[2 * k + 1] === iw[2 * a + 1]) dup.push(rows[k]);
-      dup.sort((x, y) => x - y);
-      throw new ExportError(`Annotation ids must be unique, but id ${ids[a]} appears more than once (${describeRows(dup)})`, {
-        rows: dup.slice(0, 5),
-        value: ids[a],
-        expected: 'unique ids',
-      });
-    }
-  }
-  if (!write) return null;
-  // Plain arrays: ShardEncoder.addSource copies the values into shared memory it reuses shard after
-  // shard (a new SharedArrayBuffer per shard stayed alive until every worker collected its garbage).
-  const keys = new BigUint64Array(m);
-  const kw = words(keys);
-  const offsets = new Float64Array(m + 1);
-  let total = 0;
-  for (let j = 0; j < m; j++) {
-    const k = order[j];
-    kw[2 * j] = iw[2 * k];
-    kw[2 * j + 1] = iw[2 * k + 1];
-    total += w[start[k] - 1];
-    offsets[j + 1] = total;
-  }
-  const records = new Uint8Array(total);
-  const recw = new Uint32Array(records.buffer);
-  for (let j = 0, at = 0; j < m; j++) {
-    const k = order[j];
-    const from = start[k];
-    const len = w[from - 1] >>> 2;
-    for (let x = 0; x < len; x++) recw[at++] = w[from + x];
-  }
-  return { keys, values: { kind: 'byId', records, recordSize: 0, recordOffsets: offsets, rels: [] } };
+  return decided ? { ...spec0, data_encoding: await decided } : spec0;
 }
 
 /** by_id, one shard file at a time; also where duplicate ids are found (they share a shard). */
 async function writeById(s: StreamSettings, shards: SpillBuckets, spec0: ShardingSpec, n: number, rawBytes: number, write: boolean): Promise<Written> {
   const start = writtenSoFar(s.storage);
   s.progress('by_id', 0, n);
-  const spec = await encodeShardFiles(s, new ShardWriter(s, 'by_id', 'by_id', n), shards, spec0, (data) => byIdShard(data, write));
+  const spec = await encodeShardFiles(s, new ShardWriter(s, 'by_id', 'by_id', n), shards, spec0, { kind: 'byId', write });
   s.progress('by_id', n, n);
   return {
     sharding: spec,
     maxCount: 1,
     summary: indexSummary(writtenSince(s.storage, start), { key: 'by_id', keys: n, entries: n, rawBytes, sharding: spec }),
   };
-}
-
-/** One by_rel or spatial shard from its temporary file: distinct keys, and each key's entries in order. */
-function multiShard(data: Uint8Array, E: number, spatial: boolean, recordSize: number): { keys: BigUint64Array; values: ValueSpec } {
-  const e = parseEntries(data, E, spatial);
-  const m = e.order.length;
-  const distinct = countPart(e).keys;
-  // Plain arrays, copied into reused shared memory by ShardEncoder.addSource (as in byIdShard).
-  const shardKeys = new BigUint64Array(distinct);
-  const skw = words(shardKeys);
-  const start = new Uint32Array(distinct + 1);
-  const members = new Uint32Array(m);
-  const ids = new BigUint64Array(m);
-  const idw = words(ids);
-  const records = new Uint8Array(m * recordSize);
-  const recw = new Uint32Array(records.buffer);
-  const rs = recordSize >>> 2;
-  const { order, w, stride } = e;
-  let k = 0;
-  let lo = -1;
-  let hi = -1;
-  for (let j = 0, to = 0; j < m; j++) {
-    const from = order[j] * stride;
-    if (w[from] !== lo || w[from + 1] !== hi) {
-      lo = w[from];
-      hi = w[from + 1];
-      skw[2 * k] = lo;
-      skw[2 * k + 1] = hi;
-      start[k++] = j;
-    }
-    members[j] = j;
-    idw[2 * j] = w[from + 2];
-    idw[2 * j + 1] = w[from + 3];
-    for (let x = from + 5, end = x + rs; x < end; x++) recw[to++] = w[x];
-  }
-  start[distinct] = m;
-  return { keys: shardKeys, values: { kind: 'multi', records, recordSize, ids, start, members } };
 }
 
 /** A by_rel or spatial index: count its parts, regroup them by shard, then encode shard by shard. */
@@ -670,39 +488,34 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
   let entries = 0;
   let maxCount = 0;
   const best = { hi: 0, lo: 0 };
-  for (let b = 0; b < ix.parts.count; b++) {
+  // Each part counted on a worker, as many side by side as there are workers.
+  await runLimited(s.encoder.threads, ix.parts.count, async (b) => {
     throwIfAborted(s.signal);
-    // Key runs are all the counts need: spatial entries are not ordered within a key here.
-    const c = countPart(parseEntries(ix.parts.read(b), E, ix.spatial, ix.spatial ? 'key' : 'full'));
+    const c = await s.encoder.countPart(ix.parts.spillFile(b), E, ix.spatial, s.signal);
     keys += c.keys;
     entries += c.entries;
     if (c.maxCount > maxCount) maxCount = c.maxCount;
     if (c.hi > best.hi || (c.hi === best.hi && c.lo > best.lo)) Object.assign(best, { hi: c.hi, lo: c.lo });
-  }
+  });
   const empty = { key: ix.key, keys: 0, entries: 0, bytes: 0, rawBytes: 0, files: 0 };
   if (keys === 0) return { summary: empty, maxCount: 0 };
   const rawBytes = 8 * keys + entries * (recordSize + 8);
   const spec0 = makeShardingSpec(chooseShardingParams(keys, rawBytes, (BigInt(best.hi) << 32n) | BigInt(best.lo)), 'gzip', minishardIndexEncoding(s.gzipLevel));
   const shards = buckets(`${ix.key}.shards`, 2 ** spec0.shard_bits);
-  for (let b = 0; b < ix.parts.count; b++) {
+  // Each part grouped by shard on a worker, the next ones while this one's runs are appended (in
+  // part order, so the shard files do not depend on timing).
+  await inOrder(ix.parts.count, s.encoder.threads, (b) => {
     throwIfAborted(s.signal);
-    const data = ix.parts.read(b);
+    return s.encoder.regroupPart(ix.parts.spillFile(b), E, spec0, s.signal);
+  }, (b, { data, ends }) => {
+    for (let sb = 0, from = 0; sb < ends.length; from = ends[sb++]) shards.append(sb, data.subarray(from, ends[sb]));
     ix.parts.remove(b);
-    const e = parseEntries(data, E, ix.spatial, 'none');
-    const { shard } = assignShards(e.keys, spec0);
-    const stride = e.stride;
-    for (let t = 0; t < shard.length; t++) {
-      const sb = shard[t];
-      let at = shards.reserve(sb, E) >>> 2;
-      const w = shards.words(sb);
-      for (let x = t * stride, end = x + stride; x < end; x++) w[at++] = e.w[x];
-    }
-  }
+  });
   shards.finish();
   s.progress(ix.phase, 0, entries, ix.detail);
   let sharding: ShardingSpec;
   try {
-    sharding = await encodeShardFiles(s, new ShardWriter(s, ix.key, ix.phase, entries, ix.detail), shards, spec0, (data) => multiShard(data, E, ix.spatial, recordSize));
+    sharding = await encodeShardFiles(s, new ShardWriter(s, ix.key, ix.phase, entries, ix.detail), shards, spec0, { kind: 'multi', entryBytes: E, spatial: ix.spatial, recordSize });
   } finally {
     shards.dispose();
   }
@@ -712,4 +525,24 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
     maxCount,
     summary: indexSummary(writtenSince(s.storage, start), { key: ix.key, keys, entries, rawBytes, sharding }),
   };
+}
+
+/**
+ * Runs `start(0..count-1)` with up to `ahead` started and not yet used, and hands each result to
+ * `use` in order.
+ */
+async function inOrder<T>(count: number, ahead: number, start: (i: number) => Promise<T>, use: (i: number, r: T) => void): Promise<void> {
+  const started: Array<Promise<T>> = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      while (started.length < Math.min(ahead, count - i)) {
+        const p = start(i + started.length);
+        p.catch(() => undefined);
+        started.push(p);
+      }
+      use(i, await started.shift()!);
+    }
+  } finally {
+    await Promise.allSettled(started);
+  }
 }
