@@ -4,6 +4,7 @@
 // The keys travel with the indices (sequential reads instead of a random read of the key per element
 // and pass), all digit histograms come from one read, digits that do not separate anything are
 // skipped, and input that is already in order (ids written in order are common) costs one scan.
+import { isScratch, scratchF64, scratchU32 } from './scratch';
 
 /** The two 32-bit words (low, high) of each uint64, without copying. */
 export function words(keys: BigUint64Array): Uint32Array {
@@ -61,9 +62,10 @@ function sortInto(order: Uint32Array, keys: BigUint64Array, owned: boolean): Uin
     if (hb < ha || (hb === ha && w[2 * b] < w[2 * a])) sorted = false;
   }
   if (sorted) return owned ? order : order.slice();
-  let lo = new Uint32Array(n);
-  let hi = new Uint32Array(n);
-  const hist = new Uint32Array(4 * RADIX);
+  // Working arrays from scratch (on the shard workers, whose sorts are many and alike).
+  let lo = scratchU32('radix.lo', n);
+  let hi = scratchU32('radix.hi', n);
+  const hist = scratchU32('radix.hist', 4 * RADIX).fill(0);
   for (let j = 0; j < n; j++) {
     const i = order[j];
     const l = w[2 * i];
@@ -75,17 +77,18 @@ function sortInto(order: Uint32Array, keys: BigUint64Array, owned: boolean): Uin
     hist[2 * RADIX + (h & 0xffff)]++;
     hist[3 * RADIX + (h >>> 16)]++;
   }
-  let src = order.slice();
-  let dst = new Uint32Array(n);
-  let lo2 = new Uint32Array(n);
-  let hi2 = new Uint32Array(n);
+  let src = scratchU32('radix.src', n);
+  src.set(order);
+  let dst = scratchU32('radix.dst', n);
+  let lo2 = scratchU32('radix.lo2', n);
+  let hi2 = scratchU32('radix.hi2', n);
+  const at = scratchF64('radix.at', RADIX);
   for (let d = 0; d < 4; d++) {
     const base = d * RADIX;
     // A digit shared by every key does not reorder anything.
     let used = 0;
     for (let v = 0; v < RADIX && used < 2; v++) if (hist[base + v] !== 0) used++;
     if (used < 2) continue;
-    const at = new Float64Array(RADIX);
     let sum = 0;
     for (let v = 0; v < RADIX; v++) {
       at[v] = sum;
@@ -103,7 +106,7 @@ function sortInto(order: Uint32Array, keys: BigUint64Array, owned: boolean): Uin
     [lo, lo2] = [lo2, lo];
     [hi, hi2] = [hi2, hi];
   }
-  return src;
+  return isScratch(src) ? src.slice() : src;
 }
 
 /** Reorders `order` stably by `keys[j]` (the key of `order[j]`, a whole number ≤ maxKey < 2^32). */

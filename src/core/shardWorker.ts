@@ -11,6 +11,7 @@ import { countPartFile, encodeShardFile, regroupPartFile, type EncodedShardFile,
 import type { ShardingSpec } from './sharding';
 import type { SpillFile } from './spill';
 import { ExportError } from './errors';
+import { keepScratch } from './scratch';
 
 /** Spatial options a worker can receive (no signal: the main thread stops the worker instead). */
 export type SpatialJobOptions = Omit<SpatialOptions, 'signal' | 'onProgress'>;
@@ -41,13 +42,16 @@ export type WorkerReply =
   | { id: number; error: string; userError?: ExportError['details'] };
 
 const sources = new Map<number, ValueSource>();
+// Every job here allocates much like the one before: reuse that memory (scratch.ts).
+keepScratch();
 
 function run(m: Job): { reply: WorkerReply; transfer: ArrayBuffer[] } {
   switch (m.type) {
     case 'encode': {
       const src = sources.get(m.sourceId);
       if (!src) throw new Error(`unknown value source ${m.sourceId}`);
-      const gathered = gatherValues(m.indices, src);
+      // Into scratch when compressed: the compressed copy is what is sent back.
+      const gathered = gatherValues(m.indices, src, m.encoding === 'gzip' ? 'gather' : undefined);
       const { data, sizes } = encodeChunks(m.encoding, m.gzipLevel, gathered.data, gathered.sizes);
       return { reply: { id: m.id, data, sizes }, transfer: [data.buffer as ArrayBuffer, sizes.buffer as ArrayBuffer] };
     }

@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { murmurHash3X86_128Low64 } from './murmur';
 import { argsortU64, stableSortByKeys } from './radix';
 import { gzipSmallBound, gzipSmallInto, smallGzip } from './smallgzip';
+import { scratchBytes } from './scratch';
 
 export interface ShardingSpec {
   '@type': 'neuroglancer_uint64_sharded_v1';
@@ -244,8 +245,11 @@ export function valueBytes(src: ValueSource, k: number): Uint8Array {
   return out;
 }
 
-/** The values of `indices`, in that order, back to back in one buffer, with their sizes. */
-export function gatherValues(indices: Uint32Array, src: ValueSource): { data: Uint8Array; sizes: Uint32Array } {
+/**
+ * The values of `indices`, in that order, back to back in one buffer, with their sizes; in scratch
+ * (`scratchUse`) when the caller is done with them before that scratch is used again (it compresses them).
+ */
+export function gatherValues(indices: Uint32Array, src: ValueSource, scratchUse?: string): { data: Uint8Array; sizes: Uint32Array } {
   const m = indices.length;
   const sizes = new Uint32Array(m);
   let total = 0;
@@ -253,7 +257,7 @@ export function gatherValues(indices: Uint32Array, src: ValueSource): { data: Ui
     sizes[t] = src.size(indices[t]);
     total += sizes[t];
   }
-  const data = new Uint8Array(total);
+  const data = scratchUse ? scratchBytes(scratchUse, total) : new Uint8Array(total);
   let at = 0;
   for (let t = 0; t < m; t++) {
     src.write(indices[t], data, at);
@@ -280,8 +284,8 @@ export function shardKeys(keys: BigUint64Array, indices: Uint32Array, minishardO
 }
 
 /** Gathers the values of one shard's keys (in plan order) into one buffer. */
-export function collectShard(keys: BigUint64Array, indices: Uint32Array, minishardOf: Uint32Array, src: ValueSource): ShardChunks {
-  return { ...shardKeys(keys, indices, minishardOf), ...gatherValues(indices, src) };
+export function collectShard(keys: BigUint64Array, indices: Uint32Array, minishardOf: Uint32Array, src: ValueSource, scratchUse?: string): ShardChunks {
+  return { ...shardKeys(keys, indices, minishardOf), ...gatherValues(indices, src, scratchUse) };
 }
 
 /** Chunk values after encoding, back to back, with their sizes. */

@@ -14,10 +14,10 @@ export interface SpillFile {
   bytes: number;
 }
 
-/** The whole content of a bucket's file (after its buckets' `finish`). */
-export function readSpillFile(f: SpillFile): Uint8Array {
+/** The whole content of a bucket's file (after its buckets' `finish`), into `alloc(bytes)` if given. */
+export function readSpillFile(f: SpillFile, alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n)): Uint8Array {
   if (f.bytes === 0) return new Uint8Array(0);
-  const out = new Uint8Array(f.bytes);
+  const out = alloc(f.bytes);
   const fd = fs.openSync(f.file, 'r');
   try {
     let done = 0;

@@ -11,6 +11,10 @@ import { argsortU64, sortByU64, words } from './radix';
 import { assignShards, chooseDataEncoding, collectShard, encodeChunks, layoutShardParts, planShards, type ShardingSpec } from './sharding';
 import { valueSource, type ValueSpec } from './values';
 import { readSpillFile, type SpillFile } from './spill';
+import { scratchBytes, scratchF64, scratchU32, scratchU64 } from './scratch';
+
+/** A temporary file's bytes, in scratch: every step below is done with them before it returns. */
+const readFile = (f: SpillFile) => readSpillFile(f, (n) => scratchBytes('spill.file', n));
 
 /** One part or shard of entries, parsed and ordered by (key, annotation id or position). */
 interface Entries {
@@ -25,7 +29,7 @@ function parseEntries(data: Uint8Array, entryBytes: number, spatial: boolean, so
   const w = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
   const stride = entryBytes >>> 2;
   const m = data.byteLength / entryBytes;
-  const keys = new BigUint64Array(m);
+  const keys = scratchU64('entries.keys', m);
   const kw = words(keys);
   for (let t = 0; t < m; t++) {
     kw[2 * t] = w[t * stride];
@@ -33,11 +37,13 @@ function parseEntries(data: Uint8Array, entryBytes: number, spatial: boolean, so
   }
   if (sort === 'none') return { w, stride, keys, order: new Uint32Array(0) };
   if (sort === 'key') return { w, stride, keys, order: argsortU64(keys) };
-  const second = new BigUint64Array(m);
+  const second = scratchU64('entries.second', m);
   const sw = words(second);
   for (let t = 0; t < m; t++) {
-    if (spatial) sw[2 * t] = w[t * stride + 4];
-    else {
+    if (spatial) {
+      sw[2 * t] = w[t * stride + 4];
+      sw[2 * t + 1] = 0;
+    } else {
       sw[2 * t] = w[t * stride + 2];
       sw[2 * t + 1] = w[t * stride + 3];
     }
@@ -99,7 +105,7 @@ function countPart(e: Entries): PartCounts {
 /** A by_rel or spatial part's counts. */
 export function countPartFile(f: SpillFile, entryBytes: number, spatial: boolean): PartCounts {
   // Key runs are all the counts need: spatial entries are not ordered within a key here.
-  return countPart(parseEntries(readSpillFile(f), entryBytes, spatial, spatial ? 'key' : 'full'));
+  return countPart(parseEntries(readFile(f), entryBytes, spatial, spatial ? 'key' : 'full'));
 }
 
 /** A part's entries, grouped by their shard under `spec` (in file order within a shard), and where each shard's run ends. */
@@ -110,7 +116,7 @@ export interface RegroupedPart {
 }
 
 export function regroupPartFile(f: SpillFile, entryBytes: number, spec: ShardingSpec): RegroupedPart {
-  const e = parseEntries(readSpillFile(f), entryBytes, false, 'none');
+  const e = parseEntries(readFile(f), entryBytes, false, 'none');
   const { shard } = assignShards(e.keys, spec);
   const count = 2 ** spec.shard_bits;
   const next = new Float64Array(count);
@@ -141,10 +147,10 @@ function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; va
   const w = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
   let m = 0;
   for (let at = 0; at < w.length; at += 4 + (w[at + 3] >>> 2)) m++;
-  const ids = new BigUint64Array(m);
+  const ids = scratchU64('shard.ids', m);
   const iw = words(ids);
-  const start = new Float64Array(m);
-  const rows = new Uint32Array(m);
+  const start = scratchF64('shard.start', m);
+  const rows = scratchU32('shard.members', m);
   for (let at = 0, k = 0; at < w.length; at += 4 + (w[at + 3] >>> 2), k++) {
     iw[2 * k] = w[at];
     iw[2 * k + 1] = w[at + 1];
@@ -168,9 +174,10 @@ function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; va
   }
   if (!write) return m;
   // Plain arrays: the shard is encoded on the thread that built it.
-  const keys = new BigUint64Array(m);
+  const keys = scratchU64('shard.keys', m);
   const kw = words(keys);
-  const offsets = new Float64Array(m + 1);
+  const offsets = scratchF64('shard.offsets', m + 1);
+  offsets[0] = 0;
   let total = 0;
   for (let j = 0; j < m; j++) {
     const k = order[j];
@@ -179,8 +186,8 @@ function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; va
     total += w[start[k] - 1];
     offsets[j + 1] = total;
   }
-  const records = new Uint8Array(total);
-  const recw = new Uint32Array(records.buffer);
+  const records = scratchBytes('shard.records', total);
+  const recw = new Uint32Array(records.buffer, 0, total >>> 2);
   for (let j = 0, at = 0; j < m; j++) {
     const k = order[j];
     const from = start[k];
@@ -195,14 +202,14 @@ function multiShard(data: Uint8Array, E: number, spatial: boolean, recordSize: n
   const e = parseEntries(data, E, spatial);
   const m = e.order.length;
   const distinct = countPart(e).keys;
-  const shardKeys = new BigUint64Array(distinct);
+  const shardKeys = scratchU64('shard.keys', distinct);
   const skw = words(shardKeys);
-  const start = new Uint32Array(distinct + 1);
-  const members = new Uint32Array(m);
-  const ids = new BigUint64Array(m);
+  const start = scratchU32('shard.start', distinct + 1);
+  const members = scratchU32('shard.members', m);
+  const ids = scratchU64('shard.ids', m);
   const idw = words(ids);
-  const records = new Uint8Array(m * recordSize);
-  const recw = new Uint32Array(records.buffer);
+  const records = scratchBytes('shard.records', m * recordSize);
+  const recw = new Uint32Array(records.buffer, 0, (m * recordSize) >>> 2);
   const rs = recordSize >>> 2;
   const { order, w, stride } = e;
   let k = 0;
@@ -256,7 +263,7 @@ export interface EncodedShardFile {
  * (`onDecided` hears it before the encoding starts), gathered, compressed and laid out.
  */
 export function encodeShardFile(t: ShardFileTask, onDecided?: (encoding: 'gzip' | 'raw') => void): EncodedShardFile {
-  const data = readSpillFile(t);
+  const data = readFile(t);
   const built = t.build.kind === 'byId' ? byIdShard(data, t.build.write) : multiShard(data, t.build.entryBytes, t.build.spatial, t.build.recordSize);
   if (typeof built === 'number') return { parts: null, entries: built, encoding: t.spec.data_encoding };
   const values = valueSource(built.values);
@@ -267,7 +274,9 @@ export function encodeShardFile(t: ShardFileTask, onDecided?: (encoding: 'gzip' 
   const plan = planShards(built.keys, spec, identity(m));
   if (plan.shards.length !== 1 || plan.shards[0] !== t.shard) throw new Error(`internal: shard ${t.shard} holds keys of shard ${plan.shards[0]}`);
   const level = t.gzipLevel === 'raw' ? 0 : t.gzipLevel;
-  const chunks = collectShard(built.keys, plan.order, plan.minishard, values);
+  // Gathered into the file's scratch (its bytes were copied out when the shard was built) when
+  // compressed: the compressed copy is what is returned.
+  const chunks = collectShard(built.keys, plan.order, plan.minishard, values, encoding === 'gzip' ? 'spill.file' : undefined);
   const parts = layoutShardParts(spec, level, chunks, encodeChunks(encoding, level, chunks.data, chunks.sizes));
   const entries = built.values.kind === 'multi' ? built.values.ids.length : m;
   return { parts, entries, encoding };
