@@ -18,13 +18,13 @@ after(tmp.cleanup);
  * A temporary shard file of by_rel or spatial entries (spillShards.ts layout, a 4-byte record): keys
  * from a few cells, annotation ids with high words set, and for spatial entries shuffle positions.
  */
-function shardFile(name: string, n: number, spatial: boolean, seed: number): ShardFileTask {
+function shardFile(name: string, n: number, spatial: boolean, seed: number, wideKeys = false): ShardFileTask {
   const r = rng(seed);
   const b = new SpillBuckets(tmp.dir, name, 1);
   for (let t = 0; t < n; t++) {
     const at = b.reserve(0, 24) >>> 2;
     const w = b.words(0);
-    w.set([Math.floor(r() * 9), 0, Math.floor(r() * 2 ** 32), 0x80000000 + Math.floor(r() * 1000), spatial ? Math.floor(r() * 1e6) : 0, t], at);
+    w.set([Math.floor(r() * 9), wideKeys ? Math.floor(r() * 3) : 0, Math.floor(r() * 2 ** 32), 0x80000000 + Math.floor(r() * 1000), spatial ? Math.floor(r() * 1e6) : 0, t], at);
   }
   b.finish();
   const spec = makeShardingSpec({ preshift_bits: 0, shard_bits: 0, minishard_bits: 1 }, 'raw');
@@ -33,9 +33,11 @@ function shardFile(name: string, n: number, spatial: boolean, seed: number): Sha
 
 const big = shardFile('rel', 6000, false, 1);
 const small = shardFile('spatial', 2000, true, 2);
+/** Cell codes of 2^32 and more: sorted by code, then by position, in two sorts. */
+const wide = shardFile('spatial-wide', 2000, true, 3, true);
 const bytes = (t: ShardFileTask) => Buffer.from(concatBytes(encodeShardFile(t).parts!));
 /** Without scratch: the bytes every later run must match. */
-const fresh = { big: bytes(big), small: bytes(small) };
+const fresh = { big: bytes(big), small: bytes(small), wide: bytes(wide) };
 
 function reference(keys: BigUint64Array): number[] {
   return Array.from({ length: keys.length }, (_, i) => i).sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
@@ -73,9 +75,9 @@ test('a use keeps its buffer; beyond the budget, fresh memory', () => {
   const again = scratchBytes('t.a', 10);
   assert.ok(isScratch(again) && again.buffer === a.buffer);
   assert.equal(again[0], 7, 'not zeroed: callers overwrite what they read');
-  const big = scratchBytes('t.big', 200 << 20);
+  const big = scratchBytes('t.big', 80 << 20);
   assert.ok(isScratch(big));
-  const over = scratchBytes('t.over', 100 << 20);
+  const over = scratchBytes('t.over', 20 << 20);
   assert.ok(!isScratch(over), 'over the per-thread budget');
 });
 
@@ -84,5 +86,7 @@ test('a shard file encoded on scratch another, larger one dirtied: the same byte
   for (let k = 0; k < 2; k++) {
     assert.ok(bytes(big).equals(fresh.big));
     assert.ok(bytes(small).equals(fresh.small), 'spatial entries order by position, whatever the scratch held');
+    assert.ok(bytes(big).equals(fresh.big));
+    assert.ok(bytes(wide).equals(fresh.wide), 'with wide cell codes too');
   }
 });

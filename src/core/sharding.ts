@@ -298,8 +298,11 @@ export interface EncodedChunks {
 export function encodeChunks(encoding: 'gzip' | 'raw', gzipLevel: number, data: Uint8Array, sizes: Uint32Array): EncodedChunks {
   if (encoding === 'raw') return { data, sizes };
   const outSizes = new Uint32Array(sizes.length);
+  // Room for the worst case up front (the bound holds for zlib's output too): growing by doubling
+  // held the old and the new buffer at once, 192 MB for a 128 MB shard. Pages never written are
+  // never touched, so the room costs address space, not memory.
   let cap = 0;
-  for (let t = 0; t < sizes.length; t++) cap += sizes[t] <= SMALL_VALUE_BYTES ? gzipSmallBound(sizes[t]) : 0;
+  for (let t = 0; t < sizes.length; t++) cap += gzipSmallBound(sizes[t]);
   let out = new Uint8Array(cap + 1024);
   let o = 0;
   let at = 0;

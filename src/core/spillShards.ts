@@ -39,6 +39,17 @@ function parseEntries(data: Uint8Array, entryBytes: number, spatial: boolean, so
   if (sort === 'key') return { w, stride, keys, order: argsortU64(keys) };
   const second = scratchU64('entries.second', m);
   const sw = words(second);
+  let narrow = spatial;
+  for (let t = 0; t < m && narrow; t++) if (kw[2 * t + 1] !== 0) narrow = false;
+  if (narrow) {
+    // Cell codes below 2^32 (every level up to 2^32 cells): the code above the position in one
+    // uint64, one sort instead of two.
+    for (let t = 0; t < m; t++) {
+      sw[2 * t] = w[t * stride + 4];
+      sw[2 * t + 1] = kw[2 * t];
+    }
+    return { w, stride, keys, order: argsortU64(second) };
+  }
   for (let t = 0; t < m; t++) {
     if (spatial) {
       sw[2 * t] = w[t * stride + 4];
