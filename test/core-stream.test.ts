@@ -112,6 +112,17 @@ describe('exports through temporary files (larger than memory)', () => {
     await both(parquet, 'line', { numSpatialLevels: 1, targetChunkLimit: 0, description: 'one level', dataEncoding: 'raw', gzipLevel: 6, idColumn: 'annotation_id' }, 'one-level');
   });
 
+  it('shard files too large to encode whole on one worker: built on one, compressed in slices across all; byte-identical', async () => {
+    // Every shard file over 6 KB counts as large here.
+    process.env.NG_ANNOTATIONS_SHARD_FILE_BYTES = '12000';
+    try {
+      await both(parquet, 'point', { properties: ['score', 'kind'], relationships: ['body'] }, 'slices');
+      await both(parquet, 'line', { properties: ['kind'], relationships: ['partner'], writeById: false, dataEncoding: 'raw' }, 'slices-line');
+    } finally {
+      delete process.env.NG_ANNOTATIONS_SHARD_FILE_BYTES;
+    }
+  });
+
   it('on one thread (the temporary files counted, regrouped and encoded here) and on three: byte-identical', async () => {
     for (const maxThreads of [1, 3]) {
       const { stream } = await both(parquet, 'point', { properties: ['score', 'kind'], relationships: ['body'], maxThreads }, `threads-${maxThreads}`);

@@ -38,11 +38,20 @@ export class ShardWriter {
   /**
    * Queues shard `shard`: the values of `members` (key indices, in plan order) of `source`, laid out
    * by `minishard`; resolves once it is queued (waiting while too many are in flight). `release` runs
-   * when the shard is written or has failed.
+   * when the shard is written or has failed. Progress counts `entries` (its keys unless given).
    */
-  add(spec: ShardingSpec, shard: number, source: SourceHandle, keys: BigUint64Array, members: Uint32Array, minishard: Uint32Array, release?: () => void): Promise<void> {
+  add(
+    spec: ShardingSpec,
+    shard: number,
+    source: SourceHandle,
+    keys: BigUint64Array,
+    members: Uint32Array,
+    minishard: Uint32Array,
+    release?: () => void,
+    entries = members.length,
+  ): Promise<void> {
     const level = this.ctx.gzipLevel === 'raw' ? 0 : this.ctx.gzipLevel;
-    const encoded = this.ctx.encoder.encode(spec, level, source, keys, members, minishard).then((parts) => ({ parts, entries: members.length }));
+    const encoded = this.ctx.encoder.encode(spec, level, source, keys, members, minishard).then((parts) => ({ parts, entries }));
     return this.addEncoded(spec.shard_bits, shard, encoded, release);
   }
 

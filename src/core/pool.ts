@@ -9,7 +9,7 @@ import { collectShard, encodeChunks, layoutShardParts, shardKeys, type EncodedCh
 import { SharedArena, sharedSpec, valueSource, type ValueSpec } from './values';
 import type { SpatialInput, SpatialLevelEntries } from './spatial';
 import type { RelationshipIndex, RelationshipIndexInput } from './relationshipIndex';
-import { countPartFile, encodeShardFile, regroupPartFile, type EncodedShardFile, type PartCounts, type RegroupedPart, type ShardFileTask } from './spillShards';
+import { buildShardFile, countPartFile, encodeShardFile, regroupPartFile, type BuiltShard, type EncodedShardFile, type PartCounts, type RegroupedPart, type ShardFileTask } from './spillShards';
 import type { SpillFile } from './spill';
 import { AbortError, ExportError } from './errors';
 import type { Job, SpatialJobOptions, WorkerMessage, WorkerReply } from './shardWorker';
@@ -166,6 +166,13 @@ export class ShardEncoder {
     if (this.workers.length === 0) return encodeShardFile(task, onDecided);
     const r = await this.run({ type: 'shardFile', id: this.nextId++, task }, [], signal, undefined, onDecided);
     return (r as { shardFile: EncodedShardFile }).shardFile;
+  }
+
+  /** A shard built from its temporary file on a worker, its arrays moved here (to be encoded in slices across the workers). */
+  async buildShard(task: ShardFileTask, signal?: AbortSignal): Promise<BuiltShard | number> {
+    if (this.workers.length === 0) return buildShardFile(task);
+    const r = await this.run({ type: 'buildShard', id: this.nextId++, task }, [], signal);
+    return (r as { built: BuiltShard | number }).built;
   }
 
   private run(job: Job, transfer: ArrayBuffer[], signal?: AbortSignal, onProgress?: Waiting['onProgress'], onDecided?: Waiting['onDecided']): Promise<WorkerReply> {

@@ -7,7 +7,7 @@ import { encodeChunks, gatherValues, type ValueSource } from './sharding';
 import { valueSource, type ValueSpec } from './values';
 import { buildSpatialIndex, type SpatialInput, type SpatialLevelEntries, type SpatialOptions } from './spatial';
 import { relationshipIndex, type RelationshipIndex, type RelationshipIndexInput } from './relationshipIndex';
-import { countPartFile, encodeShardFile, regroupPartFile, type EncodedShardFile, type PartCounts, type RegroupedPart, type ShardFileTask } from './spillShards';
+import { buildShardFile, builtBuffers, countPartFile, encodeShardFile, regroupPartFile, type BuiltShard, type EncodedShardFile, type PartCounts, type RegroupedPart, type ShardFileTask } from './spillShards';
 import type { ShardingSpec } from './sharding';
 import type { SpillFile } from './spill';
 import { ExportError } from './errors';
@@ -24,7 +24,8 @@ export type WorkerMessage =
   | { type: 'relationship'; id: number; input: RelationshipIndexInput }
   | { type: 'countPart'; id: number; file: SpillFile; entryBytes: number; spatial: boolean }
   | { type: 'regroupPart'; id: number; file: SpillFile; entryBytes: number; spec: ShardingSpec }
-  | { type: 'shardFile'; id: number; task: ShardFileTask };
+  | { type: 'shardFile'; id: number; task: ShardFileTask }
+  | { type: 'buildShard'; id: number; task: ShardFileTask };
 export type Job = Exclude<WorkerMessage, { type: 'source' } | { type: 'drop' }>;
 
 export type WorkerReply =
@@ -34,6 +35,7 @@ export type WorkerReply =
   | { id: number; counts: PartCounts }
   | { id: number; regrouped: RegroupedPart }
   | { id: number; shardFile: EncodedShardFile }
+  | { id: number; built: BuiltShard | number }
   /** Not the end of the job: how far the spatial assignment has come. */
   | { id: number; progress: number; total: number }
   /** Not the end of the job: the data encoding a shard file's values decided (ShardFileTask.choose). */
@@ -70,6 +72,10 @@ function run(m: Job): { reply: WorkerReply; transfer: ArrayBuffer[] } {
     case 'regroupPart': {
       const regrouped = regroupPartFile(m.file, m.entryBytes, m.spec);
       return { reply: { id: m.id, regrouped }, transfer: [regrouped.data.buffer as ArrayBuffer, regrouped.ends.buffer as ArrayBuffer] };
+    }
+    case 'buildShard': {
+      const built = buildShardFile(m.task);
+      return { reply: { id: m.id, built }, transfer: typeof built === 'number' ? [] : builtBuffers(built) };
     }
     case 'shardFile': {
       const shardFile = encodeShardFile(m.task, (decided) => parentPort!.postMessage({ id: m.id, decided } satisfies WorkerReply));

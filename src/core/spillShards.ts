@@ -13,6 +13,21 @@ import { valueSource, type ValueSpec } from './values';
 import { readSpillFile, type SpillFile } from './spill';
 import { scratchBytes, scratchF64, scratchU32, scratchU64 } from './scratch';
 
+/** Where a built shard's arrays go: scratch when it is encoded here, fresh when it moves to another thread. */
+interface Alloc {
+  u64(use: string, n: number): BigUint64Array;
+  u32(use: string, n: number): Uint32Array;
+  f64(use: string, n: number): Float64Array;
+  bytes(use: string, n: number): Uint8Array;
+}
+const SCRATCH: Alloc = { u64: scratchU64, u32: scratchU32, f64: scratchF64, bytes: scratchBytes };
+const FRESH: Alloc = {
+  u64: (_, n) => new BigUint64Array(n),
+  u32: (_, n) => new Uint32Array(n),
+  f64: (_, n) => new Float64Array(n),
+  bytes: (_, n) => new Uint8Array(n),
+};
+
 /** A temporary file's bytes, in scratch: every step below is done with them before it returns. */
 const readFile = (f: SpillFile) => readSpillFile(f, (n) => scratchBytes('spill.file', n));
 
@@ -154,7 +169,7 @@ export function regroupPartFile(f: SpillFile, entryBytes: number, spec: Sharding
  * as a variable-size record. Duplicate ids share a shard, so they are found here, named by their
  * rows; only their count when that check was all that was wanted.
  */
-function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; values: ValueSpec } | number {
+function byIdShard(data: Uint8Array, write: boolean, a: Alloc): BuiltShard | number {
   const w = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
   let m = 0;
   for (let at = 0; at < w.length; at += 4 + (w[at + 3] >>> 2)) m++;
@@ -185,9 +200,9 @@ function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; va
   }
   if (!write) return m;
   // Plain arrays: the shard is encoded on the thread that built it.
-  const keys = scratchU64('shard.keys', m);
+  const keys = a.u64('shard.keys', m);
   const kw = words(keys);
-  const offsets = scratchF64('shard.offsets', m + 1);
+  const offsets = a.f64('shard.offsets', m + 1);
   offsets[0] = 0;
   let total = 0;
   for (let j = 0; j < m; j++) {
@@ -197,7 +212,7 @@ function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; va
     total += w[start[k] - 1];
     offsets[j + 1] = total;
   }
-  const records = scratchBytes('shard.records', total);
+  const records = a.bytes('shard.records', total);
   const recw = new Uint32Array(records.buffer, 0, total >>> 2);
   for (let j = 0, at = 0; j < m; j++) {
     const k = order[j];
@@ -209,17 +224,17 @@ function byIdShard(data: Uint8Array, write: boolean): { keys: BigUint64Array; va
 }
 
 /** One by_rel or spatial shard from its temporary file: distinct keys, and each key's entries in order. */
-function multiShard(data: Uint8Array, E: number, spatial: boolean, recordSize: number): { keys: BigUint64Array; values: ValueSpec } {
+function multiShard(data: Uint8Array, E: number, spatial: boolean, recordSize: number, a: Alloc): BuiltShard {
   const e = parseEntries(data, E, spatial);
   const m = e.order.length;
   const distinct = countPart(e).keys;
-  const shardKeys = scratchU64('shard.keys', distinct);
+  const shardKeys = a.u64('shard.keys', distinct);
   const skw = words(shardKeys);
-  const start = scratchU32('shard.start', distinct + 1);
-  const members = scratchU32('shard.members', m);
-  const ids = scratchU64('shard.ids', m);
+  const start = a.u32('shard.start', distinct + 1);
+  const members = a.u32('shard.members', m);
+  const ids = a.u64('shard.ids', m);
   const idw = words(ids);
-  const records = scratchBytes('shard.records', m * recordSize);
+  const records = a.bytes('shard.records', m * recordSize);
   const recw = new Uint32Array(records.buffer, 0, (m * recordSize) >>> 2);
   const rs = recordSize >>> 2;
   const { order, w, stride } = e;
@@ -269,26 +284,60 @@ export interface EncodedShardFile {
   encoding: 'gzip' | 'raw';
 }
 
+/** A shard's keys in order and their values, and how many entries it holds. */
+export interface BuiltShard {
+  keys: BigUint64Array;
+  values: ValueSpec;
+}
+
+function build(t: ShardFileTask, a: Alloc): BuiltShard | number {
+  const data = readFile(t);
+  return t.build.kind === 'byId' ? byIdShard(data, t.build.write, a) : multiShard(data, t.build.entryBytes, t.build.spatial, t.build.recordSize, a);
+}
+
+/** Entries of a built shard: by_id's keys, a multi index's members. */
+export function builtEntries(b: BuiltShard): number {
+  return b.values.kind === 'multi' ? b.values.ids.length : b.keys.length;
+}
+
+/** A built shard's plan: its keys are in order and all belong to shard `shard` (checked). */
+export function builtShardPlan(keys: BigUint64Array, spec: ShardingSpec, shard: number): { order: Uint32Array; minishard: Uint32Array } {
+  const plan = planShards(keys, spec, identity(keys.length));
+  if (plan.shards.length !== 1 || plan.shards[0] !== shard) throw new Error(`internal: shard ${shard} holds keys of shard ${plan.shards[0]}`);
+  return plan;
+}
+
+/**
+ * One shard built from its temporary file, in fresh arrays, for another thread to encode (a shard
+ * too large to encode whole on one worker beside another); only its entry count when by_id was only checked.
+ */
+export function buildShardFile(t: ShardFileTask): BuiltShard | number {
+  return build(t, FRESH);
+}
+
+/** The arrays of a built shard, to move to another thread. */
+export function builtBuffers(b: BuiltShard): ArrayBuffer[] {
+  const v = b.values;
+  const arrays = v.kind === 'multi' ? [v.records, v.ids, v.start, v.members] : [v.records, v.recordOffsets!];
+  return [b.keys, ...arrays].map((x) => x.buffer as ArrayBuffer);
+}
+
 /**
  * One shard, from its temporary file to its bytes: built, its data encoding decided if asked
  * (`onDecided` hears it before the encoding starts), gathered, compressed and laid out.
  */
 export function encodeShardFile(t: ShardFileTask, onDecided?: (encoding: 'gzip' | 'raw') => void): EncodedShardFile {
-  const data = readFile(t);
-  const built = t.build.kind === 'byId' ? byIdShard(data, t.build.write) : multiShard(data, t.build.entryBytes, t.build.spatial, t.build.recordSize);
+  const built = build(t, SCRATCH);
   if (typeof built === 'number') return { parts: null, entries: built, encoding: t.spec.data_encoding };
   const values = valueSource(built.values);
   const encoding = t.choose ? chooseDataEncoding(t.gzipLevel, t.choose, values, built.keys.length) : t.spec.data_encoding;
   onDecided?.(encoding);
   const spec = { ...t.spec, data_encoding: encoding };
-  const m = built.keys.length;
-  const plan = planShards(built.keys, spec, identity(m));
-  if (plan.shards.length !== 1 || plan.shards[0] !== t.shard) throw new Error(`internal: shard ${t.shard} holds keys of shard ${plan.shards[0]}`);
+  const plan = builtShardPlan(built.keys, spec, t.shard);
   const level = t.gzipLevel === 'raw' ? 0 : t.gzipLevel;
   // Gathered into the file's scratch (its bytes were copied out when the shard was built) when
   // compressed: the compressed copy is what is returned.
   const chunks = collectShard(built.keys, plan.order, plan.minishard, values, encoding === 'gzip' ? 'spill.file' : undefined);
   const parts = layoutShardParts(spec, level, chunks, encodeChunks(encoding, level, chunks.data, chunks.sizes));
-  const entries = built.values.kind === 'multi' ? built.values.ids.length : m;
-  return { parts, entries, encoding };
+  return { parts, entries: builtEntries(built), encoding };
 }

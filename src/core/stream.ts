@@ -27,10 +27,11 @@ import { normalizeRelationshipRequests } from './relationships';
 import { CellVisitor, defineGrids, levelAxes, levelQuotas, pointCode } from './spatial';
 import { MortonEncoder } from './morton';
 import { Rng, randomPermutation } from './rng';
-import { assignShards, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, type ShardingSpec } from './sharding';
+import { assignShards, chooseDataEncoding, chooseShardingParams, makeShardingSpec, minishardIndexEncoding, type ShardingSpec } from './sharding';
 import { maxWords, words } from './radix';
 import { SpillBuckets } from './spill';
-import type { EncodedShardFile, ShardBuild, ShardFileTask } from './spillShards';
+import { builtEntries, builtShardPlan, type BuiltShard, type EncodedShardFile, type ShardBuild, type ShardFileTask } from './spillShards';
+import { valueSource } from './values';
 import { runLimited } from './storage';
 import { ShardWriter, indexSummary, writeInfo, writtenSince, writtenSoFar, type ShardContext } from './indexWriter';
 
@@ -435,12 +436,15 @@ interface Written {
 }
 
 /**
- * Temporary bytes of the shard files encoded at once. Each takes about four times its file in
- * working memory, and shards are about 70 MB of file, so two run side by side; a larger one (a
- * spatial level whose few cells hash to few shards: 136 MB each at 1e7 points) runs alone, which
- * kept that export's peak at 1.4 GB instead of 1.9 GB.
+ * Temporary bytes of the shard files encoded whole at once. Each takes about four times its file in
+ * working memory, and shards are about 70 MB of file, so two run side by side. A larger one (a
+ * spatial level whose few cells hash to few shards: 136 MB each at 1e7 points, up to 180 MB at 1e8)
+ * is built on one worker and then compressed in slices across all of them, as the in-memory writer
+ * does: two of those side by side took the 1e7 peak to 1.9 GB, and one alone left a core idle.
  */
 const SHARD_FILE_BYTES_AT_ONCE = 160 << 20;
+/** SHARD_FILE_BYTES_AT_ONCE, or lower for tests (NG_ANNOTATIONS_SHARD_FILE_BYTES, read at every export) to reach the slices path on small tables. */
+const shardFileBytesAtOnce = () => Number(process.env.NG_ANNOTATIONS_SHARD_FILE_BYTES) || SHARD_FILE_BYTES_AT_ONCE;
 
 /**
  * Encodes each shard's temporary file on the shard workers, side by side up to
@@ -450,6 +454,7 @@ const SHARD_FILE_BYTES_AT_ONCE = 160 << 20;
  */
 async function encodeShardFiles(s: StreamSettings, out: ShardWriter, shards: SpillBuckets, spec0: ShardingSpec, build: ShardBuild): Promise<ShardingSpec> {
   let decided: Promise<'gzip' | 'raw'> | null = null;
+  const limit = shardFileBytesAtOnce();
   let atOnce = 0;
   const wake: Array<() => void> = [];
   try {
@@ -457,9 +462,19 @@ async function encodeShardFiles(s: StreamSettings, out: ShardWriter, shards: Spi
       throwIfAborted(s.signal);
       const bytes = shards.sizes[b];
       if (bytes === 0) continue;
-      while (atOnce > 0 && atOnce + bytes > SHARD_FILE_BYTES_AT_ONCE) await new Promise<void>((resolve) => wake.push(resolve));
+      while (atOnce > 0 && atOnce + bytes > limit) await new Promise<void>((resolve) => wake.push(resolve));
       atOnce += bytes;
+      const release = () => {
+        shards.remove(b);
+        atOnce -= bytes;
+        for (const w of wake.splice(0)) w();
+      };
       const task: ShardFileTask = { ...shards.spillFile(b), shard: b, build, spec: spec0, gzipLevel: s.gzipLevel };
+      if (s.encoder.threads > 1 && 2 * bytes > limit) {
+        const encoding = await encodeInSlices(s, out, task, decided && (await decided), release);
+        decided ??= encoding ? Promise.resolve(encoding) : null;
+        continue;
+      }
       let job: Promise<EncodedShardFile>;
       if (decided === null) {
         let heard!: (e: 'gzip' | 'raw') => void;
@@ -470,11 +485,7 @@ async function encodeShardFiles(s: StreamSettings, out: ShardWriter, shards: Spi
       } else {
         job = s.encoder.shardFile({ ...task, spec: { ...spec0, data_encoding: await decided } }, s.signal);
       }
-      await out.addEncoded(spec0.shard_bits, b, job, () => {
-        shards.remove(b);
-        atOnce -= bytes;
-        for (const w of wake.splice(0)) w();
-      });
+      await out.addEncoded(spec0.shard_bits, b, job, release);
     }
     await out.finish();
   } catch (e) {
@@ -482,6 +493,40 @@ async function encodeShardFiles(s: StreamSettings, out: ShardWriter, shards: Spi
     throw e;
   }
   return decided ? { ...spec0, data_encoding: await decided } : spec0;
+}
+
+/**
+ * A large shard file: built on a worker, then gathered and compressed in slices across every worker
+ * (ShardWriter.add), with the index's data encoding if decided, else deciding it. Returns the
+ * encoding (null when by_id was only checked).
+ */
+async function encodeInSlices(
+  s: StreamSettings,
+  out: ShardWriter,
+  task: ShardFileTask,
+  decided: 'gzip' | 'raw' | null,
+  release: () => void,
+): Promise<'gzip' | 'raw' | null> {
+  let built: BuiltShard | number;
+  try {
+    built = await s.encoder.buildShard(task, s.signal);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  if (typeof built === 'number') {
+    await out.addEncoded(task.spec.shard_bits, task.shard, Promise.resolve({ parts: null, entries: built }), release);
+    return null;
+  }
+  const encoding = decided ?? chooseDataEncoding(s.gzipLevel, s.dataEncoding, valueSource(built.values), built.keys.length);
+  const spec = { ...task.spec, data_encoding: encoding };
+  const plan = builtShardPlan(built.keys, spec, task.shard);
+  const source = s.encoder.addSource(built.values);
+  await out.add(spec, task.shard, source, built.keys, plan.order, plan.minishard, () => {
+    s.encoder.dropSource(source);
+    release();
+  }, builtEntries(built));
+  return encoding;
 }
 
 /** by_id, one shard file at a time; also where duplicate ids are found (they share a shard). */
@@ -520,8 +565,9 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
   const spec0 = makeShardingSpec(chooseShardingParams(keys, rawBytes, (BigInt(best.hi) << 32n) | BigInt(best.lo)), 'gzip', minishardIndexEncoding(s.gzipLevel));
   const shards = buckets(`${ix.key}.shards`, 2 ** spec0.shard_bits);
   // Each part grouped by shard on a worker, the next ones while this one's runs are appended (in
-  // part order, so the shard files do not depend on timing).
-  await inOrder(ix.parts.count, s.encoder.threads, (b) => {
+  // part order, so the shard files do not depend on timing): one more started than there are
+  // workers, so that every worker has a part while this thread writes one out.
+  await inOrder(ix.parts.count, s.encoder.threads + 1, (b) => {
     throwIfAborted(s.signal);
     return s.encoder.regroupPart(ix.parts.spillFile(b), E, spec0, s.signal);
   }, (b, { data, ends }) => {
