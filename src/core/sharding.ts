@@ -294,21 +294,28 @@ export interface EncodedChunks {
   sizes: Uint32Array;
 }
 
+/** Bytes not zeroed, in their own buffer (not Node's shared pool: it may be moved to another thread). */
+function uninitialized(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
 /** Encodes each chunk value on its own (the expensive part; worker threads run slices of it). */
 export function encodeChunks(encoding: 'gzip' | 'raw', gzipLevel: number, data: Uint8Array, sizes: Uint32Array): EncodedChunks {
   if (encoding === 'raw') return { data, sizes };
   const outSizes = new Uint32Array(sizes.length);
   // Room for the worst case up front (the bound holds for zlib's output too): growing by doubling
-  // held the old and the new buffer at once, 192 MB for a 128 MB shard. Pages never written are
-  // never touched, so the room costs address space, not memory.
+  // held the old and the new buffer at once, 192 MB for a 128 MB shard. Uninitialized (only the
+  // bytes written are returned), so pages never written are never touched: the room costs address
+  // space, not memory.
   let cap = 0;
   for (let t = 0; t < sizes.length; t++) cap += gzipSmallBound(sizes[t]);
-  let out = new Uint8Array(cap + 1024);
+  let out = uninitialized(cap + 1024);
   let o = 0;
   let at = 0;
   const room = (need: number) => {
     if (o + need <= out.length) return;
-    const grown = new Uint8Array(Math.max(out.length * 2, o + need + cap));
+    const grown = uninitialized(Math.max(out.length * 2, o + need + cap));
     grown.set(out.subarray(0, o));
     out = grown;
   };
