@@ -79,10 +79,9 @@ function run(m: Job): { reply: WorkerReply; transfer: ArrayBuffer[] } {
     }
     case 'shardFile': {
       const shardFile = encodeShardFile(m.task, (decided) => parentPort!.postMessage({ id: m.id, decided } satisfies WorkerReply));
-      // Parts may share a buffer: each large one is moved once. Small ones (minishard indexes, which
-      // may live in Node's shared Buffer pool) are copied.
-      const large = (shardFile.parts ?? []).map((p) => p.buffer as ArrayBuffer).filter((b) => b.byteLength >= 1 << 16);
-      return { reply: { id: m.id, shardFile }, transfer: [...new Set(large)] };
+      // Only the encoded values' buffer is moved; the other parts (the shard index, minishard indexes
+      // from zlib, whose buffers Node may share and refuses to move since Node 21) are copied.
+      return { reply: { id: m.id, shardFile }, transfer: shardFile.values ? [shardFile.values] : [] };
     }
   }
 }

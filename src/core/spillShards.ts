@@ -282,6 +282,8 @@ export interface EncodedShardFile {
   parts: Uint8Array[] | null;
   entries: number;
   encoding: 'gzip' | 'raw';
+  /** The buffer most parts are views of (the encoded values), this step's own: it can be moved to another thread. */
+  values?: ArrayBuffer;
 }
 
 /** A shard's keys in order and their values, and how many entries it holds. */
@@ -338,6 +340,7 @@ export function encodeShardFile(t: ShardFileTask, onDecided?: (encoding: 'gzip' 
   // Gathered into the file's scratch (its bytes were copied out when the shard was built) when
   // compressed: the compressed copy is what is returned.
   const chunks = collectShard(built.keys, plan.order, plan.minishard, values, encoding === 'gzip' ? 'spill.file' : undefined);
-  const parts = layoutShardParts(spec, level, chunks, encodeChunks(encoding, level, chunks.data, chunks.sizes));
-  return { parts, entries: builtEntries(built), encoding };
+  const encoded = encodeChunks(encoding, level, chunks.data, chunks.sizes);
+  const parts = layoutShardParts(spec, level, chunks, encoded);
+  return { parts, entries: builtEntries(built), encoding, values: encoded.data.buffer as ArrayBuffer };
 }
