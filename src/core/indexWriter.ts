@@ -94,16 +94,6 @@ export function indexSummary(
   };
 }
 
-/** The storage's counts now, for writtenSince. */
-export function writtenSoFar(storage: Storage): { bytes: number; files: number } {
-  return { bytes: storage.bytesWritten, files: storage.filesWritten };
-}
-
-/** What was written to `storage` since `start` was taken (when one index is written at a time). */
-export function writtenSince(storage: Storage, start: { bytes: number; files: number }): { bytes: number; files: number } {
-  return { bytes: storage.bytesWritten - start.bytes, files: storage.filesWritten - start.files };
-}
-
 /** Both writers' next-to-last step, once every index is written: the `info` file. */
 export async function writeInfo(storage: Storage, signal: AbortSignal | undefined, progress: ShardContext['progress'], info: InfoInput): Promise<void> {
   progress('finishing', 0, 1);

@@ -33,7 +33,7 @@ import { SpillBuckets } from './spill';
 import { builtEntries, builtShardPlan, type BuiltShard, type EncodedShardFile, type ShardBuild, type ShardFileTask } from './spillShards';
 import { valueSource } from './values';
 import { runLimited } from './storage';
-import { ShardWriter, indexSummary, writeInfo, writtenSince, writtenSoFar, type ShardContext } from './indexWriter';
+import { ShardWriter, indexSummary, writeInfo, type ShardContext } from './indexWriter';
 
 /** The input's record batches, in order; called once per pass (export/run.ts reads them from a file). */
 export type BatchSource = () => AsyncIterable<RecordBatch>;
@@ -531,20 +531,19 @@ async function encodeInSlices(
 
 /** by_id, one shard file at a time; also where duplicate ids are found (they share a shard). */
 async function writeById(s: StreamSettings, shards: SpillBuckets, spec0: ShardingSpec, n: number, rawBytes: number, write: boolean): Promise<Written> {
-  const start = writtenSoFar(s.storage);
   s.progress('by_id', 0, n);
-  const spec = await encodeShardFiles(s, new ShardWriter(s, 'by_id', 'by_id', n), shards, spec0, { kind: 'byId', write });
+  const out = new ShardWriter(s, 'by_id', 'by_id', n);
+  const spec = await encodeShardFiles(s, out, shards, spec0, { kind: 'byId', write });
   s.progress('by_id', n, n);
   return {
     sharding: spec,
     maxCount: 1,
-    summary: indexSummary(writtenSince(s.storage, start), { key: 'by_id', keys: n, entries: n, rawBytes, sharding: spec }),
+    summary: indexSummary(out.written, { key: 'by_id', keys: n, entries: n, rawBytes, sharding: spec }),
   };
 }
 
 /** A by_rel or spatial index: count its parts, regroup them by shard, then encode shard by shard. */
 async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number, buckets: (name: string, count: number) => SpillBuckets): Promise<Written> {
-  const start = writtenSoFar(s.storage);
   const E = 20 + recordSize;
   let keys = 0;
   let entries = 0;
@@ -576,9 +575,10 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
   });
   shards.finish();
   s.progress(ix.phase, 0, entries, ix.detail);
+  const out = new ShardWriter(s, ix.key, ix.phase, entries, ix.detail);
   let sharding: ShardingSpec;
   try {
-    sharding = await encodeShardFiles(s, new ShardWriter(s, ix.key, ix.phase, entries, ix.detail), shards, spec0, { kind: 'multi', entryBytes: E, spatial: ix.spatial, recordSize });
+    sharding = await encodeShardFiles(s, out, shards, spec0, { kind: 'multi', entryBytes: E, spatial: ix.spatial, recordSize });
   } finally {
     shards.dispose();
   }
@@ -586,7 +586,7 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
   return {
     sharding,
     maxCount,
-    summary: indexSummary(writtenSince(s.storage, start), { key: ix.key, keys, entries, rawBytes, sharding }),
+    summary: indexSummary(out.written, { key: ix.key, keys, entries, rawBytes, sharding }),
   };
 }
 
