@@ -322,6 +322,25 @@ export class JobsInFlight {
   }
 }
 
+/**
+ * The results of `start(0)` … `start(count - 1)`, in that order, with up to `ahead` started and not yet
+ * taken, so the next ones run while the caller works on this one. Each is observed as soon as it
+ * starts: a failure surfaces when its turn comes, and those still running when the caller stops are
+ * left to settle.
+ */
+export async function* inOrderAhead<T>(count: number, ahead: number, start: (i: number) => Promise<T>): AsyncGenerator<T> {
+  const started: Array<Promise<T>> = [];
+  let next = 0;
+  while (next < count || started.length > 0) {
+    while (next < count && started.length < ahead) {
+      const p = start(next++);
+      p.catch(() => undefined);
+      started.push(p);
+    }
+    yield await started.shift()!;
+  }
+}
+
 /** Runs `tasks` with at most `limit` in flight, stopping at the first failure. */
 export async function runLimited(limit: number, count: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;

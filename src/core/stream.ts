@@ -32,7 +32,7 @@ import { maxWords, words } from './radix';
 import { SpillBuckets } from './spill';
 import { builtEntries, builtShardPlan, type BuiltShard, type EncodedShardFile, type ShardBuild, type ShardFileTask } from './spillShards';
 import { valueSource } from './values';
-import { runLimited } from './storage';
+import { inOrderAhead, runLimited } from './storage';
 import { ShardWriter, indexSummary, writeInfo, type ShardContext } from './indexWriter';
 
 /** The input's record batches, in order; called once per pass (export/run.ts reads them from a file). */
@@ -566,13 +566,15 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
   // Each part grouped by shard on a worker, the next ones while this one's runs are appended (in
   // part order, so the shard files do not depend on timing): one more started than there are
   // workers, so that every worker has a part while this thread writes one out.
-  await inOrder(ix.parts.count, s.encoder.threads + 1, (b) => {
+  const regrouped = inOrderAhead(ix.parts.count, s.encoder.threads + 1, (b) => {
     throwIfAborted(s.signal);
     return s.encoder.regroupPart(ix.parts.spillFile(b), E, spec0, s.signal);
-  }, (b, { data, ends }) => {
-    for (let sb = 0, from = 0; sb < ends.length; from = ends[sb++]) shards.append(sb, data.subarray(from, ends[sb]));
-    ix.parts.remove(b);
   });
+  let b = 0;
+  for await (const { data, ends } of regrouped) {
+    for (let sb = 0, from = 0; sb < ends.length; from = ends[sb++]) shards.append(sb, data.subarray(from, ends[sb]));
+    ix.parts.remove(b++);
+  }
   shards.finish();
   s.progress(ix.phase, 0, entries, ix.detail);
   const out = new ShardWriter(s, ix.key, ix.phase, entries, ix.detail);
@@ -588,24 +590,4 @@ async function writeMulti(s: StreamSettings, ix: MultiIndex, recordSize: number,
     maxCount,
     summary: indexSummary(out.written, { key: ix.key, keys, entries, rawBytes, sharding }),
   };
-}
-
-/**
- * Runs `start(0..count-1)` with up to `ahead` started and not yet used, and hands each result to
- * `use` in order.
- */
-async function inOrder<T>(count: number, ahead: number, start: (i: number) => Promise<T>, use: (i: number, r: T) => void): Promise<void> {
-  const started: Array<Promise<T>> = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      while (started.length < Math.min(ahead, count - i)) {
-        const p = start(i + started.length);
-        p.catch(() => undefined);
-        started.push(p);
-      }
-      use(i, await started.shift()!);
-    }
-  } finally {
-    await Promise.allSettled(started);
-  }
 }

@@ -11,6 +11,7 @@ import { openParquet, readParquetBatches, readParquetTable, type ParquetReadOpti
 import { InputError, abortError, throwIfAborted, type InputErrorDetails } from './errors.js';
 import { statOrThrow } from './files.js';
 import { recordBatch } from './arrowData.js';
+import { inOrderAhead } from '../core/storage.js';
 
 /**
  * Below this many bytes of file a worker's start-up (loading the reader, warming up hyparquet's
@@ -259,24 +260,14 @@ export async function* readParquetBatchesParallel(
   }
   const { schema, ranges, total } = plan;
   const readers = new ReaderThreads(plan.script, plan.threads, file, plan.names, opts.signal);
-  const ahead: Array<Promise<PlainData[]>> = [];
-  let next = 0;
   let done = 0;
-  const fill = () => {
-    while (next < ranges.length && ahead.length < plan.threads + 1) {
-      const r = readers.read(ranges[next].start, ranges[next].end, plan.names.map(() => null));
-      r.catch(() => undefined); // observed when its turn comes
-      ahead.push(r);
-      next++;
-    }
-  };
   try {
-    for (let g = 0; g < ranges.length; g++) {
-      fill();
-      const got = await ahead.shift()!;
+    const decoded = inOrderAhead(ranges.length, plan.threads + 1, (g) => readers.read(ranges[g].start, ranges[g].end, plan.names.map(() => null)));
+    let g = 0;
+    for await (const got of decoded) {
       throwIfAborted(opts.signal);
-      const { start, end } = ranges[g];
-      done += ranges[g].bytes;
+      const { start, end, bytes } = ranges[g++];
+      done += bytes;
       opts.onProgress?.(Math.min(done, total), total);
       if (end === start) continue;
       const children = schema.fields.map((f, i) => fromPlain(f.type, got[i]));
