@@ -59,8 +59,8 @@ export class SpillBuckets {
   }
 
   /**
-   * Room for `bytes` more bytes (a multiple of 4) in bucket `b`'s buffer: returns the offset to
-   * write at, in `buf(b)` and `words(b)`. The caller fills those bytes before the next call.
+   * Room for `bytes` more bytes (a multiple of 4) in bucket `b`'s buffer: returns the byte offset to
+   * write at, in `words(b)`. The caller fills those bytes before the next call.
    */
   reserve(b: number, bytes: number): number {
     let buf = this.buffers[b];
@@ -76,10 +76,6 @@ export class SpillBuckets {
     this.fill[b] = at + bytes;
     this.sizes[b] += bytes;
     return at;
-  }
-
-  buf(b: number): Uint8Array {
-    return this.buffers[b]!;
   }
 
   words(b: number): Uint32Array {
