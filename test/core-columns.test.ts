@@ -28,3 +28,13 @@ test('stringCodes: many distinct values keep their own codes', () => {
   assert.equal(labels.length, 20_000);
   for (let i = 0; i < values.length; i += 997) assert.equal(labels[codes[i]], values[i]);
 });
+
+test('stringCodes: values whose hashes collide stay apart', () => {
+  // 'label1122789' and 'label1339192' have the same 32-bit FNV-1a hash, the table's key.
+  const fnv = (s: string) => Buffer.from(s).reduce((h, b) => Math.imul(h ^ b, 0x01000193), 0x811c9dc5);
+  assert.equal(fnv('label1122789'), fnv('label1339192'));
+  const values = ['label1122789', 'label1339192', 'x', 'label1339192', 'label1122789', null];
+  const { codes, labels } = stringCodes(vectorFromArray(values, new Utf8()));
+  assert.deepEqual(labels, ['label1122789', 'label1339192', 'x']);
+  assert.deepEqual(Array.from(codes), [0, 1, 2, 1, 0, -1]);
+});
