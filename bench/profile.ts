@@ -88,10 +88,14 @@ function main(): void {
       const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
       const seconds = Number(process.hrtime.bigint() - t) / 1e9;
       if (r.status !== 0) throw new Error(`export failed: ${r.stderr}`);
-      const profiles = fs
-        .readdirSync(dir)
-        .filter((f) => f.endsWith('.cpuprofile'))
-        .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as CpuProfile);
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile. A large export runs in a child process
+      // (src/cli/relaunch.ts): the process with the most threads is the one that exported.
+      const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+      const pidOf = (f: string) => f.split('.')[3];
+      const perPid = new Map<string, number>();
+      for (const f of files) perPid.set(pidOf(f), (perPid.get(pidOf(f)) ?? 0) + 1);
+      const exporter = [...perPid].sort((a, b) => b[1] - a[1])[0][0];
+      const profiles = files.filter((f) => pidOf(f) === exporter).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as CpuProfile);
       const t0 = Math.min(...profiles.map((p) => p.startTime));
       const threads = profiles.map((p) => summarise(p, t0)).sort((a, b) => a.start - b.start);
       console.log(`${name}: ${seconds.toFixed(2)} s under the profiler (which slows it by 10–20%), ${threads.length} threads`);

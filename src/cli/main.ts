@@ -1,6 +1,7 @@
 // The `ng-annotations` command: export, serve, inspect, demo.
 import { AbortError, UserError } from '../shared/errors';
 import { UsageError, nearest, usageErrorText } from './usage';
+import { relaunched, watchParent } from './relaunch';
 import { version } from '../../package.json';
 
 const USAGE = `ng-annotations ${version}: tables (CSV, TSV, Parquet, Arrow/Feather) to neuroglancer precomputed annotations
@@ -72,7 +73,8 @@ if (require.main === module) {
     process.stderr.write('error: internal error: the command stopped before it finished (it was left waiting on nothing); please report this\n');
     process.exit(70);
   });
-  main(process.argv.slice(2)).then(
+  watchParent();
+  (relaunched(process.argv.slice(2)) ?? main(process.argv.slice(2))).then(
     (code) => {
       settled = true;
       process.exitCode = code;
