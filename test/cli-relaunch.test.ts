@@ -24,9 +24,11 @@ const facts = (over: Partial<RelaunchFacts> = {}): RelaunchFacts => ({
 describe('when an export starts again with huge pages', () => {
   it('a large local export on Linux with THP on request: yes, with the tunable added', () => {
     const env = relaunchEnv(['export', 'big.parquet', '--type', 'point'], facts({ env: { HOME: '/h' } }));
-    assert.deepEqual(env, { HOME: '/h', NG_ANNOTATIONS_RELAUNCHED: '1', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
+    assert.deepEqual(env, { HOME: '/h', NG_ANNOTATIONS_RELAUNCHED: '1', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=4194304' });
     const more = relaunchEnv(['export', 'big.parquet'], facts({ env: { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' } }));
-    assert.equal(more?.GLIBC_TUNABLES, 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+    assert.equal(more?.GLIBC_TUNABLES, 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=4194304');
+    const own = relaunchEnv(['export', 'big.parquet'], facts({ env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536' } }));
+    assert.equal(own?.GLIBC_TUNABLES, 'glibc.malloc.mmap_threshold=65536:glibc.malloc.hugetlb=1', 'a threshold of its own is kept');
   });
 
   it('the polyline vertices count towards the size', () => {
