@@ -35,6 +35,8 @@ describe('when an export starts again with huge pages', () => {
     const args = ['export', 'small.parquet', '--type', 'polyline', '--points', 'points.parquet'];
     assert.equal(relaunchEnv(args, facts()), null, '21 MB');
     assert.notEqual(relaunchEnv(args, facts({ sizeOf: (f) => (f === 'points.parquet' ? 70 * MB : MB) })), null, '71 MB');
+    const equals = ['export', 'small.parquet', '--type', 'polyline', '--points=points.parquet'];
+    assert.notEqual(relaunchEnv(equals, facts({ sizeOf: (f) => (f === 'points.parquet' ? 70 * MB : MB) })), null, '--points=FILE');
   });
 
   it('no: small, remote or missing inputs, other commands, help, other systems, THP always or never, a setting of its own, the child itself', () => {

@@ -44,8 +44,10 @@ export function relaunchEnv(argv: string[], f: RelaunchFacts): NodeJS.ProcessEnv
   const [cmd, input, ...rest] = argv;
   if (cmd !== 'export' || input === undefined || input.startsWith('-') || argv.includes('--help') || argv.includes('-h')) return null;
   const files = [input];
-  const points = rest.indexOf('--points');
-  if (points >= 0 && rest[points + 1] !== undefined) files.push(rest[points + 1]);
+  rest.forEach((a, i) => {
+    if (a === '--points' && rest[i + 1] !== undefined) files.push(rest[i + 1]);
+    else if (a.startsWith('--points=')) files.push(a.slice('--points='.length));
+  });
   const bytes = files.reduce((sum, file) => sum + (f.sizeOf(file) ?? 0), 0);
   const min = f.env.NG_ANNOTATIONS_RELAUNCH_BYTES !== undefined ? Number(f.env.NG_ANNOTATIONS_RELAUNCH_BYTES) : MIN_BYTES;
   if (!(bytes >= min)) return null;
