@@ -35,12 +35,16 @@ export function maxU64(keys: BigUint64Array): bigint {
 
 const RADIX = 65536;
 
-/** Indices 0..n-1 ordered by uint64 key (stable). */
-export function argsortU64(keys: BigUint64Array): Uint32Array {
-  const n = keys.length;
+/** 0, 1, …, n - 1. */
+export function identityOrder(n: number): Uint32Array {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  return sortInto(order, keys, true);
+  return order;
+}
+
+/** Indices 0..n-1 ordered by uint64 key (stable). */
+export function argsortU64(keys: BigUint64Array): Uint32Array {
+  return sortInto(identityOrder(keys.length), keys, true);
 }
 
 /** Reorders `order` stably by `keys[i]` (uint64); returns a new array. */

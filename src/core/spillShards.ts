@@ -7,7 +7,7 @@
 // relationship lists). Everything else (parts, then shards): key (2 words), annotation id (2 words),
 // order (the spatial shuffle position; 0 for by_rel), the record.
 import { ExportError, describeRows } from './errors';
-import { argsortU64, sortByU64, words } from './radix';
+import { argsortU64, identityOrder, sortByU64, words } from './radix';
 import { assignShards, chooseDataEncoding, collectShard, encodeChunks, layoutShardParts, planShards, type ShardingSpec } from './sharding';
 import { valueSource, type ValueSpec } from './values';
 import { readSpillFile, type SpillFile } from './spill';
@@ -259,12 +259,6 @@ function multiShard(data: Uint8Array, E: number, spatial: boolean, recordSize: n
   return { keys: shardKeys, values: { kind: 'multi', records, recordSize, ids, start, members } };
 }
 
-function identity(n: number): Uint32Array {
-  const o = new Uint32Array(n);
-  for (let i = 0; i < n; i++) o[i] = i;
-  return o;
-}
-
 /** How a shard's file is read: by_id's variable-size values, or a by_rel or spatial index's entries. */
 export type ShardBuild = { kind: 'byId'; write: boolean } | { kind: 'multi'; entryBytes: number; spatial: boolean; recordSize: number };
 
@@ -304,7 +298,7 @@ export function builtEntries(b: BuiltShard): number {
 
 /** A built shard's plan: its keys are in order and all belong to shard `shard` (checked). */
 export function builtShardPlan(keys: BigUint64Array, spec: ShardingSpec, shard: number): { order: Uint32Array; minishard: Uint32Array } {
-  const plan = planShards(keys, spec, identity(keys.length));
+  const plan = planShards(keys, spec, identityOrder(keys.length));
   if (plan.shards.length !== 1 || plan.shards[0] !== shard) throw new Error(`internal: shard ${shard} holds keys of shard ${plan.shards[0]}`);
   return plan;
 }
