@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { relaunchEnv, type RelaunchFacts } from '../src/cli/relaunch';
+import { isProcessAlive } from '../src/core/storage';
 import { exitOf, waitUntil } from './helpers/bounded';
 import { CLI, ensureBuilt, runCli, snapshot } from './helpers/cli';
 import { pointCsv } from './helpers/reliability';
@@ -113,15 +114,6 @@ describe('a relaunched export', { skip }, () => {
     return { child, owner, stderr: () => stderr };
   }
 
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-
   it('Ctrl+C (SIGINT to the command): passed on once, exit 130, nothing left behind', async () => {
     const before = fs.readdirSync(tmp).sort();
     const { child, owner, stderr } = await started(path.join(tmp, 'int'));
@@ -138,7 +130,7 @@ describe('a relaunched export', { skip }, () => {
     assert.notEqual(owner, child.pid, 'the dataset is written by a child process');
     child.kill('SIGKILL');
     await exitOf(child, 20_000, 'the killed command');
-    await waitUntil(() => !alive(owner), 20_000, `the child (pid ${owner}) to stop after its parent was killed`);
+    await waitUntil(() => !isProcessAlive(owner), 20_000, `the child (pid ${owner}) to stop after its parent was killed`);
     const r = await runCli(args(out), { env: RELAUNCH });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(

@@ -64,7 +64,8 @@ function looksLikeDataset(dir: string): boolean {
   }
 }
 
-function isProcessAlive(pid: number): boolean {
+/** Does process `pid` exist (also when it is another user's)? */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
