@@ -17,7 +17,7 @@ const MB = 1 << 20;
 const facts = (over: Partial<RelaunchFacts> = {}): RelaunchFacts => ({
   platform: 'linux',
   env: {},
-  thp: 'always [madvise] never\n',
+  thp: () => 'always [madvise] never\n',
   sizeOf: (f) => (f.endsWith('big.parquet') ? 100 * MB : f.endsWith('points.parquet') ? 20 * MB : 1 * MB),
   ...over,
 });
@@ -50,9 +50,9 @@ describe('when an export starts again with huge pages', () => {
       ['help', ['export', 'big.parquet', '--help'], {}],
       ['no input', ['export', '--type', 'point'], {}],
       ['macOS', big, { platform: 'darwin' }],
-      ['THP always', big, { thp: '[always] madvise never\n' }],
-      ['THP never', big, { thp: 'always madvise [never]\n' }],
-      ['no THP file', big, { thp: null }],
+      ['THP always', big, { thp: () => '[always] madvise never\n' }],
+      ['THP never', big, { thp: () => 'always madvise [never]\n' }],
+      ['no THP file', big, { thp: () => null }],
       ['hugetlb set by the user', big, { env: { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' } }],
       ['already the child', big, { env: { NG_ANNOTATIONS_RELAUNCHED: '1' } }],
     ];

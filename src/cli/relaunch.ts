@@ -28,8 +28,8 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGWINCH'];
 export interface RelaunchFacts {
   platform: NodeJS.Platform;
   env: NodeJS.ProcessEnv;
-  /** The content of /sys/kernel/mm/transparent_hugepage/enabled, or null. */
-  thp: string | null;
+  /** The content of /sys/kernel/mm/transparent_hugepage/enabled, or null (read only for a command that might relaunch). */
+  thp: () => string | null;
   /** A local file's size in bytes, or null (missing, remote, unreadable). */
   sizeOf: (file: string) => number | null;
 }
@@ -39,10 +39,10 @@ export function relaunchEnv(argv: string[], f: RelaunchFacts): NodeJS.ProcessEnv
   if (f.platform !== 'linux' || f.env[MARK] !== undefined) return null;
   const tunables = f.env.GLIBC_TUNABLES ?? '';
   if (/(^|:)glibc\.malloc\.hugetlb=/.test(tunables)) return null;
-  // "always": every large mapping gets huge pages already; "never": none can.
-  if (!f.thp?.includes('[madvise]')) return null;
   const [cmd, input, ...rest] = argv;
   if (cmd !== 'export' || input === undefined || input.startsWith('-') || argv.includes('--help') || argv.includes('-h')) return null;
+  // "always": every large mapping gets huge pages already; "never": none can.
+  if (!f.thp()?.includes('[madvise]')) return null;
   const files = [input];
   rest.forEach((a, i) => {
     if (a === '--points' && rest[i + 1] !== undefined) files.push(rest[i + 1]);
@@ -82,7 +82,7 @@ function readThp(): string | null {
  * exit status (after it ends), or null to run the command in this process.
  */
 export function relaunched(argv: string[]): Promise<number> | null {
-  const env = relaunchEnv(argv, { platform: process.platform, env: process.env, thp: readThp(), sizeOf: localSize });
+  const env = relaunchEnv(argv, { platform: process.platform, env: process.env, thp: readThp, sizeOf: localSize });
   if (env === null) return null;
   // `detached`: its own process group, so the terminal's signals reach this process only, which passes each on once.
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...argv], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env, detached: true });
